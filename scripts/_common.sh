@@ -1,0 +1,38 @@
+# Shared by scripts/run-local and scripts/test: a virtualenv kept in step with requirements.txt,
+# and a clear stop when the Firestore emulator cannot run here.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="$ROOT/.venv"
+
+die() { echo "error: $*" >&2; exit 1; }
+
+ensure_venv() {
+  local py
+  py="$(command -v python3.11 || command -v python3 || true)"
+  [ -n "$py" ] || die "python3 (3.11 or newer) is required"
+  local stamp="$VENV/.requirements.sha256"
+  local want
+  want="$(cat "$ROOT/requirements.txt" "$ROOT/functions/requirements.txt" | sha256sum | cut -d' ' -f1)"
+  if [ ! -x "$VENV/bin/python" ]; then
+    echo "creating virtualenv in .venv" >&2
+    "$py" -m venv "$VENV"
+  fi
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "installing requirements into .venv" >&2
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ROOT/requirements.txt"
+    echo "$want" > "$stamp"
+  fi
+}
+
+check_emulator() {
+  if [ -n "${FIRESTORE_EMULATOR_HOST:-}" ]; then return 0; fi
+  command -v java >/dev/null 2>&1 \
+    || die "Java is missing: the Firestore emulator needs a Java runtime (apt-get install default-jre-headless)"
+  command -v gcloud >/dev/null 2>&1 \
+    || die "the Google Cloud CLI (gcloud) is missing: install it with the cloud-firestore-emulator component"
+  local sdk
+  sdk="$(gcloud info --format='value(installation.sdk_root)' 2>/dev/null || true)"
+  if [ -n "$sdk" ] && [ ! -d "$sdk/platform/cloud-firestore-emulator" ]; then
+    die "the Firestore emulator is missing: gcloud components install cloud-firestore-emulator (or apt-get install google-cloud-cli-firestore-emulator)"
+  fi
+}

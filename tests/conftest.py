@@ -1,0 +1,164 @@
+"""Test harness: the Firestore emulator and the stand-ins, started once per session, wiped per test.
+
+Tiers by folder: tests/unit (pure, no server), tests/integration (emulator + stand-ins + real
+clients), tests/e2e (the local stack over HTTP). Server fixtures are lazy: a unit run starts none.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.standins.server import StandinServer
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_PROJECT = "demo-booking-test"
+SENDGRID_KEY = "SG.test-key"
+CLIENT_ID = "test-client.apps.googleusercontent.com"
+CLIENT_SECRET = "test-client-secret"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        tier = Path(str(item.fspath)).relative_to(ROOT / "tests").parts[0]
+        if tier in ("unit", "integration", "e2e"):
+            item.add_marker(getattr(pytest.mark, tier))
+
+
+@pytest.fixture(scope="session")
+def firestore_host() -> Iterator[str]:
+    """FIRESTORE_EMULATOR_HOST when set (a running emulator), else one we start and stop."""
+    from tests.standins.firestore_emulator import EmulatorMissing, FirestoreEmulator
+
+    given = os.environ.get("FIRESTORE_EMULATOR_HOST")
+    if given:
+        yield given
+        return
+    try:
+        emulator = FirestoreEmulator().start()
+    except EmulatorMissing as exc:
+        pytest.exit(f"cannot run integration tests: {exc}", returncode=3)
+    try:
+        yield emulator.host
+    finally:
+        emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def secret_manager_server() -> Iterator[StandinServer]:
+    from tests.standins.secret_manager import SecretManagerStandin
+
+    with StandinServer(SecretManagerStandin()) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def sendgrid_server() -> Iterator[StandinServer]:
+    from tests.standins.sendgrid import SendGridStandin
+
+    with StandinServer(SendGridStandin(api_key=SENDGRID_KEY)) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def google_server() -> Iterator[StandinServer]:
+    from tests.standins.google import GoogleStandin
+
+    with StandinServer(GoogleStandin()) as server:
+        yield server
+
+
+@dataclass
+class Stack:
+    """The per-test view of every outside service, already wiped and wired into the environment."""
+
+    project: str
+    firestore_host: str
+    secret_manager: Any  # SecretManagerStandin
+    secret_manager_url: str
+    sendgrid: Any  # SendGridStandin
+    sendgrid_url: str
+    google: Any  # GoogleStandin
+    google_url: str
+    base_url: str = "http://127.0.0.1:8080"
+
+    @property
+    def env(self) -> dict[str, str]:
+        return stack_env(self)
+
+
+def stack_env(stack: Stack) -> dict[str, str]:
+    g = stack.google_url
+    return {
+        "GOOGLE_CLOUD_PROJECT": stack.project,
+        "FIRESTORE_EMULATOR_HOST": stack.firestore_host,
+        "SECRET_MANAGER_ENDPOINT": stack.secret_manager_url,
+        "SENDGRID_HOST": stack.sendgrid_url,
+        "SENDGRID_API_KEY": SENDGRID_KEY,
+        "MAIL_FROM": "bookings@example.test",
+        "FUNCTION_BASE_URL": stack.base_url,
+        "GOOGLE_CLIENT_ID": CLIENT_ID,
+        "GOOGLE_CLIENT_SECRET": CLIENT_SECRET,
+        "GOOGLE_AUTH_URI": f"{g}/o/oauth2/v2/auth",
+        "GOOGLE_TOKEN_URI": f"{g}/token",
+        "GOOGLE_REVOKE_URI": f"{g}/revoke",
+        "GOOGLE_CERTS_URI": f"{g}/oauth2/v1/certs",
+        "GOOGLE_ISSUER": g,
+        "GOOGLE_CALENDAR_ENDPOINT": f"{g}/calendar/v3/",
+    }
+
+
+@pytest.fixture
+def stack(
+    firestore_host: str,
+    secret_manager_server: StandinServer,
+    sendgrid_server: StandinServer,
+    google_server: StandinServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Stack]:
+    """Every service wiped, the environment pointing at them, our client caches empty.
+
+    Each test gets its own Firestore project id, so two tests' data can never meet even if a
+    reset were missed.
+    """
+    from tests.standins.firestore_emulator import reset
+
+    st = Stack(
+        project=f"{TEST_PROJECT}-{uuid.uuid4().hex[:8]}",
+        firestore_host=firestore_host,
+        secret_manager=secret_manager_server.app,
+        secret_manager_url=secret_manager_server.url,
+        sendgrid=sendgrid_server.app,
+        sendgrid_url=sendgrid_server.url,
+        google=google_server.app,
+        google_url=google_server.url,
+    )
+    st.secret_manager.reset()
+    st.sendgrid.reset()
+    st.google.reset()
+    st.google.register_client(CLIENT_ID, CLIENT_SECRET, [f"{st.base_url}/oauth_callback"])
+    for key, value in st.env.items():
+        monkeypatch.setenv(key, value)
+    _reset_app_caches()
+    try:
+        yield st
+    finally:
+        _reset_app_caches()
+        reset(firestore_host, st.project)
+
+
+def _reset_app_caches() -> None:
+    import sys
+
+    clients = sys.modules.get("booking.clients")
+    if clients is not None:
+        clients.reset()
+    config = sys.modules.get("booking.config")
+    if config is not None:
+        config.get_settings.cache_clear()

@@ -1,0 +1,76 @@
+"""Shared state of the Google stand-in: accounts, OAuth clients, grants and calendars.
+
+The OAuth part (oauth.py) owns accounts, clients, codes and tokens; the Calendar part
+(calendar.py) owns calendars, events, sync tokens and watch channels. Both read this one object,
+under its lock, so a revoked grant stops Calendar calls at once, as at Google.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class OAuthClient:
+    client_id: str
+    client_secret: str
+    redirect_uris: list[str]
+
+
+@dataclass
+class Account:
+    email: str
+    sub: str
+    name: str
+    time_zone: str = "UTC"  # the primary calendar's zone
+    # Calendars this account sees in its calendarList, by calendar id -> access role
+    # (freeBusyReader / reader / writer / owner). Its primary calendar's id is its email.
+    calendar_roles: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class AccessToken:
+    token: str
+    email: str
+    client_id: str
+    scopes: frozenset[str]
+    expires_at: float  # epoch seconds
+    refresh_token: str | None = None  # the refresh token it came from; revoking it kills this
+
+
+@dataclass
+class RefreshToken:
+    token: str
+    email: str
+    client_id: str
+    scopes: frozenset[str]
+    revoked: bool = False
+
+
+class GoogleState:
+    """Everything the stand-in knows. Hold `lock` while reading or writing."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.clock = time.time  # replaceable so tests can move time
+        self.clients: dict[str, OAuthClient] = {}
+        self.accounts: dict[str, Account] = {}  # by email
+        self.access_tokens: dict[str, AccessToken] = {}
+        self.refresh_tokens: dict[str, RefreshToken] = {}
+        # Free for the Calendar part: calendars, events, channels, sync tokens, faults, requests.
+        self.calendar: dict[str, Any] = {}
+        # Every request seen, for tests: dicts with method, path, query, headers, body, status.
+        self.requests: list[dict[str, Any]] = []
+
+    def reset(self) -> None:
+        """Forget everything (between tests) but keep the lock and the clock."""
+        with self.lock:
+            lock, clock = self.lock, self.clock
+            self.__init__()  # type: ignore[misc]
+            self.lock, self.clock = lock, clock
+
+    def now(self) -> float:
+        return self.clock()

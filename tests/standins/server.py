@@ -1,0 +1,44 @@
+"""Runs a WSGI app as a real HTTP server on 127.0.0.1 in a background thread.
+
+Every stand-in (Google, Secret Manager, SendGrid) is served this way, in tests and in the local
+run, so the real client libraries talk real HTTP to it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from werkzeug.serving import BaseWSGIServer, make_server
+
+WSGIApp = Callable[..., Any]
+
+
+class StandinServer:
+    """A threaded HTTP server for one WSGI app; `url` has no trailing slash."""
+
+    def __init__(self, app: WSGIApp, port: int = 0, host: str = "127.0.0.1") -> None:
+        self.app = app
+        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        self.host = host
+        self.port: int = self._server.server_port
+        self.url = f"http://{host}:{self.port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=f"standin-{self.port}", daemon=True
+        )
+
+    def start(self) -> StandinServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> StandinServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
