@@ -148,6 +148,8 @@ def stack(
     _reset_app_caches()
     try:
         yield st
+        violations = st.google.schema_violations()
+        assert not violations, "Calendar traffic broke calendar.v3.json:\n" + "\n".join(violations)
     finally:
         _reset_app_caches()
         reset(firestore_host, st.project)

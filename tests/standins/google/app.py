@@ -29,6 +29,10 @@ class GoogleStandin:
         with self.state.lock:
             self.state.clients[client_id] = OAuthClient(client_id, client_secret, redirect_uris)
 
+    def schema_violations(self) -> list[str]:
+        with self.state.lock:
+            return list(self.state.schema_violations)
+
     def wsgi_app(self, environ: dict[str, Any], start_response: Any) -> Any:
         return self.app.wsgi_app(environ, start_response)
 
