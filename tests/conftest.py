@@ -74,6 +74,15 @@ def google_server() -> Iterator[StandinServer]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def functions_server() -> Iterator[StandinServer]:
+    """Every function of functions/main.py on one real HTTP port, as in the local run."""
+    from scripts.functions_host import create_host
+
+    with StandinServer(create_host()) as server:
+        yield server
+
+
 @dataclass
 class Stack:
     """The per-test view of every outside service, already wiped and wired into the environment."""
@@ -86,7 +95,7 @@ class Stack:
     sendgrid_url: str
     google: Any  # GoogleStandin
     google_url: str
-    base_url: str = "http://127.0.0.1:8080"
+    base_url: str
 
     @property
     def env(self) -> dict[str, str]:
@@ -120,6 +129,7 @@ def stack(
     secret_manager_server: StandinServer,
     sendgrid_server: StandinServer,
     google_server: StandinServer,
+    functions_server: StandinServer,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Stack]:
     """Every service wiped, the environment pointing at them, our client caches empty.
@@ -138,6 +148,7 @@ def stack(
         sendgrid_url=sendgrid_server.url,
         google=google_server.app,
         google_url=google_server.url,
+        base_url=functions_server.url,
     )
     st.secret_manager.reset()
     st.sendgrid.reset()
@@ -146,6 +157,9 @@ def stack(
     for key, value in st.env.items():
         monkeypatch.setenv(key, value)
     _reset_app_caches()
+    from scripts.seed import ensure_signing_key
+
+    ensure_signing_key()
     try:
         yield st
         violations = st.google.schema_violations()

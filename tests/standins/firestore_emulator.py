@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -43,7 +44,9 @@ class FirestoreEmulator:
         self.port = port or free_port()
         self.host = f"127.0.0.1:{self.port}"
         self._proc: subprocess.Popen[bytes] | None = None
-        self._log = tempfile.NamedTemporaryFile(prefix="firestore-emulator-", suffix=".log")
+        self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - lives as long as the emulator
+            prefix="firestore-emulator-", suffix=".log"
+        )
 
     def start(self, timeout: float = 90.0) -> FirestoreEmulator:
         check_available()
@@ -78,10 +81,8 @@ class FirestoreEmulator:
             os.killpg(pgid, signal.SIGKILL)
             self._proc.wait(timeout=5)
         # gcloud's wrapper may exit before its java child does.
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pgid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 def ping(host: str) -> bool:

@@ -1,0 +1,187 @@
+"""Firestore: owners, their Google connections, and one-time OAuth states.
+
+    owners/{owner_id}                         name, email, time_zone, api_key_hash, settings
+    owners/{owner_id}/connections/{conn_id}   one connected Google account (no secret in it)
+    oauth_states/{nonce}                      an OAuth attempt; `used_at` makes it work once
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from booking import clients
+from booking.domain.model import CalendarInfo, CalendarRef, Connection, Owner
+from booking.errors import Conflict, Gone, NotFound
+
+
+def _owners() -> Any:
+    return clients.firestore().collection("owners")
+
+
+def _connections(owner_id: str) -> Any:
+    return _owners().document(owner_id).collection("connections")
+
+
+def _owner_from(doc_id: str, data: dict[str, Any]) -> Owner:
+    default = data.get("default_calendar")
+    return Owner(
+        id=doc_id,
+        name=data["name"],
+        email=data["email"],
+        time_zone=data["time_zone"],
+        api_key_hash=data["api_key_hash"],
+        default_calendar=CalendarRef.from_dict(default) if default else None,
+        meet_enabled=bool(data.get("meet_enabled", True)),
+        allowed_origins=list(data.get("allowed_origins", [])),
+        redirect_urls=list(data.get("redirect_urls", [])),
+    )
+
+
+def create_owner(owner: Owner, now: datetime) -> None:
+    from google.api_core.exceptions import AlreadyExists
+
+    try:
+        _owners().document(owner.id).create(
+            {
+                "name": owner.name,
+                "email": owner.email,
+                "time_zone": owner.time_zone,
+                "api_key_hash": owner.api_key_hash,
+                "default_calendar": None,
+                "meet_enabled": owner.meet_enabled,
+                "allowed_origins": owner.allowed_origins,
+                "redirect_urls": owner.redirect_urls,
+                "created_at": now,
+            }
+        )
+    except AlreadyExists as exc:
+        raise Conflict(f"owner {owner.id!r} exists already") from exc
+
+
+def get_owner(owner_id: str) -> Owner:
+    snap = _owners().document(owner_id).get()
+    if not snap.exists:
+        raise NotFound("no such owner")
+    return _owner_from(snap.id, snap.to_dict())
+
+
+def update_owner(owner_id: str, fields: dict[str, Any]) -> None:
+    _owners().document(owner_id).update(fields)
+
+
+def _connection_from(doc_id: str, data: dict[str, Any]) -> Connection:
+    return Connection(
+        id=doc_id,
+        email=data["email"],
+        sub=data["sub"],
+        status=data["status"],
+        scopes=list(data.get("scopes", [])),
+        connected_at=data["connected_at"],
+        secret_id=data["secret_id"],
+        token_version=int(data.get("token_version", 1)),
+        calendars=[CalendarInfo.from_dict(c) for c in data.get("calendars", [])],
+        conflict_calendar_ids=list(data.get("conflict_calendar_ids", [])),
+        reconnect_notified=bool(data.get("reconnect_notified", False)),
+    )
+
+
+def _connection_doc(conn: Connection) -> dict[str, Any]:
+    return {
+        "email": conn.email,
+        "sub": conn.sub,
+        "status": conn.status,
+        "scopes": conn.scopes,
+        "connected_at": conn.connected_at,
+        "secret_id": conn.secret_id,
+        "token_version": conn.token_version,
+        "calendars": [c.to_dict() for c in conn.calendars],
+        "conflict_calendar_ids": conn.conflict_calendar_ids,
+        "reconnect_notified": conn.reconnect_notified,
+    }
+
+
+def list_connections(owner_id: str) -> list[Connection]:
+    docs = _connections(owner_id).stream()
+    conns = [_connection_from(d.id, d.to_dict()) for d in docs]
+    return sorted(conns, key=lambda c: c.connected_at)
+
+
+def get_connection(owner_id: str, connection_id: str) -> Connection:
+    snap = _connections(owner_id).document(connection_id).get()
+    if not snap.exists:
+        raise NotFound("no such connection")
+    return _connection_from(snap.id, snap.to_dict())
+
+
+def find_connection(owner_id: str, connection_id: str) -> Connection | None:
+    snap = _connections(owner_id).document(connection_id).get()
+    return _connection_from(snap.id, snap.to_dict()) if snap.exists else None
+
+
+def save_connection(owner_id: str, conn: Connection) -> None:
+    _connections(owner_id).document(conn.id).set(_connection_doc(conn))
+
+
+def update_connection(owner_id: str, connection_id: str, fields: dict[str, Any]) -> None:
+    from google.api_core.exceptions import NotFound as FsNotFound
+
+    try:
+        _connections(owner_id).document(connection_id).update(fields)
+    except FsNotFound as exc:
+        raise NotFound("no such connection") from exc
+
+
+def delete_connection(owner_id: str, connection_id: str) -> None:
+    _connections(owner_id).document(connection_id).delete()
+
+
+def mark_needs_reconnect(owner_id: str, connection_id: str, token_version: int) -> bool:
+    """Flags the connection; True only for the one caller that should email the owner.
+
+    Transactional, and keyed to the token version that failed, so concurrent failures of one
+    grant send one email, and a failure reported late, after a reconnect, changes nothing.
+    """
+    from google.cloud import firestore as fs
+
+    db = clients.firestore()
+    ref = _connections(owner_id).document(connection_id)
+
+    @fs.transactional  # type: ignore[untyped-decorator]
+    def run(tx: Any) -> bool:
+        snap = ref.get(transaction=tx)
+        if not snap.exists:
+            return False
+        data = snap.to_dict()
+        if int(data.get("token_version", 1)) != token_version:
+            return False
+        notify = not data.get("reconnect_notified", False)
+        tx.update(ref, {"status": "needs_reconnect", "reconnect_notified": True})
+        return notify
+
+    return bool(run(db.transaction()))
+
+
+def create_oauth_state(nonce: str, owner_id: str, expires_at: datetime, now: datetime) -> None:
+    clients.firestore().collection("oauth_states").document(nonce).create(
+        {"owner_id": owner_id, "expires_at": expires_at, "created_at": now, "used_at": None}
+    )
+
+
+def consume_oauth_state(nonce: str, owner_id: str, now: datetime) -> None:
+    """Marks the state used; raises Gone if it was used already or is unknown."""
+    from google.cloud import firestore as fs
+
+    db = clients.firestore()
+    ref = db.collection("oauth_states").document(nonce)
+
+    @fs.transactional  # type: ignore[untyped-decorator]
+    def run(tx: Any) -> None:
+        snap = ref.get(transaction=tx)
+        if not snap.exists or snap.get("owner_id") != owner_id:
+            raise Gone("this sign-in attempt is unknown; please start again")
+        if snap.get("used_at") is not None:
+            raise Gone("this sign-in link was used already; please start again")
+        tx.update(ref, {"used_at": now})
+
+    run(db.transaction())

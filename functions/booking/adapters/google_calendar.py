@@ -1,0 +1,207 @@
+"""Google Calendar API v3 for one connected account: credentials, retries, error translation.
+
+Credentials come from the refresh token in Secret Manager and are cached per instance, keyed by
+the connection's token version, so a reconnect never reuses a dead grant. Google's transient
+answers (429, 403 rate limits, 5xx, timeouts) are retried with exponential backoff and full
+jitter until a deadline; everything else is translated into our errors here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import random
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from booking import clients
+from booking.adapters import secrets
+from booking.config import CALENDAR_SCOPE, get_settings
+from booking.domain.model import CalendarInfo, Connection
+from booking.errors import PermanentError, ReauthRequired, TransientError
+
+RETRY_REASONS = frozenset({"rateLimitExceeded", "userRateLimitExceeded", "backendError"})
+HTTP_TIMEOUT = 15.0
+DEFAULT_DEADLINE = 20.0
+MAX_FREEBUSY_ITEMS = 50  # Google's calendarExpansionMax ceiling
+MAX_FREEBUSY_SPAN_DAYS = 60  # stay well inside "The requested time range is too long."
+
+
+def credentials_for(conn: Connection) -> Any:
+    """google-auth Credentials for the connection; refreshed by google-auth before expiry."""
+
+    def build() -> Any:
+        from google.oauth2.credentials import Credentials
+
+        settings = get_settings()
+        return Credentials(  # type: ignore[no-untyped-call]
+            token=None,
+            refresh_token=secrets.get(conn.secret_id),
+            token_uri=settings.google_token_uri,
+            client_id=settings.google_client_id,
+            client_secret=settings.google_client_secret,
+            scopes=[CALENDAR_SCOPE],
+        )
+
+    return clients.cached(f"google_credentials:{conn.secret_id}:{conn.token_version}", build)
+
+
+def _service(conn: Connection) -> Any:
+    import google_auth_httplib2
+    import httplib2
+    from googleapiclient.discovery import build
+
+    # httplib2.Http is not thread-safe: one per call; building from the shipped discovery
+    # document costs about a millisecond.
+    http = google_auth_httplib2.AuthorizedHttp(
+        credentials_for(conn), http=httplib2.Http(timeout=HTTP_TIMEOUT)
+    )
+    return build(
+        "calendar",
+        "v3",
+        http=http,
+        static_discovery=True,
+        cache_discovery=False,
+        client_options={"api_endpoint": get_settings().google_calendar_endpoint},
+    )
+
+
+def _reason(exc: Any) -> str:
+    try:
+        return str(json.loads(exc.content)["error"]["errors"][0]["reason"])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return ""
+
+
+def call(conn: Connection, make: Callable[[Any], Any], *, what: str,
+         deadline: float = DEFAULT_DEADLINE, sleep: Callable[[float], None] = time.sleep) -> Any:
+    """Runs `make(service).execute()` with retries; returns the parsed response."""
+    from google.auth import exceptions as auth_exc
+    from googleapiclient.errors import HttpError
+
+    give_up_at = time.monotonic() + deadline
+    attempt = 0
+    while True:
+        try:
+            return make(_service(conn)).execute(num_retries=0)
+        except auth_exc.RefreshError as exc:
+            if "invalid_grant" in str(exc):
+                raise ReauthRequired("google", f"{conn.email}: access was revoked or expired",
+                                     400, "invalid_grant") from exc
+            error: Exception = TransientError("google", f"{what}: token refresh failed")
+            cause: Exception = exc
+        except HttpError as exc:
+            status, reason = exc.status_code, _reason(exc)
+            transient = status in (429, 500, 502, 503, 504) or (
+                status == 403 and reason in RETRY_REASONS
+            )
+            if not transient:
+                raise PermanentError("google", f"{what}: {status} {reason}", status,
+                                     reason) from exc
+            error, cause = TransientError("google", f"{what}: {status} {reason}", status,
+                                          reason), exc
+        except (OSError, TimeoutError) as exc:
+            error, cause = TransientError("google", f"{what}: {type(exc).__name__}"), exc
+        attempt += 1
+        pause = random.uniform(0, min(8.0, 0.25 * 2**attempt))
+        if time.monotonic() + pause >= give_up_at:
+            raise error from cause
+        sleep(pause)
+
+
+def _list_page(service: Any, page_token: str | None) -> Any:
+    return service.calendarList().list(maxResults=250, pageToken=page_token)
+
+
+def calendar_list(conn: Connection) -> list[CalendarInfo]:
+    found: list[CalendarInfo] = []
+    page_token: str | None = None
+    while True:
+        resp = call(
+            conn,
+            functools.partial(_list_page, page_token=page_token),
+            what="calendarList.list",
+        )
+        for item in resp.get("items", []):
+            if item.get("deleted"):
+                continue
+            found.append(
+                CalendarInfo(
+                    id=item["id"],
+                    summary=item.get("summaryOverride") or item.get("summary", item["id"]),
+                    access_role=item.get("accessRole", "reader"),
+                    time_zone=item.get("timeZone", "UTC"),
+                    primary=bool(item.get("primary", False)),
+                )
+            )
+        page_token = resp.get("nextPageToken")
+        if not page_token:
+            return found
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def freebusy(conn: Connection, calendar_ids: list[str], start: datetime,
+             end: datetime) -> dict[str, list[tuple[datetime, datetime]]]:
+    """Busy intervals per calendar over [start, end). Chunked so no request passes Google's
+    limits (50 calendars, a bounded time span). A calendar Google reports an error for raises,
+    because an unchecked calendar must never be treated as free."""
+    from datetime import timedelta
+
+    busy: dict[str, list[tuple[datetime, datetime]]] = {cid: [] for cid in calendar_ids}
+    span = timedelta(days=MAX_FREEBUSY_SPAN_DAYS)
+    for i in range(0, len(calendar_ids), MAX_FREEBUSY_ITEMS):
+        ids = calendar_ids[i:i + MAX_FREEBUSY_ITEMS]
+        chunk_start = start
+        while chunk_start < end:
+            chunk_end = min(end, chunk_start + span)
+            body = {
+                "timeMin": _rfc3339(chunk_start),
+                "timeMax": _rfc3339(chunk_end),
+                "items": [{"id": cid} for cid in ids],
+            }
+            resp = call(conn, functools.partial(_freebusy_query, body=body),
+                        what="freebusy.query")
+            for cid in ids:
+                entry = resp.get("calendars", {}).get(cid)
+                if entry is None or entry.get("errors"):
+                    errors = (entry or {}).get("errors", [])
+                    reasons = ",".join(e.get("reason", "?") for e in errors)
+                    raise PermanentError("google", f"freebusy for a calendar of {conn.email} "
+                                         f"failed: {reasons or 'missing'}", 404, reasons)
+                for period in entry.get("busy", []):
+                    busy[cid].append((_parse(period["start"]), _parse(period["end"])))
+            chunk_start = chunk_end
+    return busy
+
+
+def _freebusy_query(service: Any, body: dict[str, Any]) -> Any:
+    return service.freebusy().query(body=body)
+
+
+def _parse(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def watch(conn: Connection, calendar_id: str, *, channel_id: str, address: str, token: str,
+          ttl_seconds: int) -> dict[str, Any]:
+    body = {"id": channel_id, "type": "web_hook", "address": address, "token": token,
+            "params": {"ttl": str(ttl_seconds)}}
+    resp: dict[str, Any] = call(
+        conn, lambda s: s.events().watch(calendarId=calendar_id, body=body), what="events.watch"
+    )
+    return resp
+
+
+def stop_channel(conn: Connection, channel_id: str, resource_id: str) -> None:
+    """Stops a push channel; one Google no longer knows is as good as stopped."""
+    try:
+        call(conn, lambda s: s.channels().stop(body={"id": channel_id, "resourceId": resource_id}),
+             what="channels.stop")
+    except PermanentError as exc:
+        if exc.status != 404:
+            raise

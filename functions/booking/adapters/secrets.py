@@ -1,0 +1,88 @@
+"""Secret Manager: refresh tokens (one secret per Google connection) and our signing key.
+
+Nothing else in the product sees a refresh token's value: this adapter stores it and
+google_credentials.py reads it back. SDK errors become ours here.
+"""
+
+from __future__ import annotations
+
+from booking import clients
+from booking.config import get_settings
+from booking.errors import PermanentError, TransientError
+
+
+def _project_path() -> str:
+    return f"projects/{get_settings().project_id}"
+
+
+def _translate(exc: Exception, what: str) -> Exception:
+    from google.api_core import exceptions as gexc
+
+    if isinstance(exc, gexc.NotFound | gexc.FailedPrecondition | gexc.InvalidArgument
+                  | gexc.PermissionDenied):
+        return PermanentError("secret_manager", f"{what}: {type(exc).__name__}", 400)
+    return TransientError("secret_manager", f"{what}: {type(exc).__name__}")
+
+
+def put(secret_id: str, value: str) -> str:
+    """Stores `value` as the newest version of `secret_id` (created if needed) and destroys the
+    older versions, so a replaced refresh token does not linger. Returns the version name."""
+    from google.api_core import exceptions as gexc
+
+    client = clients.secret_manager()
+    parent = _project_path()
+    name = f"{parent}/secrets/{secret_id}"
+    try:
+        client.create_secret(
+            request={
+                "parent": parent,
+                "secret_id": secret_id,
+                "secret": {"replication": {"automatic": {}}},
+            }
+        )
+    except gexc.AlreadyExists:
+        pass
+    except gexc.GoogleAPICallError as exc:
+        raise _translate(exc, "create secret") from exc
+    try:
+        version = client.add_secret_version(
+            request={"parent": name, "payload": {"data": value.encode()}}
+        )
+        for old in client.list_secret_versions(request={"parent": name}):
+            # 1 = ENABLED, 2 = DISABLED in the v1 enum.
+            if old.name != version.name and int(old.state) in (1, 2):
+                client.destroy_secret_version(request={"name": old.name})
+    except gexc.GoogleAPICallError as exc:
+        raise _translate(exc, "add secret version") from exc
+    return str(version.name)
+
+
+def get(secret_id: str, version: str = "latest") -> str:
+    from google.api_core import exceptions as gexc
+
+    name = f"{_project_path()}/secrets/{secret_id}/versions/{version}"
+    try:
+        resp = clients.secret_manager().access_secret_version(request={"name": name})
+    except gexc.GoogleAPICallError as exc:
+        raise _translate(exc, "access secret") from exc
+    return bytes(resp.payload.data).decode()
+
+
+def delete(secret_id: str) -> None:
+    """Deletes the secret and all its versions; an already deleted one is fine."""
+    from google.api_core import exceptions as gexc
+
+    try:
+        clients.secret_manager().delete_secret(
+            request={"name": f"{_project_path()}/secrets/{secret_id}"}
+        )
+    except gexc.NotFound:
+        return
+    except gexc.GoogleAPICallError as exc:
+        raise _translate(exc, "delete secret") from exc
+
+
+def signing_key() -> bytes:
+    """The HMAC key for links, OAuth state and sessions, read once per instance."""
+    secret_id = get_settings().signing_key_secret
+    return clients.cached(f"signing_key:{secret_id}", lambda: get(secret_id).encode())  # type: ignore[no-any-return]

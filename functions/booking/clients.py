@@ -1,0 +1,76 @@
+"""Lazy, cached clients: built on first use, once per instance, so a function's cold start pays
+only for the libraries it touches (nothing is imported or built at module import).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from booking.config import get_settings
+
+if TYPE_CHECKING:
+    from google.cloud.firestore import Client as FirestoreClient
+    from google.cloud.secretmanager import SecretManagerServiceClient
+    from sendgrid import SendGridAPIClient
+
+_lock = threading.RLock()
+_cache: dict[str, Any] = {}
+
+
+def reset() -> None:
+    """Forgets every client (tests switch environments between tests)."""
+    with _lock:
+        _cache.clear()
+
+
+def firestore() -> FirestoreClient:
+    with _lock:
+        if "firestore" not in _cache:
+            from google.cloud import firestore as fs
+
+            settings = get_settings()
+            # With FIRESTORE_EMULATOR_HOST set the library talks to the emulator, unauthenticated.
+            _cache["firestore"] = fs.Client(project=settings.project_id)
+        return _cache["firestore"]  # type: ignore[no-any-return]
+
+
+def secret_manager() -> SecretManagerServiceClient:
+    with _lock:
+        if "secret_manager" not in _cache:
+            from google.cloud import secretmanager
+
+            settings = get_settings()
+            if settings.secret_manager_endpoint:
+                from google.auth.credentials import AnonymousCredentials
+
+                _cache["secret_manager"] = secretmanager.SecretManagerServiceClient(
+                    credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+                    transport="rest",
+                    client_options={"api_endpoint": settings.secret_manager_endpoint},
+                )
+            else:
+                _cache["secret_manager"] = secretmanager.SecretManagerServiceClient(
+                    transport="rest"
+                )
+        return _cache["secret_manager"]  # type: ignore[no-any-return]
+
+
+def sendgrid() -> SendGridAPIClient:
+    with _lock:
+        if "sendgrid" not in _cache:
+            from sendgrid import SendGridAPIClient
+
+            settings = get_settings()
+            _cache["sendgrid"] = SendGridAPIClient(
+                settings.sendgrid_api_key, host=settings.sendgrid_host
+            )
+        return _cache["sendgrid"]  # type: ignore[no-any-return]
+
+
+def cached(name: str, build: Any) -> Any:
+    """A per-instance cache for adapters' own objects (credentials, discovery documents)."""
+    with _lock:
+        if name not in _cache:
+            _cache[name] = build()
+        return _cache[name]

@@ -1,0 +1,102 @@
+"""One frozen Settings object built from the environment, checked once, on first use.
+
+Production needs only the project, the mail sender, the function base URL and the OAuth client;
+the Google endpoints default to Google's own. Tests and the local run point every endpoint at the
+emulator and the stand-ins.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import urlsplit
+
+from booking.errors import ConfigError
+
+CALENDAR_SCOPE = "https://www.googleapis.com/auth/calendar"
+LOGIN_SCOPES = ("openid", "https://www.googleapis.com/auth/userinfo.email")
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_id: str
+    base_url: str  # where the functions answer: {base_url}/{function_name}
+    mail_from: str
+    google_client_id: str
+    google_client_secret: str
+    sendgrid_api_key: str
+    firestore_emulator_host: str | None = None
+    secret_manager_endpoint: str | None = None  # None: the real Secret Manager
+    sendgrid_host: str = "https://api.sendgrid.com"
+    google_auth_uri: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    google_token_uri: str = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL
+    google_revoke_uri: str = "https://oauth2.googleapis.com/revoke"
+    google_certs_uri: str = "https://www.googleapis.com/oauth2/v1/certs"
+    google_issuer: str = "https://accounts.google.com"
+    google_calendar_endpoint: str = "https://www.googleapis.com/calendar/v3/"
+    signing_key_secret: str = "link-signing-key"  # noqa: S105 - a secret's name
+    mail_from_name: str = "Bookings"
+
+    def function_url(self, name: str) -> str:
+        return f"{self.base_url}/{name}"
+
+
+_REQUIRED = {
+    "project_id": "GOOGLE_CLOUD_PROJECT",
+    "base_url": "FUNCTION_BASE_URL",
+    "mail_from": "MAIL_FROM",
+    "google_client_id": "GOOGLE_CLIENT_ID",
+    "google_client_secret": "GOOGLE_CLIENT_SECRET",
+    "sendgrid_api_key": "SENDGRID_API_KEY",
+}
+_OPTIONAL = {
+    "firestore_emulator_host": "FIRESTORE_EMULATOR_HOST",
+    "secret_manager_endpoint": "SECRET_MANAGER_ENDPOINT",
+    "sendgrid_host": "SENDGRID_HOST",
+    "google_auth_uri": "GOOGLE_AUTH_URI",
+    "google_token_uri": "GOOGLE_TOKEN_URI",
+    "google_revoke_uri": "GOOGLE_REVOKE_URI",
+    "google_certs_uri": "GOOGLE_CERTS_URI",
+    "google_issuer": "GOOGLE_ISSUER",
+    "google_calendar_endpoint": "GOOGLE_CALENDAR_ENDPOINT",
+    "signing_key_secret": "SIGNING_KEY_SECRET",
+    "mail_from_name": "MAIL_FROM_NAME",
+}
+_URLS = ("base_url", "sendgrid_host", "google_auth_uri", "google_token_uri", "google_revoke_uri",
+         "google_certs_uri", "google_calendar_endpoint", "secret_manager_endpoint")
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Builds Settings from `environ`; a missing or bad variable raises ConfigError naming it."""
+    values: dict[str, str] = {}
+    missing = [var for var in _REQUIRED.values() if not environ.get(var, "").strip()]
+    if missing:
+        raise ConfigError("missing environment variable(s): " + ", ".join(missing))
+    for attr, var in {**_REQUIRED, **_OPTIONAL}.items():
+        value = environ.get(var, "").strip()
+        if value:
+            values[attr] = value
+    for attr in _URLS:
+        if attr in values:
+            parts = urlsplit(values[attr])
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ConfigError(f"{_var_of(attr)} must be an http(s) URL, got {values[attr]!r}")
+    values["base_url"] = values["base_url"].rstrip("/")
+    endpoint = values.get("google_calendar_endpoint")
+    if endpoint and not endpoint.endswith("/"):
+        # googleapiclient joins paths onto the endpoint: without the slash it drops "v3".
+        values["google_calendar_endpoint"] = endpoint + "/"
+    if "@" not in values["mail_from"]:
+        raise ConfigError(f"MAIL_FROM must be an email address, got {values['mail_from']!r}")
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def _var_of(attr: str) -> str:
+    return {**_REQUIRED, **_OPTIONAL}[attr]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings(os.environ)

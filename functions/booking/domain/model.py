@@ -1,0 +1,100 @@
+"""The owner's side of the data: owners, their Google connections and calendars."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+CONNECTED = "connected"
+NEEDS_RECONNECT = "needs_reconnect"
+WRITABLE_ROLES = frozenset({"writer", "owner"})
+
+
+@dataclass(frozen=True)
+class CalendarRef:
+    """One calendar of one connected Google account."""
+
+    connection_id: str
+    calendar_id: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"connection_id": self.connection_id, "calendar_id": self.calendar_id}
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> CalendarRef:
+        return CalendarRef(str(data["connection_id"]), str(data["calendar_id"]))
+
+
+@dataclass(frozen=True)
+class CalendarInfo:
+    id: str
+    summary: str
+    access_role: str
+    time_zone: str
+    primary: bool = False
+
+    @property
+    def writable(self) -> bool:
+        return self.access_role in WRITABLE_ROLES
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "summary": self.summary,
+            "access_role": self.access_role,
+            "time_zone": self.time_zone,
+            "primary": self.primary,
+        }
+
+    @staticmethod
+    def from_dict(data: dict[str, Any]) -> CalendarInfo:
+        return CalendarInfo(
+            id=str(data["id"]),
+            summary=str(data.get("summary", "")),
+            access_role=str(data.get("access_role", "reader")),
+            time_zone=str(data.get("time_zone", "UTC")),
+            primary=bool(data.get("primary", False)),
+        )
+
+
+@dataclass
+class Connection:
+    """A Google account an owner connected. Its refresh token lives in Secret Manager under
+    `secret_id`; `token_version` changes on every reconnect so cached credentials are dropped."""
+
+    id: str
+    email: str
+    sub: str
+    status: str
+    scopes: list[str]
+    connected_at: datetime
+    secret_id: str
+    token_version: int
+    calendars: list[CalendarInfo] = field(default_factory=list)
+    conflict_calendar_ids: list[str] = field(default_factory=list)
+    reconnect_notified: bool = False
+
+    @property
+    def healthy(self) -> bool:
+        return self.status == CONNECTED
+
+    def calendar(self, calendar_id: str) -> CalendarInfo | None:
+        return next((c for c in self.calendars if c.id == calendar_id), None)
+
+    @property
+    def primary(self) -> CalendarInfo | None:
+        return next((c for c in self.calendars if c.primary), None)
+
+
+@dataclass
+class Owner:
+    id: str
+    name: str
+    email: str
+    time_zone: str
+    api_key_hash: str
+    default_calendar: CalendarRef | None = None
+    meet_enabled: bool = True
+    allowed_origins: list[str] = field(default_factory=list)
+    redirect_urls: list[str] = field(default_factory=list)

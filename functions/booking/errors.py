@@ -1,0 +1,106 @@
+"""Our exceptions. Entry points map them to HTTP answers in one place (booking.web.http).
+
+    BookingError                 base; `status` is the HTTP answer, `code` a stable machine word
+    ├── InvalidInput      400    names each bad field: `fields = {"guest_email": "not an email"}`
+    ├── Unauthorized      401    no or wrong owner credential
+    ├── NotFound          404    unknown, or not this owner's (never tells which)
+    ├── MethodNotAllowed  405
+    ├── Conflict          409    the slot was taken, the state changed meanwhile
+    ├── Gone              410    cancelled already, link used or expired
+    ├── PayloadTooLarge   413
+    ├── Unavailable       503    an outside service could not be checked (names the account)
+    └── ConfigError       500    a missing or bad environment variable, named
+
+    ExternalError                raised by adapters only, translated from SDK errors
+    ├── TransientError           worth retrying later (429, 5xx, timeouts)
+    ├── PermanentError           retrying will not help (4xx other than auth)
+    └── ReauthRequired           Google said invalid_grant: the owner must reconnect
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class BookingError(Exception):
+    status = 500
+    code = "error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(BookingError):
+    status = 400
+    code = "invalid_input"
+
+    def __init__(self, fields: Mapping[str, str] | str, message: str | None = None) -> None:
+        if isinstance(fields, str):
+            fields = {fields: message or "is invalid"}
+        self.fields = dict(fields)
+        summary = "; ".join(f"{name}: {why}" for name, why in self.fields.items())
+        super().__init__(f"invalid input: {summary}")
+
+
+class Unauthorized(BookingError):
+    status = 401
+    code = "unauthorized"
+
+
+class NotFound(BookingError):
+    status = 404
+    code = "not_found"
+
+
+class MethodNotAllowed(BookingError):
+    status = 405
+    code = "method_not_allowed"
+
+
+class Conflict(BookingError):
+    status = 409
+    code = "conflict"
+
+
+class Gone(BookingError):
+    status = 410
+    code = "gone"
+
+
+class PayloadTooLarge(BookingError):
+    status = 413
+    code = "payload_too_large"
+
+
+class Unavailable(BookingError):
+    status = 503
+    code = "unavailable"
+
+
+class ConfigError(BookingError):
+    status = 500
+    code = "config_error"
+
+
+class ExternalError(Exception):
+    """An outside service failed; `service` names it (google, secret_manager, sendgrid)."""
+
+    def __init__(self, service: str, message: str, status: int | None = None,
+                 reason: str | None = None) -> None:
+        super().__init__(f"{service}: {message}")
+        self.service = service
+        self.status = status
+        self.reason = reason
+
+
+class TransientError(ExternalError):
+    pass
+
+
+class PermanentError(ExternalError):
+    pass
+
+
+class ReauthRequired(PermanentError):
+    pass

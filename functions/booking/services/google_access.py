@@ -1,0 +1,56 @@
+"""Calls into Google for one connection, with the owner told once when the grant is dead.
+
+Every service that talks to Google goes through `use`, so a revoked grant is noticed wherever it
+shows first (availability, booking, a calendar refresh) and handled the same way: the connection
+is marked needs_reconnect, the owner gets one email, and the caller gets Unavailable naming the
+account, never a silent gap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeVar
+
+from booking import log
+from booking.adapters import firestore_owners as store
+from booking.config import get_settings
+from booking.domain.email import Email
+from booking.domain.model import Connection, Owner
+from booking.errors import ExternalError, ReauthRequired, Unavailable
+from booking.rendering import render, render_text
+
+T = TypeVar("T")
+
+
+def use(owner: Owner, conn: Connection, action: Callable[[Connection], T], now: datetime) -> T:
+    if not conn.healthy:
+        raise Unavailable(f"the Google account {conn.email} needs to be reconnected")
+    try:
+        return action(conn)
+    except ReauthRequired as exc:
+        reconnect_needed(owner, conn, now)
+        raise Unavailable(f"the Google account {conn.email} needs to be reconnected") from exc
+    except ExternalError as exc:
+        log.warning("google call failed", owner=owner.id, connection=conn.id, error=str(exc))
+        raise Unavailable(f"Google did not answer for {conn.email}; please try again") from exc
+
+
+def reconnect_needed(owner: Owner, conn: Connection, now: datetime) -> None:
+    """Marks the connection and emails the owner, once per broken grant."""
+    from booking.services import outbox
+
+    log.warning("google grant revoked or expired", owner=owner.id, connection=conn.id)
+    if not store.mark_needs_reconnect(owner.id, conn.id, conn.token_version):
+        return
+    link = get_settings().function_url("owner") + "/integrations"
+    context = {"owner": owner, "account": conn.email, "link": link}
+    email = Email(
+        to_email=owner.email,
+        to_name=owner.name,
+        subject=f"Reconnect your Google account {conn.email}",
+        text=render_text("email/reconnect.txt", **context),
+        html=render("email/reconnect.html", **context),
+        category="reconnect",
+    )
+    outbox.owe_email(f"reconnect:{owner.id}:{conn.id}:{conn.token_version}", owner.id, email, now)

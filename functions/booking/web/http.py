@@ -1,0 +1,136 @@
+"""The one place that turns our exceptions into HTTP answers, plus health, CORS and body limits.
+
+Every entry point in main.py is wrapped by `entry(name)`: `GET .../_health` answers at once with
+no I/O (the local run and uptime checks use it); a BookingError becomes its status with a JSON
+body naming the problem (or a page for browser-facing functions); anything else is logged and
+answered with a bare 500 that leaks nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from flask import Request, Response
+
+from booking import log
+from booking.errors import BookingError, InvalidInput, PayloadTooLarge
+
+MAX_BODY_BYTES = 64 * 1024
+
+Handler = Callable[[Request], Response]
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def json_response(body: Any, status: int = 200,
+                  headers: Mapping[str, str] | None = None) -> Response:
+    resp = Response(json.dumps(body, default=str), status=status, mimetype="application/json")
+    for key, value in {**SECURITY_HEADERS, **(headers or {})}.items():
+        resp.headers[key] = value
+    return resp
+
+
+def html_response(html: str, status: int = 200,
+                  headers: Mapping[str, str] | None = None) -> Response:
+    resp = Response(html, status=status, mimetype="text/html")
+    page_headers = {
+        **SECURITY_HEADERS,
+        "X-Frame-Options": "DENY",
+        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+        "form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'",
+    }
+    for key, value in {**page_headers, **(headers or {})}.items():
+        resp.headers[key] = value
+    return resp
+
+
+def redirect(location: str, status: int = 303) -> Response:
+    resp = Response("", status=status)
+    resp.headers["Location"] = location
+    for key, value in SECURITY_HEADERS.items():
+        resp.headers[key] = value
+    return resp
+
+
+def error_body(exc: BookingError) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": exc.code, "message": exc.message}
+    if isinstance(exc, InvalidInput):
+        body["fields"] = exc.fields
+    return body
+
+
+def entry(name: str, *, page: bool = False) -> Callable[[Handler], Handler]:
+    """Wraps an entry point: health, error mapping, and for `page` functions HTML error pages."""
+
+    def wrap(handler: Handler) -> Handler:
+        @functools.wraps(handler)
+        def run(request: Request) -> Response:
+            if request.method == "GET" and request.path.rstrip("/").endswith("/_health"):
+                return json_response({"function": name, "status": "ok"})
+            try:
+                return handler(request)
+            except BookingError as exc:
+                if exc.status >= 500:
+                    log.error("request failed", exc, function=name)
+                if page:
+                    from booking.web.pages import error_page
+
+                    return html_response(error_page(exc), status=exc.status)
+                return json_response(error_body(exc), status=exc.status)
+            except Exception as exc:  # noqa: BLE001 - the last line of defence: log, answer 500
+                log.error("unhandled error", exc, function=name, path=request.path)
+                if page:
+                    from booking.web.pages import crash_page
+
+                    return html_response(crash_page(), status=500)
+                return json_response({"error": "internal", "message": "internal error"}, 500)
+
+        return run
+
+    return wrap
+
+
+def read_body(request: Request) -> dict[str, Any]:
+    """JSON or form fields as a dict of strings / JSON values; 413 past MAX_BODY_BYTES."""
+    length = request.content_length
+    if length is not None and length > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
+    raw = request.get_data(cache=True)
+    if len(raw) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
+    mimetype = request.mimetype or ""
+    if mimetype == "application/json":
+        try:
+            data = json.loads(raw or b"{}")
+        except ValueError as exc:
+            raise InvalidInput("body", "is not valid JSON") from exc
+        if not isinstance(data, dict):
+            raise InvalidInput("body", "must be a JSON object")
+        return data
+    if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return {key: request.form.get(key, "") for key in request.form}
+    if not raw:
+        return {}
+    raise InvalidInput("content-type", "use application/json or application/x-www-form-urlencoded")
+
+
+def cors_headers(origin: str | None, allowed: set[str] | None) -> dict[str, str]:
+    """CORS for public functions: any origin when `allowed` is None, else only those listed."""
+    if not origin:
+        return {}
+    if allowed is not None and origin not in allowed:
+        return {}
+    return {
+        "Access-Control-Allow-Origin": origin if allowed is not None else "*",
+        "Access-Control-Allow-Methods": "GET, POST, OPTIONS",
+        "Access-Control-Allow-Headers": "Content-Type, Idempotency-Key",
+        "Access-Control-Max-Age": "3600",
+        "Vary": "Origin",
+    }

@@ -1,0 +1,202 @@
+"""The owner's side over HTTP: sign-in, the integration page, the JSON management API, OAuth.
+
+Routes (paths relative to the `owner` function):
+    GET  /login, POST /login              trade the API key for a session cookie
+    POST /logout
+    GET  /integrations                    the Google Calendar integration page
+    POST /integrations/settings           page form: default calendar, conflicts, Meet
+    POST /integrations/<id>/refresh       page form: re-read the account's calendar list
+    POST /integrations/<id>/disconnect    page form
+    GET  /api/connections                 JSON
+    PATCH /api/settings                   JSON {default_calendar, conflict_calendars, meet_enabled}
+    POST /api/connections/<id>/refresh    JSON
+    DELETE /api/connections/<id>          JSON
+    GET  /api/oauth/start                 JSON {url}: where to send the owner's browser
+Every route but /login needs `Authorization: Bearer <key>` or the session cookie. Page forms
+also need a same-origin request (SameSite=Strict cookie plus an Origin check).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Request, Response
+
+from booking.config import get_settings
+from booking.domain.model import Owner
+from booking.errors import InvalidInput, MethodNotAllowed, NotFound, Unauthorized
+from booking.web.http import html_response, json_response, read_body, redirect
+
+COOKIE = "owner_session"
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def authenticate(request: Request) -> Owner:
+    from booking.services import owners
+
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return owners.authenticate_key(header[len("Bearer "):])
+    cookie = request.cookies.get(COOKIE)
+    if cookie:
+        return owners.authenticate_session(cookie, _now())
+    raise Unauthorized("sign in with your owner API key")
+
+
+def _page_owner(request: Request) -> Owner | Response:
+    try:
+        return authenticate(request)
+    except Unauthorized:
+        return redirect(get_settings().function_url("owner") + "/login")
+
+
+def _same_origin(request: Request) -> None:
+    origin = request.headers.get("Origin")
+    base = urlsplit(get_settings().base_url)
+    if origin is not None and origin != f"{base.scheme}://{base.netloc}":
+        raise Unauthorized("cross-site form posts are not accepted")
+
+
+def oauth_start(request: Request) -> Response:
+    from booking.services import connect
+
+    owner = _page_owner(request)
+    if isinstance(owner, Response):
+        return owner
+    hint = request.args.get("login_hint") or None
+    return redirect(connect.start(owner, _now(), login_hint=hint))
+
+
+def oauth_callback(request: Request) -> Response:
+    from booking.services import connect
+
+    params = {k: request.args.get(k, "") for k in ("state", "code", "error", "scope")}
+    result = connect.finish(params, _now())
+    word = "reconnected" if result.reconnected else "connected"
+    return redirect(get_settings().function_url("owner") + f"/integrations?{word}=1")
+
+
+def route(request: Request) -> Response:
+    path = request.path.rstrip("/") or "/"
+    method = request.method
+    if path == "/login":
+        return _login(request)
+    if path == "/logout" and method == "POST":
+        resp = redirect(get_settings().function_url("owner") + "/login")
+        resp.delete_cookie(COOKIE, path="/")
+        return resp
+    if path.startswith("/api/"):
+        return _api(request, authenticate(request), path[len("/api"):], method)
+    if path == "/integrations" or path.startswith("/integrations/"):
+        owner = _page_owner(request)
+        if isinstance(owner, Response):
+            return owner
+        return _integrations(request, owner, path[len("/integrations"):], method)
+    raise NotFound("no such page")
+
+
+def _login(request: Request) -> Response:
+    from booking.rendering import render
+    from booking.services import owners
+
+    if request.method == "GET":
+        return html_response(render("login.html", error=None))
+    _same_origin(request)
+    key = str(read_body(request).get("api_key", ""))
+    try:
+        owner = owners.authenticate_key(key)
+    except Unauthorized:
+        return html_response(render("login.html", error="That key is not valid."), status=401)
+    resp = redirect(get_settings().function_url("owner") + "/integrations")
+    resp.set_cookie(
+        COOKIE, owners.session_for(owner.id, _now()), max_age=owners.SESSION_SECONDS,
+        httponly=True, samesite="Strict", path="/",
+        secure=get_settings().base_url.startswith("https://"),
+    )
+    return resp
+
+
+def _api(request: Request, owner: Owner, path: str, method: str) -> Response:
+    from booking.services import connect
+
+    parts = [p for p in path.split("/") if p]
+    if parts == ["connections"] and method == "GET":
+        return json_response(connect.overview(owner))
+    if parts == ["settings"] and method in ("PATCH", "POST"):
+        connect.update_settings(owner, read_body(request))
+        return json_response(connect.overview(_reload(owner)))
+    if parts == ["oauth", "start"] and method == "GET":
+        return json_response({"url": connect.start(owner, _now(),
+                                                   request.args.get("login_hint") or None)})
+    if len(parts) == 3 and parts[0] == "connections" and parts[2] == "refresh":
+        if method != "POST":
+            raise MethodNotAllowed("use POST")
+        conn = connect.refresh_calendars(owner, parts[1], _now())
+        return json_response(connect.connection_view(_reload(owner), conn))
+    if len(parts) == 2 and parts[0] == "connections":
+        if method == "DELETE":
+            connect.disconnect(owner, parts[1], _now())
+            return json_response({"disconnected": parts[1]})
+        if method == "GET":
+            conn = connect.require_connection(owner, parts[1])
+            return json_response(connect.connection_view(owner, conn))
+        raise MethodNotAllowed("use GET or DELETE")
+    raise NotFound("no such resource")
+
+
+def _reload(owner: Owner) -> Owner:
+    from booking.adapters import firestore_owners
+
+    return firestore_owners.get_owner(owner.id)
+
+
+def _integrations(request: Request, owner: Owner, sub: str, method: str) -> Response:
+    from booking.rendering import render
+    from booking.services import connect
+
+    base = get_settings().function_url("owner")
+    if method == "GET" and sub == "":
+        notice = None
+        if request.args.get("connected"):
+            notice = "Google account connected."
+        elif request.args.get("reconnected"):
+            notice = "Google account reconnected."
+        return html_response(render(
+            "integrations.html", view=connect.overview(owner), notice=notice, base=base,
+            oauth_start=get_settings().function_url("oauth_start"),
+        ))
+    if method != "POST":
+        raise MethodNotAllowed("use POST")
+    _same_origin(request)
+    form = request.form
+    parts = [p for p in sub.split("/") if p]
+    if parts == ["settings"]:
+        connect.update_settings(owner, _settings_from_form(form))
+    elif len(parts) == 2 and parts[1] == "refresh":
+        connect.refresh_calendars(owner, parts[0], _now())
+    elif len(parts) == 2 and parts[1] == "disconnect":
+        connect.disconnect(owner, parts[0], _now())
+    else:
+        raise NotFound("no such page")
+    return redirect(base + "/integrations")
+
+
+def _settings_from_form(form: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"meet_enabled": form.get("meet_enabled") == "on"}
+    default = form.get("default_calendar", "")
+    if default:
+        conn_id, _, cal_id = default.partition("|")
+        body["default_calendar"] = {"connection_id": conn_id, "calendar_id": cal_id}
+    conflicts = []
+    for value in form.getlist("conflict"):
+        conn_id, sep, cal_id = value.partition("|")
+        if not sep:
+            raise InvalidInput("conflict", "is malformed")
+        conflicts.append({"connection_id": conn_id, "calendar_id": cal_id})
+    body["conflict_calendars"] = conflicts
+    return body

@@ -1,0 +1,34 @@
+"""Serves every Cloud Function of functions/main.py on one port, each under its own name, the way
+Cloud Functions URLs look: http://127.0.0.1:8080/availability, /book, /owner/integrations, ...
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from typing import Any
+
+from werkzeug.exceptions import NotFound
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+
+MAIN = Path(__file__).resolve().parent.parent / "functions" / "main.py"
+
+
+def function_names(main: Path = MAIN) -> list[str]:
+    """The entry points: top-level functions decorated with functions_framework.http."""
+    tree = ast.parse(main.read_text())
+    names = []
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and any(
+            ast.unparse(d).endswith("functions_framework.http") for d in node.decorator_list
+        ):
+            names.append(node.name)
+    return names
+
+
+def create_host(main: Path = MAIN) -> Any:
+    import functions_framework
+
+    apps = {f"/{name}": functions_framework.create_app(name, str(main))
+            for name in function_names(main)}
+    return DispatcherMiddleware(NotFound(), apps)

@@ -1,0 +1,52 @@
+"""Seeds the local run: our signing key, a demo owner, and demo Google accounts with calendars and
+events (one account already connected through the real OAuth flow)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from tests.drivers import connect_google_account
+from tests.standins.google.control import GoogleControl
+
+
+def ensure_signing_key() -> None:
+    from booking.adapters import secrets as secret_store
+    from booking.config import get_settings
+    from booking.errors import ExternalError
+
+    name = get_settings().signing_key_secret
+    try:
+        secret_store.get(name)
+    except ExternalError:
+        secret_store.put(name, secrets.token_urlsafe(48))
+
+
+def seed_demo(google_url: str, base_url: str, owner_id: str) -> str:
+    from booking.services import owners
+
+    ensure_signing_key()
+    now = datetime.now(UTC)
+    api_key = owners.create_owner(owner_id, "Demo Coach", "coach@demo.test", "Europe/Ljubljana",
+                                  now)
+    google = GoogleControl(google_url)
+    google.create_account("coach@gmail.test", "Demo Coach", time_zone="Europe/Ljubljana")
+    google.create_account("coach.work@example.test", "Demo Coach (work)",
+                          time_zone="Europe/Ljubljana")
+    google.create_calendar("family-coach@group.calendar.google.com", summary="Family",
+                           time_zone="Europe/Ljubljana", owner="coach@gmail.test")
+    tomorrow = (now + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0)
+    google.add_event("coach@gmail.test", {
+        "summary": "Dentist", "start": {"dateTime": _iso(tomorrow + timedelta(hours=2))},
+        "end": {"dateTime": _iso(tomorrow + timedelta(hours=3))}})
+    google.add_event("coach.work@example.test", {
+        "summary": "Team meeting", "start": {"dateTime": _iso(tomorrow + timedelta(hours=4))},
+        "end": {"dateTime": _iso(tomorrow + timedelta(hours=5))}})
+    resp = connect_google_account(base_url, api_key, google_url, "coach@gmail.test")
+    if resp.status_code != 303:
+        raise RuntimeError(f"seeding could not connect the demo account: {resp.status_code}")
+    return api_key
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
