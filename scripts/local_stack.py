@@ -89,6 +89,10 @@ def main() -> int:
         started.append(host)
 
         from scripts import seed
+        from tests.standins.firestore_emulator import reset
+
+        # The local run starts from a clean slate, even on an emulator that outlives it.
+        reset(firestore_host, PROJECT)
 
         api_key = None if args.no_seed else seed.seed_demo(google.url, base, DEMO_OWNER)
         if args.check:

@@ -33,6 +33,11 @@ class GoogleStandin:
         with self.state.lock:
             return list(self.state.schema_violations)
 
+    def issued_refresh_tokens(self) -> list[str]:
+        """Every refresh token the stand-in ever issued in this test (revoked ones too)."""
+        with self.state.lock:
+            return list(self.state.refresh_tokens)
+
     def wsgi_app(self, environ: dict[str, Any], start_response: Any) -> Any:
         return self.app.wsgi_app(environ, start_response)
 

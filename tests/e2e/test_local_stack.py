@@ -1,0 +1,26 @@
+"""The README's first command, in its checking mode: every function answers through its URL."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+from tests.standins.firestore_emulator import free_port
+
+
+def test_local_stack_starts_seeds_and_every_function_answers_health(firestore_host: str) -> None:
+    ports = [str(free_port()) for _ in range(4)]
+    env = {**os.environ, "FIRESTORE_EMULATOR_HOST": firestore_host}
+    proc = subprocess.run(
+        [sys.executable, "-m", "scripts.local_stack", "--check", "--port", ports[0],
+         "--google-port", ports[1], "--secret-manager-port", ports[2],
+         "--sendgrid-port", ports[3]],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if "/_health" in line]
+    for name in ("oauth_start", "oauth_callback", "owner", "google_notifications", "resync"):
+        assert any(line.startswith("ok") and f"/{name}/_health" in line for line in lines), lines
+    assert not any(line.startswith("FAIL") for line in lines)
