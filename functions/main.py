@@ -62,3 +62,22 @@ def resync(request: Request) -> Response:
     from booking.web.http import json_response
 
     return json_response({"outbox": outbox.drain(datetime.now(UTC))})
+
+
+@functions_framework.http
+@entry("availability")
+def availability(request: Request) -> Response:
+    """Public GET: ?owner=&event_type=&start=YYYY-MM-DD&end=YYYY-MM-DD&time_zone=IANA."""
+    from datetime import UTC, datetime
+
+    from booking.errors import MethodNotAllowed
+    from booking.services import availability as service
+    from booking.web.http import cors_headers, json_response
+
+    cors = cors_headers(request.headers.get("Origin"), None)
+    if request.method == "OPTIONS":
+        return json_response({}, 204, cors)
+    if request.method != "GET":
+        raise MethodNotAllowed("use GET")
+    query = service.parse_query({k: request.args.get(k, "") for k in request.args})
+    return json_response(service.slots(query, datetime.now(UTC)), headers=cors)

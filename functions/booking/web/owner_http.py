@@ -12,6 +12,8 @@ Routes (paths relative to the `owner` function):
     POST /api/connections/<id>/refresh    JSON
     DELETE /api/connections/<id>          JSON
     GET  /api/oauth/start                 JSON {url}: where to send the owner's browser
+    GET, POST /api/event-types            list, create
+    GET, PUT, DELETE /api/event-types/<slug>
 Every route but /login needs `Authorization: Bearer <key>` or the session cookie. Page forms
 also need a same-origin request (SameSite=Strict cookie plus an Origin check).
 """
@@ -146,7 +148,31 @@ def _api(request: Request, owner: Owner, path: str, method: str) -> Response:
             conn = connect.require_connection(owner, parts[1])
             return json_response(connect.connection_view(owner, conn))
         raise MethodNotAllowed("use GET or DELETE")
+    if parts and parts[0] == "event-types":
+        return _event_types(request, owner, parts[1:], method)
     raise NotFound("no such resource")
+
+
+def _event_types(request: Request, owner: Owner, parts: list[str], method: str) -> Response:
+    from booking.services import event_types
+
+    if not parts:
+        if method == "GET":
+            return json_response({"event_types": event_types.list_all(owner)})
+        if method == "POST":
+            return json_response(event_types.create(owner, read_body(request), _now()), 201)
+        raise MethodNotAllowed("use GET or POST")
+    if len(parts) != 1:
+        raise NotFound("no such resource")
+    slug = parts[0]
+    if method == "GET":
+        return json_response(event_types.load(owner, slug).to_dict())
+    if method == "PUT":
+        return json_response(event_types.replace(owner, slug, read_body(request), _now()))
+    if method == "DELETE":
+        event_types.delete(owner, slug)
+        return json_response({"deleted": slug})
+    raise MethodNotAllowed("use GET, PUT or DELETE")
 
 
 def _reload(owner: Owner) -> Owner:

@@ -1,0 +1,126 @@
+"""An owner's event type: what a guest books (title, location, reminders) and its rules.
+
+    >>> et = parse_event_type({"slug": "intro", "title": "Intro call", "rules": {...}}, "UTC")
+
+Validation names every bad field, as the owner API answers it; the rules' fields are reported
+under `rules.` (e.g. `rules.weekly_hours.mon[1]`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from booking.domain.rules import AvailabilityRules, RuleError, parse_rules, rules_to_dict
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+LOCATIONS = ("google_meet", "phone", "in_person", "custom")
+REMINDER_METHODS = ("email", "popup")
+MAX_REMINDERS = 5  # Google's limit on reminder overrides
+MAX_REMINDER_MINUTES = 40320  # four weeks, Google's limit
+DEFAULT_REMINDERS = ({"method": "email", "minutes": 1440}, {"method": "popup", "minutes": 60})
+
+
+class EventTypeError(ValueError):
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
+        self.fields = fields
+
+
+@dataclass(frozen=True)
+class EventType:
+    slug: str
+    title: str
+    rules: AvailabilityRules
+    description: str = ""
+    location: str = "google_meet"
+    location_details: str = ""
+    reminders: tuple[dict[str, Any], ...] = DEFAULT_REMINDERS
+    questions: tuple[str, ...] = field(default_factory=tuple)
+    active: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        rules = rules_to_dict(self.rules)
+        rules.pop("time_zone", None)  # always the owner's zone, read when evaluated
+        return {
+            "slug": self.slug,
+            "title": self.title,
+            "description": self.description,
+            "location": self.location,
+            "location_details": self.location_details,
+            "reminders": [dict(r) for r in self.reminders],
+            "questions": list(self.questions),
+            "active": self.active,
+            "rules": rules,
+        }
+
+
+_KNOWN = {"slug", "title", "description", "location", "location_details", "reminders",
+          "questions", "active", "rules"}
+
+
+def parse_event_type(data: Mapping[str, Any], owner_time_zone: str) -> EventType:
+    """An EventType from its JSON form; EventTypeError names each bad field."""
+    problems: dict[str, str] = {}
+    for key in sorted(set(data) - _KNOWN):
+        problems[str(key)] = "is not an event type field"
+    slug = data.get("slug")
+    if not isinstance(slug, str) or not SLUG.match(slug):
+        problems["slug"] = "use 1-63 lowercase letters, digits or dashes"
+    title = data.get("title")
+    if not isinstance(title, str) or not title.strip() or len(title) > 200:
+        problems["title"] = "is required (at most 200 characters)"
+    description = data.get("description", "")
+    if not isinstance(description, str) or len(description) > 5000:
+        problems["description"] = "must be text of at most 5000 characters"
+    location = data.get("location", "google_meet")
+    if location not in LOCATIONS:
+        problems["location"] = "must be one of " + ", ".join(LOCATIONS)
+    details = data.get("location_details", "")
+    if not isinstance(details, str) or len(details) > 500:
+        problems["location_details"] = "must be text of at most 500 characters"
+    reminders = _reminders(data.get("reminders", list(DEFAULT_REMINDERS)), problems)
+    questions = data.get("questions", [])
+    if not isinstance(questions, list) or len(questions) > 10 or not all(
+            isinstance(q, str) and q.strip() and len(q) <= 300 for q in questions):
+        problems["questions"] = "must be a list of at most 10 questions of up to 300 characters"
+        questions = []
+    active = data.get("active", True)
+    if not isinstance(active, bool):
+        problems["active"] = "must be true or false"
+    raw_rules = data.get("rules")
+    rules: AvailabilityRules | None = None
+    if not isinstance(raw_rules, Mapping):
+        problems["rules"] = "is required: weekly_hours, duration_minutes and the other rules"
+    else:
+        try:
+            rules = parse_rules({**raw_rules, "time_zone": owner_time_zone})
+        except RuleError as exc:
+            problems[f"rules.{exc.field}"] = exc.message
+    if problems or rules is None:
+        raise EventTypeError(problems)
+    return EventType(
+        slug=str(slug), title=str(title).strip(), rules=rules, description=str(description),
+        location=str(location), location_details=str(details), reminders=reminders,
+        questions=tuple(q.strip() for q in questions), active=bool(active),
+    )
+
+
+def _reminders(value: Any, problems: dict[str, str]) -> tuple[dict[str, Any], ...]:
+    if not isinstance(value, list) or len(value) > MAX_REMINDERS:
+        problems["reminders"] = f"must be a list of at most {MAX_REMINDERS} reminders"
+        return ()
+    found: list[dict[str, Any]] = []
+    for i, item in enumerate(value):
+        method = item.get("method") if isinstance(item, Mapping) else None
+        minutes = item.get("minutes") if isinstance(item, Mapping) else None
+        if method not in REMINDER_METHODS:
+            problems[f"reminders[{i}].method"] = "must be email or popup"
+        elif (not isinstance(minutes, int) or isinstance(minutes, bool)
+              or not 0 <= minutes <= MAX_REMINDER_MINUTES):
+            problems[f"reminders[{i}].minutes"] = f"must be 0 to {MAX_REMINDER_MINUTES}"
+        else:
+            found.append({"method": method, "minutes": minutes})
+    return tuple(found)

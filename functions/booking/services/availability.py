@@ -1,0 +1,110 @@
+"""The free slots a guest sees: rules from the event type, busy time from bookings and every
+conflict calendar, computed by the pure core and grouped by the guest's local day."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from booking.adapters import firestore_owners as owners_store
+from booking.domain.availability import compute_slots, group_by_local_day
+from booking.domain.intervals import Interval
+from booking.errors import InvalidInput, NotFound
+from booking.services import busy as busy_time
+from booking.services import event_types
+
+MAX_RANGE_DAYS = 62
+
+
+@dataclass(frozen=True)
+class Query:
+    owner_id: str
+    slug: str
+    start: date
+    end: date  # inclusive, in the guest's zone
+    zone: ZoneInfo
+
+
+def parse_query(params: dict[str, str]) -> Query:
+    """Validates the public query; InvalidInput names every bad field."""
+    problems: dict[str, str] = {}
+    owner_id = params.get("owner", "").strip()
+    slug = params.get("event_type", "").strip()
+    if not owner_id:
+        problems["owner"] = "is required"
+    if not slug:
+        problems["event_type"] = "is required"
+    start = _date(params.get("start", ""), "start", problems)
+    end = _date(params.get("end", ""), "end", problems)
+    zone_name = params.get("time_zone", "").strip()
+    zone: ZoneInfo | None = None
+    try:
+        zone = ZoneInfo(zone_name) if zone_name else None
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = None
+    if zone is None:
+        problems["time_zone"] = "must be an IANA time zone such as America/New_York"
+    if start and end:
+        if end < start:
+            problems["end"] = "must not be before start"
+        elif (end - start).days + 1 > MAX_RANGE_DAYS:
+            problems["end"] = f"the range may span at most {MAX_RANGE_DAYS} days"
+    if problems:
+        raise InvalidInput(problems)
+    assert start and end and zone
+    return Query(owner_id, slug, start, end, zone)
+
+
+def _date(value: str, field: str, problems: dict[str, str]) -> date | None:
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        problems[field] = "must be a date such as 2026-12-01"
+        return None
+
+
+def span_of(query: Query) -> Interval:
+    """The guest's days as one UTC span: their first midnight to the midnight after the last."""
+    first = datetime.combine(query.start, datetime.min.time(), query.zone)
+    after = datetime.combine(query.end + timedelta(days=1), datetime.min.time(), query.zone)
+    return Interval(first.astimezone(ZoneInfo("UTC")), after.astimezone(ZoneInfo("UTC")))
+
+
+def slots(query: Query, now: datetime,
+          busy_source: busy_time.BusySource | None = None) -> dict[str, Any]:
+    try:
+        owner = owners_store.get_owner(query.owner_id)
+        event_type = event_types.load_active(owner, query.slug)
+    except NotFound:
+        raise NotFound("no such owner or event type") from None
+    rules = event_type.rules
+    span = span_of(query)
+    # Nothing past the booking window can be offered, so Google is not asked about it.
+    horizon = now + timedelta(days=rules.booking_window_days + 2)
+    if span.start >= horizon or span.end <= now:
+        found: list[Interval] = []
+    else:
+        span = Interval(max(span.start, now - timedelta(days=1)), min(span.end, horizon))
+        source = busy_source or busy_time.LiveGoogleBusy()
+        window = busy_time.query_span(span, duration=rules.duration,
+                                      before=rules.buffer_before, after=rules.buffer_after)
+        found = compute_slots(
+            rules,
+            span=span,
+            busy=source.busy(owner, window, now),
+            booked=busy_time.booked(owner, window),
+            now=now,
+        )
+    days = group_by_local_day(found, query.zone)
+    return {
+        "owner": owner.id,
+        "event_type": event_type.slug,
+        "title": event_type.title,
+        "duration_minutes": rules.duration_minutes,
+        "owner_time_zone": owner.time_zone,
+        "time_zone": query.zone.key,
+        "days": {day: [moment.isoformat() for moment in moments]
+                 for day, moments in days.items()},
+    }

@@ -1,0 +1,78 @@
+"""Where the owner is busy: confirmed bookings here, and every conflict calendar of every
+connected Google account.
+
+One freebusy.query per account per request covers all of that account's conflict calendars
+(the adapter chunks past Google's limits). An account that cannot be checked, because it needs
+reconnecting or Google keeps failing, makes the whole answer Unavailable, naming the account:
+offering a time nobody checked is how double bookings happen.
+
+`BusySource` is the one seam for a busy cache kept fresh by push notifications; the booking
+check always uses `LiveGoogleBusy`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from booking.adapters import firestore_bookings as bookings_store
+from booking.adapters import firestore_owners as owners_store
+from booking.adapters import google_calendar
+from booking.domain.availability import Booked
+from booking.domain.intervals import Interval
+from booking.domain.model import Connection, Owner
+from booking.services import google_access
+
+
+class BusySource(Protocol):
+    def busy(self, owner: Owner, span: Interval, now: datetime) -> list[Interval]: ...
+
+
+class LiveGoogleBusy:
+    """Asks Google now: one freebusy.query per account with conflict calendars."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def busy(self, owner: Owner, span: Interval, now: datetime) -> list[Interval]:
+        found: list[Interval] = []
+        for conn in owners_store.list_connections(owner.id):
+            if not conn.conflict_calendar_ids:
+                continue
+            found.extend(self._account(owner, conn, span, now))
+        return found
+
+    def _account(self, owner: Owner, conn: Connection, span: Interval,
+                 now: datetime) -> list[Interval]:
+        self.calls += 1
+        per_calendar = google_access.use(
+            owner, conn,
+            lambda c: google_calendar.freebusy(c, list(c.conflict_calendar_ids), span.start,
+                                               span.end),
+            now,
+        )
+        return [Interval(start, end) for periods in per_calendar.values()
+                for start, end in periods if start < end]
+
+
+def booked(owner: Owner, span: Interval) -> list[Booked]:
+    """Confirmed bookings that can touch `span` or count toward the daily limit of an owner day
+    it reaches (an owner day can start up to 26 hours away from a UTC edge), with their own
+    buffers."""
+    reach = timedelta(days=2)
+    found = []
+    for doc in bookings_store.confirmed_starting_between(owner.id, span.start - reach,
+                                                         span.end + reach):
+        found.append(Booked(
+            Interval(doc["start"], doc["end"]),
+            buffer_before=timedelta(minutes=int(doc.get("buffer_before_minutes", 0))),
+            buffer_after=timedelta(minutes=int(doc.get("buffer_after_minutes", 0))),
+        ))
+    return found
+
+
+def query_span(slot_span: Interval, *, duration: timedelta, before: timedelta,
+               after: timedelta) -> Interval:
+    """The busy time that can matter to slots starting in `slot_span`: a slot's before-buffer
+    reaches back, its length and after-buffer reach forward."""
+    return Interval(slot_span.start - before, slot_span.end + duration + after)

@@ -1,0 +1,57 @@
+"""The owner's event types: validated on the way in, stored without the owner's zone."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from booking.adapters import firestore_event_types as store
+from booking.domain.event_types import EventType, EventTypeError, parse_event_type
+from booking.domain.model import Owner
+from booking.errors import InvalidInput, NotFound
+
+
+def _parse(owner: Owner, data: Any) -> EventType:
+    if not isinstance(data, dict):
+        raise InvalidInput("body", "must be a JSON object")
+    try:
+        return parse_event_type(data, owner.time_zone)
+    except EventTypeError as exc:
+        raise InvalidInput(exc.fields) from exc
+
+
+def create(owner: Owner, data: Any, now: datetime) -> dict[str, Any]:
+    event_type = _parse(owner, data)
+    store.create(owner.id, event_type.to_dict(), now)
+    return event_type.to_dict()
+
+
+def replace(owner: Owner, slug: str, data: Any, now: datetime) -> dict[str, Any]:
+    if isinstance(data, dict) and data.get("slug", slug) != slug:
+        raise InvalidInput("slug", "cannot be changed; create a new event type instead")
+    event_type = _parse(owner, {**data, "slug": slug} if isinstance(data, dict) else data)
+    store.replace(owner.id, event_type.to_dict(), now)
+    return event_type.to_dict()
+
+
+def load(owner: Owner, slug: str) -> EventType:
+    """The stored event type, evaluated in the owner's current zone."""
+    data = store.get(owner.id, slug)
+    clean = {k: v for k, v in data.items() if k not in ("created_at", "updated_at")}
+    return parse_event_type(clean, owner.time_zone)
+
+
+def load_active(owner: Owner, slug: str) -> EventType:
+    event_type = load(owner, slug)
+    if not event_type.active:
+        raise NotFound("no such event type")
+    return event_type
+
+
+def list_all(owner: Owner) -> list[dict[str, Any]]:
+    return [{k: v for k, v in d.items() if k not in ("created_at", "updated_at")}
+            for d in store.list_all(owner.id)]
+
+
+def delete(owner: Owner, slug: str) -> None:
+    store.delete(owner.id, slug)
