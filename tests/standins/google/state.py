@@ -18,6 +18,9 @@ class OAuthClient:
     client_id: str
     client_secret: str
     redirect_uris: list[str]
+    # An External app whose consent screen is in "Testing": its refresh tokens die 7 days after
+    # issue unless they carry only sign-in scopes (openid, email, profile).
+    testing: bool = False
 
 
 @dataclass
@@ -36,9 +39,10 @@ class AccessToken:
     token: str
     email: str
     client_id: str
-    scopes: frozenset[str]
+    scopes: frozenset[str]  # canonical: "email" is stored as .../auth/userinfo.email
     expires_at: float  # epoch seconds
     refresh_token: str | None = None  # the refresh token it came from; revoking it kills this
+    revoked: bool = False
 
 
 @dataclass
@@ -48,6 +52,35 @@ class RefreshToken:
     client_id: str
     scopes: frozenset[str]
     revoked: bool = False
+    issued_at: float = 0.0
+    last_used_at: float = 0.0  # unused for six months -> dead, as at Google
+
+
+@dataclass
+class Grant:
+    """What one account has consented to for one client (myaccount.google.com/permissions)."""
+
+    email: str
+    client_id: str
+    scopes: set[str]
+    consented_at: float
+
+
+@dataclass
+class AuthCode:
+    """An authorization code: single use, valid 10 minutes, bound to client and redirect_uri."""
+
+    code: str
+    client_id: str
+    redirect_uri: str
+    email: str
+    scopes: frozenset[str]
+    issued_at: float
+    issue_refresh_token: bool  # access_type=offline and the consent screen was shown
+    code_challenge: str | None = None
+    code_challenge_method: str | None = None  # "S256" or "plain"
+    nonce: str | None = None
+    used: bool = False
 
 
 class GoogleState:
@@ -60,6 +93,12 @@ class GoogleState:
         self.accounts: dict[str, Account] = {}  # by email
         self.access_tokens: dict[str, AccessToken] = {}
         self.refresh_tokens: dict[str, RefreshToken] = {}
+        self.grants: dict[tuple[str, str], Grant] = {}  # by (email, client_id)
+        self.auth_codes: dict[str, AuthCode] = {}
+        # oauth.py's authorize flows in progress (account chooser -> consent), by opaque id.
+        self.consent_sessions: dict[str, Any] = {}
+        # Seconds added to `clock` by the control API; reset() brings it back to 0.
+        self.clock_offset = 0.0
         # Free for the Calendar part: calendars, events, channels, sync tokens, faults, requests.
         self.calendar: dict[str, Any] = {}
         # Calendar traffic that broke calendar.v3.json's schemas; the test harness fails on any.
@@ -75,4 +114,4 @@ class GoogleState:
             self.lock, self.clock = lock, clock
 
     def now(self) -> float:
-        return self.clock()
+        return self.clock() + self.clock_offset
