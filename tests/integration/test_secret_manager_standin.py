@@ -27,7 +27,8 @@ Client = secretmanager.SecretManagerServiceClient
 
 @pytest.fixture(autouse=True)
 def standin(secret_manager_server: StandinServer) -> Iterator[SecretManagerStandin]:
-    app: SecretManagerStandin = secret_manager_server.app
+    app = secret_manager_server.app
+    assert isinstance(app, SecretManagerStandin)
     app.reset()
     yield app
 

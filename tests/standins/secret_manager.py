@@ -42,7 +42,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from werkzeug.wrappers import Request, Response
 
@@ -431,7 +431,7 @@ def _decode_bytes(value: object) -> bytes:
         raise ApiError("INVALID_ARGUMENT", "payload.data is not valid base64.") from exc
 
 
-def _valid_replication(replication: object) -> bool:
+def _valid_replication(replication: object) -> TypeGuard[dict[str, Any]]:
     if not isinstance(replication, dict) or len(replication) != 1:
         return False
     if "automatic" in replication:
