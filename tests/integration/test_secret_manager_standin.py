@@ -439,6 +439,24 @@ def test_put_helper_seeds_versions_the_client_reads(
     )
 
 
+def test_live_version_count_counts_versions_not_destroyed(
+    client: Client, standin: SecretManagerStandin
+) -> None:
+    name = create(client, "token")
+    for data in (b"1", b"2", b"3"):
+        add(client, name, data)
+    client.destroy_secret_version(name=f"{name}/versions/1")
+    client.disable_secret_version(name=f"{name}/versions/2")
+    standin.put("other-project", "token", b"x")
+
+    assert standin.live_version_count(name) == 2
+    with pytest.raises(KeyError):
+        standin.live_version_count("token")  # a bare id in two projects is ambiguous
+    assert standin.live_version_count("projects/other-project/secrets/token") == 1
+    standin.put(PROJECT, "solo", b"s")
+    assert standin.live_version_count("solo") == 1
+
+
 def test_concurrent_adds_get_distinct_consecutive_versions(
     secret_manager_server: StandinServer, client: Client
 ) -> None:

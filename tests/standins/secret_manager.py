@@ -162,6 +162,21 @@ class SecretManagerStandin:
         with self._lock:
             return sorted(self._secrets)
 
+    def live_version_count(self, secret: str) -> int:
+        """Versions of `secret` not destroyed (enabled or disabled).
+
+        `secret` is a full name (`projects/p/secrets/s`, as `secret_names()` gives) or a bare id,
+        which must then name exactly one live secret across projects.
+        """
+        with self._lock:
+            if "/" in secret:
+                found = [self._secrets[secret]] if secret in self._secrets else []
+            else:
+                found = [s for n, s in self._secrets.items() if n.rsplit("/", 1)[1] == secret]
+            if len(found) != 1:
+                raise KeyError(f"{len(found)} secrets match {secret!r}")
+            return sum(v.state != "DESTROYED" for v in found[0].versions)
+
     def put(self, project: str, secret_id: str, data: bytes) -> str:
         """Create the secret if missing, add `data` as a new enabled version; its name returned."""
         with self._lock:
