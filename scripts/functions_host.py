@@ -29,6 +29,18 @@ def function_names(main: Path = MAIN) -> list[str]:
 def create_host(main: Path = MAIN) -> Any:
     import functions_framework
 
-    apps = {f"/{name}": functions_framework.create_app(name, str(main))
+    apps = {f"/{name}": _root_path(functions_framework.create_app(name, str(main)))
             for name in function_names(main)}
     return DispatcherMiddleware(NotFound(), apps)
+
+
+def _root_path(app: Any) -> Any:
+    """Cloud Functions hands `/name` to the function as path `/`; so do we (the dispatcher
+    would leave it empty and Flask would answer with a redirect)."""
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        if not environ.get("PATH_INFO"):
+            environ["PATH_INFO"] = "/"
+        return app(environ, start_response)
+
+    return wsgi

@@ -115,10 +115,10 @@ def test_all_day_and_multi_day_events_block_whole_days(stack: Stack, owner_key: 
 
 def test_one_freebusy_call_per_account_per_request(stack: Stack, owner_key: str) -> None:
     day = _next_monday()
-    before = len(google(stack).recorded("calendar.freebusy.query"))
+    before = len(google(stack).calendar_requests("calendar.freebusy.query"))
     assert _availability(stack, start=day.isoformat(),
                          end=(day + timedelta(days=13)).isoformat()).status_code == 200
-    calls = google(stack).recorded("calendar.freebusy.query")[before:]
+    calls = google(stack).calendar_requests("calendar.freebusy.query")[before:]
     assert len(calls) == 2
     asked = sorted(item["id"] for call in calls for item in call["body"]["items"])
     assert asked == sorted([A, B])
@@ -144,8 +144,8 @@ def test_unchecked_account_gives_503_naming_it(stack: Stack, owner_key: str) -> 
 
 
 def test_google_failing_after_retries_gives_503(stack: Stack, owner_key: str) -> None:
-    google(stack).inject_fault("calendar.freebusy.query", count=50, status=503,
-                               reason="backendError")
+    google(stack).inject_calendar_fault("calendar.freebusy.query", count=50, status=503,
+                                        reason="backendError")
     day = _next_monday()
     resp = _availability(stack, start=day.isoformat(), end=day.isoformat())
     assert resp.status_code == 503

@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
 from booking import clients
 from booking.errors import Conflict, NotFound
+
+
+def _to_doc(data: dict[str, Any]) -> dict[str, Any]:
+    # Firestore cannot hold arrays of arrays (weekly hours are lists of [start, end] pairs),
+    # so the rules are kept as their JSON text.
+    return {**data, "rules": json.dumps(data["rules"], sort_keys=True)}
+
+
+def _from_doc(doc: dict[str, Any]) -> dict[str, Any]:
+    data = {k: v for k, v in doc.items() if k not in ("created_at", "updated_at")}
+    data["rules"] = json.loads(data["rules"])
+    return data
 
 
 def _col(owner_id: str) -> Any:
@@ -17,7 +30,7 @@ def create(owner_id: str, data: dict[str, Any], now: datetime) -> None:
     from google.api_core.exceptions import AlreadyExists
 
     try:
-        _col(owner_id).document(data["slug"]).create({**data, "created_at": now,
+        _col(owner_id).document(data["slug"]).create({**_to_doc(data), "created_at": now,
                                                        "updated_at": now})
     except AlreadyExists as exc:
         raise Conflict(f"an event type with slug {data['slug']!r} exists already") from exc
@@ -28,18 +41,19 @@ def replace(owner_id: str, data: dict[str, Any], now: datetime) -> None:
     snap = ref.get()
     if not snap.exists:
         raise NotFound("no such event type")
-    ref.set({**data, "created_at": snap.get("created_at"), "updated_at": now})
+    ref.set({**_to_doc(data), "created_at": snap.get("created_at"), "updated_at": now})
 
 
 def get(owner_id: str, slug: str) -> dict[str, Any]:
     snap = _col(owner_id).document(slug).get()
     if not snap.exists:
         raise NotFound("no such event type")
-    return dict(snap.to_dict())
+    return _from_doc(snap.to_dict())
 
 
 def list_all(owner_id: str) -> list[dict[str, Any]]:
-    return sorted((d.to_dict() for d in _col(owner_id).stream()), key=lambda d: d["slug"])
+    return sorted((_from_doc(d.to_dict()) for d in _col(owner_id).stream()),
+                  key=lambda d: d["slug"])
 
 
 def delete(owner_id: str, slug: str) -> None:

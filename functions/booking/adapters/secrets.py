@@ -16,12 +16,12 @@ def _project_path() -> str:
 
 
 def _translate(exc: Exception, what: str) -> Exception:
-    from google.api_core import exceptions as gexc
-
-    if isinstance(exc, gexc.NotFound | gexc.FailedPrecondition | gexc.InvalidArgument
-                  | gexc.PermissionDenied):
-        return PermanentError("secret_manager", f"{what}: {type(exc).__name__}", 400)
-    return TransientError("secret_manager", f"{what}: {type(exc).__name__}")
+    # The REST transport picks the exception class from the HTTP status alone (a 400
+    # FAILED_PRECONDITION arrives as BadRequest), so the status code is what we go by.
+    status = int(getattr(exc, "code", 0) or 0)
+    if 400 <= status < 500 and status not in (408, 429):
+        return PermanentError("secret_manager", f"{what}: {type(exc).__name__}", status)
+    return TransientError("secret_manager", f"{what}: {type(exc).__name__}", status or None)
 
 
 def put(secret_id: str, value: str) -> str:
@@ -40,7 +40,7 @@ def put(secret_id: str, value: str) -> str:
                 "secret": {"replication": {"automatic": {}}},
             }
         )
-    except gexc.AlreadyExists:
+    except gexc.Conflict:  # 409 ALREADY_EXISTS: a reconnect adds a version to it
         pass
     except gexc.GoogleAPICallError as exc:
         raise _translate(exc, "create secret") from exc
@@ -76,7 +76,7 @@ def delete(secret_id: str) -> None:
         clients.secret_manager().delete_secret(
             request={"name": f"{_project_path()}/secrets/{secret_id}"}
         )
-    except gexc.NotFound:
+    except gexc.NotFound:  # deleted already: the outcome we want
         return
     except gexc.GoogleAPICallError as exc:
         raise _translate(exc, "delete secret") from exc

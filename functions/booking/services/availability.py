@@ -4,7 +4,7 @@ conflict calendar, computed by the pure core and grouped by the guest's local da
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -69,7 +69,7 @@ def span_of(query: Query) -> Interval:
     """The guest's days as one UTC span: their first midnight to the midnight after the last."""
     first = datetime.combine(query.start, datetime.min.time(), query.zone)
     after = datetime.combine(query.end + timedelta(days=1), datetime.min.time(), query.zone)
-    return Interval(first.astimezone(ZoneInfo("UTC")), after.astimezone(ZoneInfo("UTC")))
+    return Interval(first.astimezone(UTC), after.astimezone(UTC))
 
 
 def slots(query: Query, now: datetime,

@@ -187,17 +187,17 @@ def disconnect(owner: Owner, connection_id: str, now: datetime) -> None:
     """Revokes at Google, stops watch channels, deletes the secret and the record. Bookings keep
     their history (they hold copies of what they need)."""
     conn = store.get_connection(owner.id, connection_id)
-    settings = get_settings()
+    from booking.services import watch
+
+    # Channels first: stopping them needs the grant that revoking ends.
+    watch.stop_all(owner, conn)
     try:
-        google_oauth.revoke(settings, secret_store.get(conn.secret_id))
+        google_oauth.revoke(get_settings(), secret_store.get(conn.secret_id))
     except ExternalError as exc:
         # The owner asked to disconnect; a grant we can no longer read or revoke must not
         # keep the connection alive here. Google drops unused grants after six months.
         log.warning("revoke at google failed", owner=owner.id, connection=conn.id,
                     error=str(exc))
-    from booking.services import watch
-
-    watch.stop_all(owner, conn)
     secret_store.delete(conn.secret_id)
     store.delete_connection(owner.id, conn.id)
     updates: dict[str, Any] = {}

@@ -36,9 +36,7 @@ def replace(owner: Owner, slug: str, data: Any, now: datetime) -> dict[str, Any]
 
 def load(owner: Owner, slug: str) -> EventType:
     """The stored event type, evaluated in the owner's current zone."""
-    data = store.get(owner.id, slug)
-    clean = {k: v for k, v in data.items() if k not in ("created_at", "updated_at")}
-    return parse_event_type(clean, owner.time_zone)
+    return parse_event_type(store.get(owner.id, slug), owner.time_zone)
 
 
 def load_active(owner: Owner, slug: str) -> EventType:
@@ -49,8 +47,7 @@ def load_active(owner: Owner, slug: str) -> EventType:
 
 
 def list_all(owner: Owner) -> list[dict[str, Any]]:
-    return [{k: v for k, v in d.items() if k not in ("created_at", "updated_at")}
-            for d in store.list_all(owner.id)]
+    return store.list_all(owner.id)
 
 
 def delete(owner: Owner, slug: str) -> None:

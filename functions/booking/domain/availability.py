@@ -1,0 +1,347 @@
+"""From an event type's rules and the owner's busy time to the starts a guest may book.
+
+`compute_slots` is the pipeline, one small function a step:
+
+    days          bookable_days     the owner-local days the asked span reaches, cut to notice and
+                                    window, less the days already at the daily limit
+    ranges        working_ranges    each day's ranges (its override, else its weekday's) as UTC
+    blocked       blocked_time      busy time plus bookings widened by their own buffers, merged
+    keep-out      widen(...)        blocked time widened by the new slot's buffers, swapped (below)
+    free          subtract(...)     working ranges less keep-out, still split by working range
+    slots         slot_starts       every slot-interval from each working range's start, whole
+                                    slot in a free piece, start in [now + notice, span end)
+
+Sorting happens once (the blocked time); every later step is a linear sweep, so n busy
+intervals and m slots cost O(n log n + m). `slot_is_offered` runs the same pipeline over the
+one day of the asked start, so the booking check can never disagree with the list a guest saw.
+
+The choices, each with the reason:
+
+Span. Callers ask for the slots whose *start* lies in a UTC span [start, end): a guest's week
+in the guest's zone is a UTC span, and a slot that starts inside it but ends after it still
+belongs to that week. The owner-local days are derived from the span, never taken as input.
+
+Owner day. Every instant belongs to one owner-local day: the day whose ranges could contain it
+(see `owner_day`). A slot is on the day that produced it; a booking counts toward the day its
+start is on; "today" is the day `now` is on.
+
+Notice and window. A start must be at or after ``now + minimum_notice`` (to the microsecond).
+The window counts owner-local days: a window of N days offers today and the N - 1 days after,
+whole. Counting N * 24 h from now instead would cut the last day at whatever time the guest
+happened to look, so the same page would show a different last afternoon each hour.
+
+Buffers. A candidate [s, s + d) needs [s - buffer_before, s + d + buffer_after) clear of busy
+time, and each existing booking additionally keeps its own buffers (its event type's). Buffers
+add up: after a booking with a 15-minute after-buffer, a slot with a 10-minute before-buffer
+starts 25 minutes after that booking ends at the earliest. External busy time (Google free/busy)
+carries no buffers of its own; only the new slot's buffers keep away from it.
+
+Alignment. Starts step by the slot interval from the start of each working range (09:00,
+09:15, ... for a 09:00 range), as Calendly and Cal.com do, not from the edge of free time: a
+meeting that ends at 10:05 does not turn the rest of the morning into 10:05, 10:20, ...
+Steps are elapsed time, so across a clock change the local labels follow the clock (see DST).
+
+Daily limit. A day with `max_bookings_per_day` bookings (all of `booked`, by owner day of
+their start) offers nothing at all.
+
+DST. A wall-clock range [a, b) on day D runs from the first instant the owner's clock reads a
+on D, or has jumped past it, to the same instant for b (`local_instant`). Worked out for
+Europe/Ljubljana:
+
+    Sun 2026-03-29, 02:00 CET jumps to 03:00 CEST at 01:00Z (the day has 23 hours)
+        00:00-24:00   [03-28 23:00Z, 03-29 22:00Z)                                   23 h
+        01:00-04:00   [00:00Z, 02:00Z); hourly slots at 01:00 CET and 03:00 CEST      2 h
+        02:30-03:30   02:30 never shows: the clock passes it at 03:00, so [01:00Z, 01:30Z)
+        02:15-02:45   wholly inside the jump: no instants, no slots
+    Sun 2026-10-25, 03:00 CEST falls back to 02:00 CET at 01:00Z (the day has 25 hours)
+        00:00-24:00   [10-24 22:00Z, 10-25 23:00Z)                                   25 h
+        02:00-03:00   02:00 first shows at 00:00Z (CEST); 03:00 shows once, at 02:00Z
+                      (CET): 2 h, hourly slots at 02:00 CEST and 02:00 CET
+
+Ambiguous readings therefore take their first occurrence (fold=0) at both ends, which keeps a
+range that lies inside the repeated hour its written length. Readings in a gap cannot use
+zoneinfo's fold=0 as they are, because PEP 495 resolves them with the offset from before the
+jump, landing them *after* it by the gap's length (02:30 -> 03:30 CEST): 02:30-03:15 would
+then end before it began. Mapping every skipped reading to the jump instead keeps the mapping
+monotonic, so ranges stay in order on every day, and Pacific/Apia's missing 2011-12-30 simply
+has no instants.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+
+from booking.domain.intervals import Interval, normalise, subtract, widen
+from booking.domain.rules import AvailabilityRules
+
+__all__ = [
+    "Booked",
+    "blocked_time",
+    "bookable_days",
+    "compute_slots",
+    "group_by_local_day",
+    "local_instant",
+    "owner_day",
+    "slot_is_offered",
+    "slot_starts",
+    "working_ranges",
+]
+
+_ZERO = timedelta(0)
+_ONE_DAY = timedelta(days=1)
+_ONE_SECOND = timedelta(seconds=1)
+# The resolution of datetime: a span of one tick holds exactly one possible start.
+_TICK = timedelta(microseconds=1)
+
+
+@dataclass(frozen=True, slots=True)
+class Booked:
+    """A confirmed booking: its time and the buffers its own event type keeps around it."""
+
+    interval: Interval
+    buffer_before: timedelta = _ZERO
+    buffer_after: timedelta = _ZERO
+
+    def __post_init__(self) -> None:
+        if self.buffer_before < _ZERO or self.buffer_after < _ZERO:
+            raise ValueError(
+                "booking buffers must not be negative,"
+                f" got {self.buffer_before} before and {self.buffer_after} after"
+            )
+
+    @property
+    def blocked(self) -> Interval:
+        """The time this booking keeps from others: itself and its buffers."""
+        return Interval(
+            self.interval.start - self.buffer_before, self.interval.end + self.buffer_after
+        )
+
+
+def _require_aware(name: str, moment: datetime) -> datetime:
+    # A naive datetime would be read in the server's zone by astimezone(): refuse it outright.
+    if moment.utcoffset() is None:
+        raise ValueError(f"{name} must be an aware datetime, got {moment!r}")
+    return moment.astimezone(UTC)
+
+
+def _reading(instant: datetime, zone: tzinfo) -> datetime:
+    return instant.astimezone(zone).replace(tzinfo=None)
+
+
+def local_instant(day: date, minute: int, zone: tzinfo) -> datetime:
+    """The first instant (UTC) at which the clock in `zone` reads `minute` after midnight of
+    `day`, or has jumped past that reading. See the module docstring for worked DST days.
+
+    ``local_instant(date(2026, 3, 29), 150, ZoneInfo("Europe/Ljubljana"))`` -> 01:00Z, the
+    moment 02:00 CET became 03:00 CEST, since 02:30 never showed that night.
+    """
+    wall = datetime.combine(day, time()) + timedelta(minutes=minute)
+    # fold=0 is the first of two readings when the clock falls back: the one we want.
+    instant = wall.replace(tzinfo=zone).astimezone(UTC)
+    if _reading(instant, zone) == wall:
+        return instant
+    return _jump_past(wall, instant, zone)
+
+
+def _jump_past(wall: datetime, after: datetime, zone: tzinfo) -> datetime:
+    """The instant the clock jumped over `wall`, found by bisection.
+
+    zoneinfo does not publish its transitions. fold=0 placed `after` beyond the jump (by the
+    gap's length), fold=1 places `before` ahead of it (reading wall - gap); the jump is the
+    first instant between them whose reading is past `wall`. Offsets and transitions are whole
+    seconds, so bisecting seconds finds it exactly, in about 12 steps for an hour's gap.
+    """
+    before = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    while after - before > _ONE_SECOND:
+        middle = before + (after - before) // _ONE_SECOND // 2 * _ONE_SECOND
+        if _reading(middle, zone) >= wall:
+            after = middle
+        else:
+            before = middle
+    return after
+
+
+def owner_day(instant: datetime, zone: tzinfo) -> date:
+    """The owner-local day whose ranges can hold `instant`: the day D with
+    ``local_instant(D, 0) <= instant < local_instant(D + 1, 0)``.
+
+    That is the date the clock shows, except where a clock fell back across midnight: in
+    America/St_Johns on 2010-11-07 the clock reached 00:01 and went back to 23:01 on the 6th.
+    The instants then reading 23:01-24:00 on the 6th come after the 7th began, and belong to it,
+    so a slot there is counted and checked on the day that offered it.
+    """
+    moment = _require_aware("instant", instant)
+    shown = moment.astimezone(zone).date()
+    following = shown + _ONE_DAY
+    if moment >= local_instant(following, 0, zone):
+        return following
+    return shown
+
+
+def bookable_days(
+    rules: AvailabilityRules, *, span: Interval, booked: Sequence[Booked], now: datetime
+) -> list[date]:
+    """The owner-local days, ascending, on which a slot starting inside `span` may be offered."""
+    zone = rules.zone
+    today = owner_day(now, zone)
+    first = owner_day(max(span.start, now + rules.minimum_notice), zone)
+    last = min(
+        owner_day(span.end - _TICK, zone),
+        today + timedelta(days=rules.booking_window_days - 1),
+    )
+    full = _days_at_limit(rules, booked)
+    days: list[date] = []
+    day = first
+    while day <= last:
+        if day not in full:
+            days.append(day)
+        day += _ONE_DAY
+    return days
+
+
+def _days_at_limit(rules: AvailabilityRules, booked: Sequence[Booked]) -> set[date]:
+    limit = rules.max_bookings_per_day
+    if limit is None:
+        return set()
+    zone = rules.zone
+    per_day = Counter(owner_day(booking.interval.start, zone) for booking in booked)
+    return {day for day, count in per_day.items() if count >= limit}
+
+
+def working_ranges(rules: AvailabilityRules, days: Sequence[date]) -> list[Interval]:
+    """Each day's working ranges as UTC intervals: sorted, apart or touching, never merged.
+
+    Touching ranges stay separate (09:00-12:00 and 12:00-17:00, or one day's 24:00 and the
+    next day's 00:00) because slots align to each range's own start.
+    """
+    zone = rules.zone
+    ranges: list[Interval] = []
+    for day in days:
+        for local in rules.ranges_on(day):
+            start = local_instant(day, local.start, zone)
+            end = local_instant(day, local.end, zone)
+            # Equal when the whole range lies in a spring-forward gap: it has no instants.
+            if start < end:
+                ranges.append(Interval(start, end))
+    return ranges
+
+
+def blocked_time(
+    busy: Sequence[Interval], booked: Sequence[Booked], *, near: Interval
+) -> list[Interval]:
+    """Busy time and bookings with their own buffers, sorted and merged, keeping only what
+    overlaps `near`: filtering before the sort keeps a one-day check cheap against a year of
+    busy events."""
+    reaching = [interval for interval in busy if interval.overlaps(near)]
+    for booking in booked:
+        kept = booking.blocked
+        if kept.overlaps(near):
+            reaching.append(kept)
+    return normalise(reaching)
+
+
+def slot_starts(
+    ranges: Sequence[Interval],
+    free: Sequence[Interval],
+    *,
+    duration: timedelta,
+    step: timedelta,
+    earliest: datetime,
+    latest: datetime,
+) -> list[Interval]:
+    """Slots of `duration` starting every `step` from the start of their working range, lying
+    wholly inside one free piece, with ``earliest <= start < latest``.
+
+    `free` is `ranges` less keep-out, so every piece lies in exactly one range; both are sorted
+    and walked together. With a 09:00-12:00 range, 30-minute slots every 45 minutes and the
+    free piece [09:50, 12:00): 09:50 rounds up to 10:30 (09:00 + 2 x 45), then 11:15; 12:00
+    would end at 12:30, past the piece.
+    """
+    slots: list[Interval] = []
+    owner = 0
+    for piece in free:
+        while ranges[owner].end <= piece.start:
+            owner += 1
+        anchor = ranges[owner].start
+        first = max(piece.start, earliest)
+        # Round up to the next whole step after the anchor: -(a // b) is ceil(-a / b).
+        start = anchor - ((anchor - first) // step) * step
+        while start < latest and start + duration <= piece.end:
+            slots.append(Interval(start, start + duration))
+            start += step
+    return slots
+
+
+def compute_slots(
+    rules: AvailabilityRules,
+    *,
+    span: Interval,
+    busy: Sequence[Interval],
+    booked: Sequence[Booked],
+    now: datetime,
+) -> list[Interval]:
+    """The bookable slots whose start lies in `span`, sorted; see the module docstring.
+
+    `busy` is the owner's external busy time (any order, may overlap); `booked` the confirmed
+    bookings, with their own buffers. Both may reach outside the span; what cannot matter is
+    dropped before sorting.
+    """
+    now = _require_aware("now", now)
+    days = bookable_days(rules, span=span, booked=booked, now=now)
+    ranges = working_ranges(rules, days)
+    if not ranges:
+        return []
+    # A blocked interval matters when its keep-out, which reaches buffer_after before it and
+    # buffer_before after it, touches a working range.
+    near = Interval(ranges[0].start - rules.buffer_before, ranges[-1].end + rules.buffer_after)
+    blocked = blocked_time(busy, booked, near=near)
+    # [s - before, s + d + after) misses [b0, b1)  <=>  [s, s + d) misses [b0 - after, b1 + before):
+    # widening the blocked time by the slot's buffers, swapped, lets one subtract check every
+    # slot. Example: buffers before 10, after 15; blocked [10:00, 11:05) (a booking with its
+    # own 5-minute after-buffer) keeps out [09:45, 11:15): a 30-minute slot may run 09:15-09:45,
+    # its after-buffer reaching 10:00, or start at 11:15, its before-buffer starting at 11:05.
+    keep_out = widen(blocked, before=rules.buffer_after, after=rules.buffer_before)
+    free = subtract(ranges, keep_out)
+    return slot_starts(
+        ranges,
+        free,
+        duration=rules.duration,
+        step=rules.slot_interval,
+        earliest=max(span.start, now + rules.minimum_notice),
+        latest=span.end,
+    )
+
+
+def slot_is_offered(
+    rules: AvailabilityRules,
+    start: datetime,
+    *,
+    busy: Sequence[Interval],
+    booked: Sequence[Booked],
+    now: datetime,
+) -> bool:
+    """Whether `compute_slots` offers a slot starting exactly at `start`.
+
+    It is `compute_slots` over a span one microsecond long, not a second implementation:
+    alignment comes from the working range, not the span, so the answer is the same as in any
+    longer list, and only the one owner day is built.
+    """
+    moment = _require_aware("start", start)
+    probe = Interval(moment, moment + _TICK)
+    return bool(compute_slots(rules, span=probe, busy=busy, booked=booked, now=now))
+
+
+def group_by_local_day(slots: Sequence[Interval], zone: tzinfo) -> dict[str, list[datetime]]:
+    """Slot starts in the guest's zone, keyed by the guest's ISO date, days in order.
+
+    Across the date line the keys are not the owner's: Monday 09:00 in Los Angeles (16:00Z) is
+    Tuesday 06:00 in Pacific/Kiritimati.
+    """
+    days: dict[str, list[datetime]] = {}
+    for slot in slots:
+        local = slot.start.astimezone(zone)
+        days.setdefault(local.date().isoformat(), []).append(local)
+    return days
