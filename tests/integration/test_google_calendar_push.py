@@ -1,0 +1,222 @@
+"""Push notifications from the Calendar stand-in to a real web hook on 127.0.0.1."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import pytest
+from googleapiclient.errors import HttpError
+
+from tests.standins.google.calendar_testing import (
+    PushReceiver,
+    calendar_service,
+    error_reason,
+    mint_token,
+)
+from tests.standins.google.control import GoogleControl
+from tests.standins.server import StandinServer
+
+ADA = "ada@example.com"
+BOB = "bob@example.com"
+TEAM = "team-room@group.calendar.google.com"
+
+
+@pytest.fixture(autouse=True)
+def standin(google_server: StandinServer) -> Iterator[Any]:
+    google_server.app.reset()
+    yield google_server.app
+    violations = google_server.app.schema_violations()
+    google_server.app.reset()
+    assert not violations, "\n".join(violations)
+
+
+@pytest.fixture
+def control(google_server: StandinServer) -> GoogleControl:
+    return GoogleControl(google_server.url)
+
+
+@pytest.fixture
+def ada(google_server: StandinServer, standin: Any, control: GoogleControl) -> Any:
+    control.create_account(ADA)
+    return calendar_service(google_server.url, mint_token(standin.state, ADA))
+
+
+@pytest.fixture
+def hooks() -> Iterator[PushReceiver]:
+    with PushReceiver() as receiver:
+        yield receiver
+
+
+def watch(service: Any, address: str, channel_id: str = "chan-1", calendar_id: str = "primary",
+          **extra: Any) -> dict[str, Any]:
+    body = {"id": channel_id, "type": "web_hook", "address": address, **extra}
+    return dict(service.events().watch(calendarId=calendar_id, body=body).execute())
+
+
+def an_event(n: int = 1) -> dict[str, Any]:
+    return {"summary": f"event {n}", "start": {"dateTime": f"2030-01-0{n}T10:00:00Z"},
+            "end": {"dateTime": f"2030-01-0{n}T11:00:00Z"}}
+
+
+def test_watch_sends_sync_then_one_push_per_change_with_googles_headers(
+    ada: Any, hooks: PushReceiver, control: GoogleControl, standin: Any
+) -> None:
+    before_ms = standin.state.now() * 1000
+    channel = watch(ada, hooks.url, token="target=bookings", params={"ttl": "3600"})
+    control.flush_push()
+    [sync] = hooks.pushes("chan-1")
+
+    assert channel["kind"] == "api#channel" and channel["id"] == "chan-1"
+    assert channel["token"] == "target=bookings"
+    assert before_ms + 3600_000 <= int(channel["expiration"]) <= before_ms + 3610_000
+    assert channel["resourceUri"].endswith(f"/calendar/v3/calendars/{ADA}/events?alt=json")
+    assert sync.body == b""
+    assert sync.headers["x-goog-resource-state"] == "sync"
+    assert sync.headers["x-goog-message-number"] == "1"
+    assert sync.headers["x-goog-channel-id"] == "chan-1"
+    assert sync.headers["x-goog-channel-token"] == "target=bookings"
+    assert sync.headers["x-goog-resource-id"] == channel["resourceId"]
+    assert sync.headers["x-goog-resource-uri"] == channel["resourceUri"]
+    expires = parsedate_to_datetime(sync.headers["x-goog-channel-expiration"])
+    assert sync.headers["x-goog-channel-expiration"].endswith(" GMT")
+    assert expires == datetime.fromtimestamp(int(channel["expiration"]) // 1000, UTC)
+
+    event = ada.events().insert(calendarId="primary", body=an_event()).execute()
+    ada.events().patch(calendarId="primary", eventId=event["id"],
+                       body={"summary": "renamed"}).execute()
+    control.add_busy(ADA, "2030-01-02T10:00:00Z", "2030-01-02T11:00:00Z")  # Ada, in the UI
+    ada.events().delete(calendarId="primary", eventId=event["id"]).execute()
+    control.flush_push()
+
+    pushes = hooks.pushes("chan-1")
+    assert [p.headers["x-goog-resource-state"] for p in pushes] == ["sync"] + ["exists"] * 4
+    numbers = [int(p.headers["x-goog-message-number"]) for p in pushes]
+    assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+    deliveries = control.push_deliveries("chan-1")
+    assert [d["status"] for d in deliveries] == [200] * 5
+    assert [d["message_number"] for d in deliveries] == numbers
+
+
+def test_resource_id_is_stable_per_calendar_and_channel_ids_are_unique(
+    ada: Any, hooks: PushReceiver
+) -> None:
+    first = watch(ada, hooks.url, "chan-a")
+    second = watch(ada, hooks.url, "chan-b")
+
+    assert first["resourceId"] == second["resourceId"]
+    with pytest.raises(HttpError) as caught:
+        watch(ada, hooks.url, "chan-a")
+    assert caught.value.status_code == 400
+    with pytest.raises(HttpError) as caught:
+        watch(ada, "http://example.com/hook", "chan-c")
+    assert (caught.value.status_code, error_reason(caught.value)) == (
+        400, "push.webhookUrlNotHttps"
+    )
+    with pytest.raises(HttpError):
+        watch(ada, hooks.url, "x" * 65)
+
+
+def test_stopped_channel_gets_no_more_pushes(
+    ada: Any, hooks: PushReceiver, control: GoogleControl
+) -> None:
+    channel = watch(ada, hooks.url)
+    other = watch(ada, hooks.url, "chan-2")
+    control.flush_push()
+
+    ada.channels().stop(body={"id": channel["id"], "resourceId": channel["resourceId"]}).execute()
+    ada.events().insert(calendarId="primary", body=an_event()).execute()
+    control.flush_push()
+
+    assert [p.headers["x-goog-resource-state"] for p in hooks.pushes("chan-1")] == ["sync"]
+    assert [p.headers["x-goog-resource-state"] for p in hooks.pushes("chan-2")] == [
+        "sync", "exists"]
+    for body in ({"id": channel["id"], "resourceId": channel["resourceId"]},
+                 {"id": "never-made", "resourceId": other["resourceId"]}):
+        with pytest.raises(HttpError) as caught:
+            ada.channels().stop(body=body).execute()
+        assert (caught.value.status_code, error_reason(caught.value)) == (404, "notFound")
+
+
+def test_expired_channels_get_no_more_pushes_and_ttl_is_capped_at_seven_days(
+    ada: Any, hooks: PushReceiver, control: GoogleControl, standin: Any
+) -> None:
+    now_ms = standin.state.now() * 1000
+    default = watch(ada, hooks.url, "chan-default")
+    capped = watch(ada, hooks.url, "chan-capped", params={"ttl": str(30 * 86400)})
+    watch(ada, hooks.url, "chan-short", params={"ttl": "60"})
+    control.flush_push()
+
+    week_ms = 604800 * 1000
+    assert now_ms + week_ms <= int(default["expiration"]) <= now_ms + week_ms + 10_000
+    assert int(capped["expiration"]) <= int(default["expiration"]) + 10_000
+    control.advance_clock(61)  # past chan-short's ttl
+    control.expire_channels(channel_id="chan-capped")
+    ada.events().insert(calendarId="primary", body=an_event()).execute()
+    control.flush_push()
+
+    def states(channel_id: str) -> list[str]:
+        return [p.headers["x-goog-resource-state"] for p in hooks.pushes(channel_id)]
+
+    assert states("chan-default") == ["sync", "exists"]
+    assert states("chan-short") == ["sync"] and states("chan-capped") == ["sync"]
+    live = {c["id"]: c["live"] for c in control.channels()}
+    assert live == {"chan-default": True, "chan-capped": False, "chan-short": False}
+
+
+def test_failed_pushes_are_retried_in_order_then_given_up(
+    ada: Any, control: GoogleControl
+) -> None:
+    with PushReceiver(fail_next=2) as flaky:
+        watch(ada, flaky.url)
+        ada.events().insert(calendarId="primary", body=an_event()).execute()
+        control.flush_push()
+
+        assert [p.headers["x-goog-message-number"] for p in flaky.pushes()] == ["1", "2"]
+        assert flaky.attempts == 4
+        first = control.push_deliveries("chan-1")[0]
+        assert (first["attempts"], first["status"], first["delivered"]) == (3, 200, True)
+
+        flaky.fail_next = 100
+        ada.events().insert(calendarId="primary", body=an_event(2)).execute()
+        control.flush_push()
+
+        last = control.push_deliveries("chan-1")[-1]
+        assert (last["delivered"], last["status"], last["attempts"]) == (False, 500, 5)
+
+
+def test_pushes_are_sent_from_the_background_not_the_request(
+    ada: Any, control: GoogleControl
+) -> None:
+    with PushReceiver(delay=0.5) as slow:
+        started = time.monotonic()
+        watch(ada, slow.url)
+        ada.events().insert(calendarId="primary", body=an_event()).execute()
+        answered = time.monotonic() - started
+        control.flush_push()
+
+        assert answered < 0.5
+        assert len(slow.pushes()) == 2
+
+
+def test_changes_to_a_shared_calendar_reach_its_watchers(
+    google_server: StandinServer, ada: Any, hooks: PushReceiver, control: GoogleControl
+) -> None:
+    control.create_account(BOB)
+    control.create_calendar(TEAM, owner=BOB, shares={ADA: "reader"})
+    channel = watch(ada, hooks.url, "team", calendar_id=TEAM)
+
+    event = control.add_busy(TEAM, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z")
+    control.move_event(TEAM, event["id"], "2030-01-01T12:00:00Z", "2030-01-01T13:00:00Z")
+    control.delete_event(TEAM, event["id"])
+    control.delete_calendar(TEAM)
+    control.flush_push()
+
+    assert [p.headers["x-goog-resource-state"] for p in hooks.pushes("team")] == [
+        "sync", "exists", "exists", "exists", "not_exists"]
+    assert channel["resourceUri"].endswith(
+        "/calendars/team-room@group.calendar.google.com/events?alt=json"
+    )

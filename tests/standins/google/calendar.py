@@ -1,0 +1,727 @@
+"""Google Calendar API v3 as a Flask blueprint: /calendar/v3/... plus its control API.
+
+Served methods: calendarList.list / get, calendars.get, events.insert / get / patch / update /
+delete / list / watch, channels.stop, freebusy.query. Any other /calendar/v3 path answers 404
+and is reported as a schema violation, so a product that starts using an unserved method
+fails its tests instead of passing against a guess.
+
+Each API call goes through `_Api.serve`: body parsed, query and body checked against
+calendar.v3.json (violations go to state.schema_violations), the bearer token checked by
+oauth.authenticate with the method's scopes, injected faults and latency applied, the handler
+run, the response checked, and the exchange appended to state.requests.
+
+Control API (JSON, for tests and the local run; see control_calendar.CalendarControl):
+    POST   /_control/calendars                              create or re-describe a calendar
+    GET    /_control/calendars                              every calendar, with its ACL
+    DELETE /_control/calendars/<id>                         delete it (watchers get not_exists)
+    GET    /_control/calendars/<id>/events                  raw events, deleted ones included
+    POST   /_control/calendars/<id>/events                  add an event as its owner would
+    PATCH  /_control/calendars/<id>/events/<event>          edit (merge) as the owner would
+    DELETE /_control/calendars/<id>/events/<event>          delete as the owner would
+    POST   /_control/faults          DELETE /_control/faults   fail the next n calls of a method
+    POST   /_control/latency                                delay calls of a method
+    GET    /_control/calendar/requests?name=events.insert   recorded Calendar traffic
+    POST   /_control/sync-tokens/expire                     410 for every older sync token
+    POST   /_control/channels/expire                        channels expire now
+    GET    /_control/channels                               watch channels
+    GET    /_control/push/deliveries?channel_id=            push outcomes
+    POST   /_control/push/flush                             wait until every push was delivered
+    POST   /_control/calendar/settings                      freebusy merge, Meet outcome, retries
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+from urllib.parse import quote
+
+from flask import Blueprint, Response, request
+
+from tests.standins.google import calendar_events as events
+from tests.standins.google import calendar_freebusy, calendar_push, calendar_sync, oauth
+from tests.standins.google.calendar_model import (
+    ROLE_RANK,
+    ROLES,
+    ApiError,
+    CalendarData,
+    EventRecord,
+    Fault,
+    calendar,
+    create_calendar,
+    decode_token,
+    encode_token,
+    etag_for,
+    invalid,
+    not_found,
+    resolve,
+    role_of,
+    store,
+    visible_calendar_ids,
+)
+from tests.standins.google.calendar_push import flush_push
+from tests.standins.google.calendar_sync import Query, fingerprint, page_size
+from tests.standins.google.discovery_schema import DiscoverySchemas
+from tests.standins.google.state import GoogleState
+
+__all__ = ["blueprint", "flush_push"]
+
+API = "/calendar/v3"
+USAGE_LIMIT_REASONS = {
+    "rateLimitExceeded": "Rate Limit Exceeded",
+    "userRateLimitExceeded": "User Rate Limit Exceeded",
+    "quotaExceeded": "Calendar usage limits exceeded.",
+    "dailyLimitExceeded": "Daily Limit Exceeded",
+}
+DEFAULT_FAULT_MESSAGES = {
+    **USAGE_LIMIT_REASONS,
+    "backendError": "Backend Error",
+    "internalError": "Internal Error",
+    "forbidden": "Forbidden",
+    "notFound": "Not Found",
+}
+RPC_STATUS = {
+    401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL", 503: "UNAVAILABLE",
+}
+SEND_UPDATES = ("all", "externalOnly", "none")
+
+
+@dataclass
+class Call:
+    """What a handler needs from one API request."""
+
+    state: GoogleState
+    caller: str
+    body: Any
+    query: Query
+    if_match: str | None
+    api_root: str
+
+    def one(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[-1] if values else None
+
+
+Handler = Callable[..., tuple[int, Any]]
+
+
+class _AuthFailure(ApiError):
+    """oauth.AuthError as Google renders it (oauth.py owns the wording)."""
+
+    def __init__(self, exc: oauth.AuthError) -> None:
+        super().__init__(exc.status, exc.reason, exc.message,
+                         headers={"WWW-Authenticate": exc.www_authenticate})
+        self._body = exc.body()
+
+    def body(self) -> dict[str, Any]:
+        return self._body
+
+
+class _Api:
+    def __init__(self, state: GoogleState) -> None:
+        self.state = state
+        self.schemas = DiscoverySchemas.load()
+
+    def serve(self, method_id: str, handler: Handler, kwargs: dict[str, Any]) -> Response:
+        state = self.state
+        query: Query = {k: request.args.getlist(k) for k in request.args}
+        raw = request.get_data()
+        violations = self.schemas.check_query(method_id, set(query))
+        body: Any = None
+        caller: str | None = None
+        headers: dict[str, str] = {}
+        try:
+            if raw:
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    violations.append(f"request {method_id}: body is not JSON")
+                    raise ApiError(400, "parseError", "Parse Error") from None
+                violations += self.schemas.check_request(method_id, body)
+            try:
+                token = oauth.authenticate(
+                    state, request.headers.get("Authorization"), self.schemas.scopes(method_id)
+                )
+            except oauth.AuthError as exc:
+                raise _AuthFailure(exc) from None
+            caller = token.email
+            self._inject_fault(method_id)
+            delay = self._latency(method_id)
+            if delay:
+                time.sleep(delay)
+            call = Call(state, caller, body, query, request.headers.get("If-Match"),
+                        request.host_url.rstrip("/") + API)
+            status, out = handler(call, **kwargs)
+        except ApiError as exc:
+            status, out, headers = exc.status, exc.body(), exc.headers
+        except Exception as exc:  # a stand-in bug must fail the test that hit it
+            violations.append(
+                f"stand-in crashed in {method_id}: {type(exc).__name__}: {exc}\n"
+                + traceback.format_exc(limit=4)
+            )
+            status, out = 500, ApiError(500, "backendError", "Backend Error").body()
+        if 200 <= status < 300 and out is not None:
+            violations += self.schemas.check_response(method_id, out)
+        with state.lock:
+            state.schema_violations.extend(violations)
+            state.requests.append(
+                {
+                    "service": "calendar",
+                    "method": method_id,
+                    "http_method": request.method,
+                    "path": request.path,
+                    "query": {k: v[0] if len(v) == 1 else v for k, v in query.items()},
+                    "headers": {k: v for k, v in request.headers.items()
+                                if k in ("If-Match", "Content-Type", "User-Agent")},
+                    "body": body,
+                    "caller": caller,
+                    "status": status,
+                    "response": out,
+                    "at": state.now(),
+                }
+            )
+        if out is None:
+            return Response(status=status, headers=headers)
+        return Response(json.dumps(out), status=status, headers=headers,
+                        mimetype="application/json")
+
+    def _inject_fault(self, method_id: str) -> None:
+        with self.state.lock:
+            faults = store(self.state).faults
+            for fault in faults:
+                if fault.method in ("*", method_id) and fault.remaining > 0:
+                    fault.remaining -= 1
+                    if fault.remaining == 0:
+                        faults.remove(fault)
+                    raise ApiError(fault.status, fault.reason, fault.message,
+                                   domain=fault.domain,
+                                   rpc_status=RPC_STATUS.get(fault.status))
+
+    def _latency(self, method_id: str) -> float:
+        with self.state.lock:
+            latency = store(self.state).latency
+            return latency.get(method_id, latency.get("*", 0.0))
+
+
+def _method_id(name: str) -> str:
+    return name if name == "*" or name.startswith("calendar.") else f"calendar.{name}"
+
+
+# ---------------------------------------------------------------- handlers
+
+
+def _int_param(call: Call, name: str, allowed: tuple[int, ...]) -> int:
+    raw = call.one(name)
+    if raw is None:
+        return 0
+    try:
+        value = int(raw)
+    except ValueError:
+        raise invalid(f"Invalid value for: {name}", name) from None
+    if value not in allowed:
+        raise invalid(f"Invalid value for: {name}", name)
+    return value
+
+
+def _send_updates(call: Call) -> str | None:
+    value = call.one("sendUpdates")
+    if value is not None and value not in SEND_UPDATES:
+        raise invalid(f"Invalid value for: sendUpdates '{value}'", "sendUpdates")
+    return value
+
+
+def _event_body(call: Call) -> dict[str, Any]:
+    if not isinstance(call.body, dict):
+        raise ApiError(400, "parseError", "Parse Error")
+    return call.body
+
+
+def _record(cal: CalendarData, event_id: str) -> EventRecord:
+    record = cal.events.get(event_id)
+    if record is None:
+        raise not_found()
+    return record
+
+
+def _check_if_match(call: Call, record: EventRecord) -> None:
+    if call.if_match not in (None, "*", record.resource["etag"]):
+        raise ApiError(412, "conditionNotMet", "Precondition Failed", location="If-Match",
+                       location_type="header")
+
+
+def _list_entry(cal: CalendarData, email: str, role: str) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "kind": "calendar#calendarListEntry",
+        "etag": etag_for(cal.seq),
+        "id": cal.id,
+        "summary": cal.summary,
+        "timeZone": cal.time_zone,
+        "accessRole": role,
+        "defaultReminders": [],
+        "selected": True,
+        "conferenceProperties": {"allowedConferenceSolutionTypes": ["hangoutsMeet"]},
+    }
+    if cal.description:
+        entry["description"] = cal.description
+    if cal.id == email:
+        entry["primary"] = True
+    return entry
+
+
+def calendar_list(call: Call) -> tuple[int, Any]:
+    state = call.state
+    if call.one("syncToken") is not None:
+        # Not implemented: a client relying on it should find out here, not in production.
+        raise invalid("The stand-in does not serve calendarList syncToken.", "syncToken")
+    size = page_size(call.query, 100, 250)
+    least = call.one("minAccessRole") or "freeBusyReader"
+    if least not in ROLES:
+        raise invalid(f"Invalid value for: minAccessRole '{least}'", "minAccessRole")
+    with state.lock:
+        st = store(state)
+        entries = []
+        for calendar_id in visible_calendar_ids(state, call.caller):
+            cal = calendar(state, calendar_id)
+            role = role_of(state, call.caller, calendar_id)
+            if cal is None or ROLE_RANK.get(role, 0) < ROLE_RANK[least]:
+                continue
+            entries.append(_list_entry(cal, call.caller, role))
+        entries.sort(key=lambda e: (not e.get("primary", False), e["id"]))
+        offset = 0
+        token = call.one("pageToken")
+        if token is not None:
+            payload = decode_token(token)
+            if payload is None or payload.get("f") != fingerprint(call.query):
+                raise invalid("Invalid Value", "pageToken")
+            offset = int(payload["o"])
+        body: dict[str, Any] = {
+            "kind": "calendar#calendarList",
+            "etag": etag_for(st.seq),
+            "items": entries[offset:offset + size],
+        }
+        if offset + size < len(entries):
+            body["nextPageToken"] = encode_token(
+                {"o": offset + size, "f": fingerprint(call.query)}
+            )
+        return 200, body
+
+
+def calendar_list_get(call: Call, calendar_id: str) -> tuple[int, Any]:
+    with call.state.lock:
+        cal, role = resolve(call.state, call.caller, calendar_id, "freeBusyReader")
+        return 200, _list_entry(cal, call.caller, role)
+
+
+def calendars_get(call: Call, calendar_id: str) -> tuple[int, Any]:
+    with call.state.lock:
+        cal, _ = resolve(call.state, call.caller, calendar_id, "freeBusyReader")
+        body = {
+            "kind": "calendar#calendar",
+            "etag": etag_for(cal.seq),
+            "id": cal.id,
+            "summary": cal.summary,
+            "timeZone": cal.time_zone,
+            "conferenceProperties": {"allowedConferenceSolutionTypes": ["hangoutsMeet"]},
+        }
+        if cal.description:
+            body["description"] = cal.description
+        return 200, body
+
+
+def events_insert(call: Call, calendar_id: str) -> tuple[int, Any]:
+    state = call.state
+    version = _int_param(call, "conferenceDataVersion", (0, 1))
+    send_updates = _send_updates(call)
+    body = _event_body(call)
+    with state.lock:
+        cal, _ = resolve(state, call.caller, calendar_id, "writer")
+        record = events.insert(
+            store(state), cal, body, creator=call.caller, now=state.now(),
+            conference_version=version, send_updates=send_updates,
+        )
+        calendar_push.notify(state, cal.id)
+        return 200, events.render(record, cal)
+
+
+def events_get(call: Call, calendar_id: str, event_id: str) -> tuple[int, Any]:
+    tz = call.one("timeZone")
+    with call.state.lock:
+        cal, role = resolve(call.state, call.caller, calendar_id, "freeBusyReader")
+        record = cal.events.get(event_id)
+        if record is not None:
+            return 200, events.render(record, cal, tz=tz, role=role)
+        master_id, sep, _ = event_id.rpartition("_")
+        master = cal.events.get(master_id) if sep else None
+        if master is not None and not master.cancelled:
+            for occ in events.occurrences(master, cal):
+                if occ.resource["id"] == event_id:
+                    return 200, events.render(occ.resource, cal, tz=tz, role=role)
+        raise not_found()
+
+
+def _events_modify(call: Call, calendar_id: str, event_id: str, replace: bool) -> tuple[int, Any]:
+    state = call.state
+    version = _int_param(call, "conferenceDataVersion", (0, 1))
+    send_updates = _send_updates(call)
+    body = _event_body(call)
+    with state.lock:
+        cal, _ = resolve(state, call.caller, calendar_id, "writer")
+        record = _record(cal, event_id)
+        _check_if_match(call, record)
+        events.modify(
+            store(state), cal, record, body, replace=replace, now=state.now(),
+            conference_version=version, send_updates=send_updates,
+        )
+        calendar_push.notify(state, cal.id)
+        return 200, events.render(record, cal)
+
+
+def events_patch(call: Call, calendar_id: str, event_id: str) -> tuple[int, Any]:
+    return _events_modify(call, calendar_id, event_id, replace=False)
+
+
+def events_update(call: Call, calendar_id: str, event_id: str) -> tuple[int, Any]:
+    return _events_modify(call, calendar_id, event_id, replace=True)
+
+
+def events_delete(call: Call, calendar_id: str, event_id: str) -> tuple[int, Any]:
+    state = call.state
+    send_updates = _send_updates(call)
+    with state.lock:
+        cal, _ = resolve(state, call.caller, calendar_id, "writer")
+        record = _record(cal, event_id)
+        _check_if_match(call, record)
+        events.delete(store(state), record, now=state.now(), send_updates=send_updates)
+        calendar_push.notify(state, cal.id)
+        return 204, None
+
+
+def events_list(call: Call, calendar_id: str) -> tuple[int, Any]:
+    with call.state.lock:
+        cal, role = resolve(call.state, call.caller, calendar_id, "freeBusyReader")
+        return 200, calendar_sync.list_events(store(call.state), cal, role, call.query)
+
+
+def events_watch(call: Call, calendar_id: str) -> tuple[int, Any]:
+    with call.state.lock:
+        cal, _ = resolve(call.state, call.caller, calendar_id, "freeBusyReader")
+        uri = f"{call.api_root}/calendars/{quote(cal.id, safe='@')}/events?alt=json"
+        return 200, calendar_push.watch(call.state, cal, call.caller, call.body, uri)
+
+
+def channels_stop(call: Call) -> tuple[int, Any]:
+    calendar_push.stop(call.state, call.body)
+    return 204, None
+
+
+def freebusy_query(call: Call) -> tuple[int, Any]:
+    with call.state.lock:
+        return 200, calendar_freebusy.query(call.state, store(call.state), call.caller, call.body)
+
+
+ROUTES: list[tuple[str, str, str, Handler]] = [
+    ("GET", "/users/me/calendarList", "calendar.calendarList.list", calendar_list),
+    ("GET", "/users/me/calendarList/<calendar_id>", "calendar.calendarList.get",
+     calendar_list_get),
+    ("GET", "/calendars/<calendar_id>", "calendar.calendars.get", calendars_get),
+    ("POST", "/calendars/<calendar_id>/events", "calendar.events.insert", events_insert),
+    ("GET", "/calendars/<calendar_id>/events", "calendar.events.list", events_list),
+    ("POST", "/calendars/<calendar_id>/events/watch", "calendar.events.watch", events_watch),
+    ("GET", "/calendars/<calendar_id>/events/<event_id>", "calendar.events.get", events_get),
+    ("PATCH", "/calendars/<calendar_id>/events/<event_id>", "calendar.events.patch",
+     events_patch),
+    ("PUT", "/calendars/<calendar_id>/events/<event_id>", "calendar.events.update",
+     events_update),
+    ("DELETE", "/calendars/<calendar_id>/events/<event_id>", "calendar.events.delete",
+     events_delete),
+    ("POST", "/channels/stop", "calendar.channels.stop", channels_stop),
+    ("POST", "/freeBusy", "calendar.freebusy.query", freebusy_query),
+]
+
+
+# ---------------------------------------------------------------- control
+
+
+def _control_error(exc: ApiError) -> Response:
+    return Response(json.dumps(exc.body()), status=exc.status, mimetype="application/json")
+
+
+def _json(value: Any, status: int = 200) -> Response:
+    return Response(json.dumps(value), status=status, mimetype="application/json")
+
+
+def _payload() -> dict[str, Any]:
+    data = request.get_json(silent=True)
+    return data if isinstance(data, dict) else {}
+
+
+def _owner_of(cal: CalendarData) -> str:
+    return cal.owner or cal.id
+
+
+def _raw_event(record: EventRecord, cal: CalendarData) -> dict[str, Any]:
+    return {
+        **events.render(record, cal),
+        "_standin": {
+            "deleted": record.deleted,
+            "seq": record.seq,
+            "sendUpdates": list(record.send_updates),
+        },
+    }
+
+
+def _control_routes(bp: Blueprint, state: GoogleState) -> None:
+    def guarded(fn: Callable[..., Response]) -> Callable[..., Response]:
+        def view(**kwargs: Any) -> Response:
+            try:
+                return fn(**kwargs)
+            except ApiError as exc:
+                return _control_error(exc)
+
+        view.__name__ = fn.__name__
+        return view
+
+    def existing(calendar_id: str) -> CalendarData:
+        cal = calendar(state, calendar_id)
+        if cal is None:
+            raise not_found()
+        return cal
+
+    @bp.post("/_control/calendars")
+    @guarded
+    def control_create_calendar() -> Response:
+        data = _payload()
+        if not data.get("id"):
+            raise invalid("id is required")
+        cal = create_calendar(
+            state,
+            data["id"],
+            summary=data.get("summary"),
+            time_zone=data.get("time_zone") or "UTC",
+            owner=data.get("owner") or "",
+            description=data.get("description") or "",
+            shares=data.get("shares") or {},
+        )
+        with state.lock:
+            return _json(_calendar_json(cal), 201)
+
+    @bp.get("/_control/calendars")
+    @guarded
+    def control_calendars() -> Response:
+        with state.lock:
+            return _json([_calendar_json(c) for c in store(state).calendars.values()])
+
+    @bp.delete("/_control/calendars/<calendar_id>")
+    @guarded
+    def control_delete_calendar(calendar_id: str) -> Response:
+        with state.lock:
+            cal = existing(calendar_id)
+            calendar_push.notify(state, cal.id, "not_exists")
+            del store(state).calendars[cal.id]
+            for account in state.accounts.values():
+                account.calendar_roles.pop(cal.id, None)
+            return _json({"deleted": cal.id})
+
+    @bp.get("/_control/calendars/<calendar_id>/events")
+    @guarded
+    def control_events(calendar_id: str) -> Response:
+        with state.lock:
+            cal = existing(calendar_id)
+            records = sorted(cal.events.values(), key=lambda r: (r.start, r.id))
+            return _json([_raw_event(r, cal) for r in records])
+
+    @bp.post("/_control/calendars/<calendar_id>/events")
+    @guarded
+    def control_add_event(calendar_id: str) -> Response:
+        data = _payload()
+        with state.lock:
+            cal = existing(calendar_id)
+            record = events.insert(
+                store(state), cal, data, creator=_owner_of(cal), now=state.now(),
+                conference_version=1 if "conferenceData" in data else 0, send_updates=None,
+            )
+            calendar_push.notify(state, cal.id)
+            return _json(_raw_event(record, cal), 201)
+
+    @bp.patch("/_control/calendars/<calendar_id>/events/<event_id>")
+    @guarded
+    def control_edit_event(calendar_id: str, event_id: str) -> Response:
+        data = _payload()
+        with state.lock:
+            cal = existing(calendar_id)
+            record = _record(cal, event_id)
+            events.modify(
+                store(state), cal, record, data, replace=False, now=state.now(),
+                conference_version=1 if "conferenceData" in data else 0, send_updates=None,
+            )
+            calendar_push.notify(state, cal.id)
+            return _json(_raw_event(record, cal))
+
+    @bp.delete("/_control/calendars/<calendar_id>/events/<event_id>")
+    @guarded
+    def control_delete_event(calendar_id: str, event_id: str) -> Response:
+        with state.lock:
+            cal = existing(calendar_id)
+            record = _record(cal, event_id)
+            events.delete(store(state), record, now=state.now(), send_updates=None)
+            calendar_push.notify(state, cal.id)
+            return _json(_raw_event(record, cal))
+
+    @bp.post("/_control/faults")
+    @guarded
+    def control_faults() -> Response:
+        data = _payload()
+        status = int(data.get("status", 503))
+        reason = data.get("reason") or ("backendError" if status >= 500 else "rateLimitExceeded")
+        fault = Fault(
+            method=_method_id(data.get("method") or "*"),
+            remaining=int(data.get("count", 1)),
+            status=status,
+            reason=reason,
+            message=data.get("message") or DEFAULT_FAULT_MESSAGES.get(reason, reason),
+            domain=data.get("domain") or (
+                "usageLimits" if reason in USAGE_LIMIT_REASONS else "global"
+            ),
+        )
+        with state.lock:
+            store(state).faults.append(fault)
+            return _json(asdict(fault), 201)
+
+    @bp.delete("/_control/faults")
+    @guarded
+    def control_clear_faults() -> Response:
+        with state.lock:
+            store(state).faults.clear()
+            return _json({"cleared": True})
+
+    @bp.post("/_control/latency")
+    @guarded
+    def control_latency() -> Response:
+        data = _payload()
+        method = _method_id(data.get("method") or "*")
+        seconds = float(data.get("seconds", 0))
+        with state.lock:
+            latency = store(state).latency
+            if seconds > 0:
+                latency[method] = seconds
+            else:
+                latency.pop(method, None)
+            return _json(dict(latency))
+
+    @bp.get("/_control/calendar/requests")
+    @guarded
+    def control_requests() -> Response:
+        wanted = request.args.get("name")
+        with state.lock:
+            found = [
+                r for r in state.requests
+                if r.get("service") == "calendar"
+                and (wanted is None or r["method"] == _method_id(wanted))
+            ]
+            return _json(found)
+
+    @bp.post("/_control/sync-tokens/expire")
+    @guarded
+    def control_expire_sync_tokens() -> Response:
+        calendar_id = _payload().get("calendar_id")
+        with state.lock:
+            targets = [existing(calendar_id)] if calendar_id else store(state).calendars.values()
+            done = []
+            for cal in targets:
+                cal.sync_epoch += 1
+                done.append(cal.id)
+            return _json({"expired": done})
+
+    @bp.post("/_control/channels/expire")
+    @guarded
+    def control_expire_channels() -> Response:
+        data = _payload()
+        done = calendar_push.expire(state, data.get("channel_id"), data.get("calendar_id"))
+        return _json({"expired": done})
+
+    @bp.get("/_control/channels")
+    @guarded
+    def control_channels() -> Response:
+        with state.lock:
+            now = state.now()
+            return _json([c.public(now) for c in store(state).channels.values()])
+
+    @bp.get("/_control/push/deliveries")
+    @guarded
+    def control_deliveries() -> Response:
+        wanted = request.args.get("channel_id")
+        with state.lock:
+            found = [d for d in store(state).deliveries
+                     if wanted is None or d["channel_id"] == wanted]
+            return _json(found)
+
+    @bp.post("/_control/push/flush")
+    @guarded
+    def control_flush() -> Response:
+        timeout = float(_payload().get("timeout", 10))
+        if flush_push(state, timeout):
+            return _json({"flushed": True})
+        return _json({"flushed": False, "pending": calendar_push.pending(state)}, 504)
+
+    @bp.post("/_control/calendar/settings")
+    @guarded
+    def control_settings() -> Response:
+        data = _payload()
+        with state.lock:
+            settings = store(state).settings
+            for key, value in data.items():
+                if not hasattr(settings, key):
+                    raise invalid(f"unknown setting {key!r}")
+                setattr(settings, key, value)
+            if settings.freebusy_merge not in ("none", "overlapping", "touching"):
+                raise invalid("freebusy_merge must be none, overlapping or touching")
+            if settings.conference_status not in ("success", "failure"):
+                raise invalid("conference_status must be success or failure")
+            return _json(asdict(settings))
+
+
+def _calendar_json(cal: CalendarData) -> dict[str, Any]:
+    return {
+        "id": cal.id,
+        "summary": cal.summary,
+        "time_zone": cal.time_zone,
+        "owner": cal.owner,
+        "description": cal.description,
+        "acl": dict(cal.acl),
+        "sync_epoch": cal.sync_epoch,
+        "events": len(cal.events),
+    }
+
+
+# ---------------------------------------------------------------- assembly
+
+
+def blueprint(state: GoogleState) -> Blueprint:
+    bp = Blueprint("calendar", __name__)
+    api = _Api(state)
+
+    def bind(method_id: str, handler: Handler) -> Callable[..., Response]:
+        def view(**kwargs: Any) -> Response:
+            return api.serve(method_id, handler, kwargs)
+
+        return view
+
+    for http_method, rule, method_id, handler in ROUTES:
+        bp.add_url_rule(API + rule, endpoint=method_id.replace(".", "_"),
+                        view_func=bind(method_id, handler),
+                        methods=[http_method])
+
+    @bp.route(API + "/<path:rest>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    def unserved(rest: str) -> Response:
+        with state.lock:
+            state.schema_violations.append(
+                f"the stand-in does not serve {request.method} {API}/{rest}"
+            )
+        return _json(not_found().body(), 404)
+
+    _control_routes(bp, state)
+    return bp

@@ -1,0 +1,358 @@
+"""The Calendar half's data: calendars, events, change sequence, access roles, errors, time.
+
+Everything lives in one `CalendarStore` kept at `state.calendar["store"]`, so `GoogleState.reset()`
+drops it with the rest and the next request lazily builds a fresh one. Callers hold `state.lock`
+while they read or change a store.
+
+Change tracking: every modification of an event takes the next value of the store-wide `seq`.
+A sync token names a calendar, the `seq` it was issued at and the calendar's `sync_epoch`;
+"expire the sync tokens" bumps the epoch, which is how Google's 410 fullSyncRequired is staged.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+import string
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from tests.standins.google.state import GoogleState
+
+ROLE_RANK = {"none": 0, "freeBusyReader": 1, "reader": 2, "writer": 3, "owner": 4}
+ROLES = tuple(r for r in ROLE_RANK if r != "none")
+
+
+class ApiError(Exception):
+    """An error Google would answer with; rendered as its JSON error body."""
+
+    def __init__(
+        self,
+        status: int,
+        reason: str,
+        message: str,
+        *,
+        domain: str = "global",
+        location: str | None = None,
+        location_type: str | None = None,
+        rpc_status: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(f"{status} {reason}: {message}")
+        self.status = status
+        self.reason = reason
+        self.message = message
+        self.domain = domain
+        self.location = location
+        self.location_type = location_type
+        self.rpc_status = rpc_status
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "domain": self.domain,
+            "reason": self.reason,
+            "message": self.message,
+        }
+        if self.location:
+            item["locationType"] = self.location_type or "parameter"
+            item["location"] = self.location
+        error: dict[str, Any] = {"code": self.status, "message": self.message, "errors": [item]}
+        if self.rpc_status:
+            error["status"] = self.rpc_status
+        return {"error": error}
+
+
+def not_found() -> ApiError:
+    return ApiError(404, "notFound", "Not Found")
+
+
+def invalid(message: str, location: str | None = None) -> ApiError:
+    return ApiError(400, "invalid", message, location=location)
+
+
+def required(message: str, location: str | None = None) -> ApiError:
+    return ApiError(400, "required", message, location=location)
+
+
+# ---------------------------------------------------------------- time
+
+
+def parse_rfc3339(value: Any, location: str) -> datetime:
+    """An aware datetime from an RFC 3339 timestamp with offset; anything else is 400."""
+    if not isinstance(value, str) or "T" not in value:
+        raise invalid(f"Invalid value for: {location}", location)
+    try:
+        parsed = datetime.fromisoformat(value.replace("z", "Z"))
+    except ValueError:
+        raise invalid(f"Invalid value for: {location}", location) from None
+    if parsed.tzinfo is None:
+        raise invalid(f"Invalid value for: {location}", location)
+    return parsed
+
+
+def zone(name: str, location: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise invalid(f"Invalid time zone definition for {location} time.", location) from None
+
+
+def ms_z(moment: datetime) -> str:
+    """RFC 3339 in UTC with milliseconds, as in created/updated: 2024-01-02T03:04:05.000Z."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def in_zone(moment: datetime, tz_name: str) -> str:
+    """RFC 3339 with the zone's offset, no fractions; UTC is written with Z."""
+    local = moment.astimezone(ZoneInfo(tz_name)).replace(microsecond=0)
+    text = local.isoformat()
+    if tz_name in ("UTC", "Etc/UTC", "GMT", "Etc/GMT") and text.endswith("+00:00"):
+        text = text[:-6] + "Z"
+    return text
+
+
+def epoch(now: float) -> datetime:
+    return datetime.fromtimestamp(now, UTC)
+
+
+def day_start(day: date, tz_name: str) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(tz_name))
+
+
+# ---------------------------------------------------------------- ids and tokens
+
+BASE32HEX = "0123456789abcdefghijklmnopqrstuv"
+EVENT_ID = re.compile(r"[0-9a-v]{5,1024}")
+
+
+def new_event_id() -> str:
+    return "".join(secrets.choice(BASE32HEX) for _ in range(26))
+
+
+def new_meet_code() -> str:
+    letters = string.ascii_lowercase
+    return "-".join("".join(secrets.choice(letters) for _ in range(n)) for n in (3, 4, 3))
+
+
+def encode_token(payload: dict[str, Any]) -> str:
+    raw = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_token(token: str) -> dict[str, Any] | None:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        payload = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+# ---------------------------------------------------------------- data
+
+
+@dataclass
+class EventRecord:
+    """One event as stored: `resource` holds the client-visible fields (times as given, already
+    validated); the rest is bookkeeping the API never shows."""
+
+    resource: dict[str, Any]
+    start: datetime  # instants of the (first) occurrence
+    end: datetime
+    seq: int
+    deleted: bool = False
+    send_updates: list[str] = field(default_factory=list)
+    conference_request_ids: set[str] = field(default_factory=set)
+
+    @property
+    def id(self) -> str:
+        return str(self.resource["id"])
+
+    @property
+    def cancelled(self) -> bool:
+        return self.deleted or self.resource.get("status") == "cancelled"
+
+
+@dataclass
+class CalendarData:
+    id: str
+    summary: str
+    time_zone: str
+    owner: str  # the data owner's email; "" when unknown
+    acl: dict[str, str] = field(default_factory=dict)  # email -> role, granted via control
+    description: str = ""
+    events: dict[str, EventRecord] = field(default_factory=dict)
+    sync_epoch: int = 0
+    seq: int = 0  # last change to the calendar's own metadata (etag of list entries)
+
+
+@dataclass
+class Fault:
+    method: str  # full method id ("calendar.events.insert") or "*"
+    remaining: int
+    status: int
+    reason: str
+    message: str
+    domain: str
+
+
+@dataclass
+class Settings:
+    # Google merges overlapping busy periods; whether it also joins back-to-back ones is not
+    # documented, so it is switchable ("none" | "overlapping" | "touching").
+    freebusy_merge: str = "touching"
+    # Longest free/busy window; cal.com reports Google refusing more than 90 days.
+    freebusy_max_days: int = 90
+    conference_status: str = "success"  # "success" | "failure" for new Meet conferences
+    push_retry_delays: list[float] = field(default_factory=lambda: [0.05, 0.1, 0.2, 0.4])
+    push_timeout: float = 5.0
+
+
+@dataclass
+class CalendarStore:
+    # Tokens carry the generation, so a token from before a reset is no longer valid.
+    generation: str = field(default_factory=lambda: secrets.token_hex(4))
+    calendars: dict[str, CalendarData] = field(default_factory=dict)
+    seq: int = 0
+    channels: dict[str, Any] = field(default_factory=dict)  # id -> calendar_push.Channel
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    faults: list[Fault] = field(default_factory=list)
+    latency: dict[str, float] = field(default_factory=dict)
+    settings: Settings = field(default_factory=Settings)
+
+    def next_seq(self) -> int:
+        self.seq += 1
+        return self.seq
+
+
+def store(state: GoogleState) -> CalendarStore:
+    """The state's calendar store, created on first use (and again after a reset)."""
+    with state.lock:
+        found = state.calendar.get("store")
+        if not isinstance(found, CalendarStore):
+            found = CalendarStore()
+            state.calendar["store"] = found
+        return found
+
+
+def etag_for(seq: int) -> str:
+    return f'"3{seq:015d}"'
+
+
+# ---------------------------------------------------------------- access
+
+
+def create_calendar(
+    state: GoogleState,
+    calendar_id: str,
+    *,
+    summary: str | None = None,
+    time_zone: str = "UTC",
+    owner: str = "",
+    description: str = "",
+    shares: dict[str, str] | None = None,
+) -> CalendarData:
+    """Creates (or re-describes) a calendar; the owner and every share see it in calendarList."""
+    zone(time_zone, "calendar")
+    for role in (shares or {}).values():
+        if role not in ROLES:
+            raise invalid(f"Unknown access role {role!r}")
+    with state.lock:
+        st = store(state)
+        cal = st.calendars.get(calendar_id)
+        if cal is None:
+            cal = CalendarData(calendar_id, summary or calendar_id, time_zone, owner)
+            st.calendars[calendar_id] = cal
+        else:
+            cal.summary = summary or cal.summary
+            cal.time_zone = time_zone
+            cal.owner = owner or cal.owner
+        cal.description = description or cal.description
+        cal.seq = st.next_seq()
+        grants = dict(shares or {})
+        if owner:
+            grants[owner] = "owner"
+        for email, role in grants.items():
+            cal.acl[email] = role
+            account = state.accounts.get(email)
+            if account is not None:
+                account.calendar_roles[calendar_id] = role
+        return cal
+
+
+def role_of(state: GoogleState, email: str, calendar_id: str) -> str:
+    """The caller's access role: the account's calendar_roles, else a control-API share."""
+    with state.lock:
+        account = state.accounts.get(email)
+        roles = []
+        if account is not None and calendar_id in account.calendar_roles:
+            roles.append(account.calendar_roles[calendar_id])
+        cal = store(state).calendars.get(calendar_id)
+        if cal is not None and email in cal.acl:
+            roles.append(cal.acl[email])
+        return max(roles, key=lambda r: ROLE_RANK.get(r, 0), default="none")
+
+
+def visible_calendar_ids(state: GoogleState, email: str) -> list[str]:
+    with state.lock:
+        ids: list[str] = []
+        account = state.accounts.get(email)
+        if account is not None:
+            ids.extend(account.calendar_roles)
+        for cal in store(state).calendars.values():
+            if email in cal.acl and cal.id not in ids:
+                ids.append(cal.id)
+        return ids
+
+
+def calendar(state: GoogleState, calendar_id: str) -> CalendarData | None:
+    """The calendar, creating an account's primary calendar (or any calendar an account was
+    granted a role on by the OAuth side) the first time it is needed."""
+    with state.lock:
+        st = store(state)
+        found = st.calendars.get(calendar_id)
+        if found is not None:
+            return found
+        account = state.accounts.get(calendar_id)
+        if account is not None and account.calendar_roles.get(calendar_id) == "owner":
+            return create_calendar(
+                state, calendar_id, summary=calendar_id, time_zone=account.time_zone,
+                owner=calendar_id,
+            )
+        for acc in state.accounts.values():
+            if calendar_id in acc.calendar_roles:
+                owner = acc.email if acc.calendar_roles[calendar_id] == "owner" else ""
+                return create_calendar(state, calendar_id, owner=owner)
+        return None
+
+
+def resolve(
+    state: GoogleState, email: str, calendar_id: str, need: str
+) -> tuple[CalendarData, str]:
+    """The calendar and the caller's role, or the error Google gives: 404 when the caller cannot
+    see it at all, 403 requiredAccessLevel when it can but not enough."""
+    if calendar_id == "primary":
+        calendar_id = email
+    with state.lock:
+        cal = calendar(state, calendar_id)
+        role = role_of(state, email, calendar_id) if cal is not None else "none"
+        if cal is None or role == "none":
+            raise not_found()
+        if ROLE_RANK[role] < ROLE_RANK[need]:
+            raise ApiError(
+                403,
+                "requiredAccessLevel",
+                f"You need to have {need} access to this calendar.",
+                domain="calendar",
+            )
+        return cal, role
+
+
+def utc_range_days(start: datetime, end: datetime) -> float:
+    return (end - start) / timedelta(days=1)
