@@ -10,9 +10,15 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 WSGIApp = Callable[..., Any]
+
+
+class _QuietHandler(WSGIRequestHandler):
+    # One line per request drowns test output and the local run's URLs; errors still print.
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
 
 
 class StandinServer:
@@ -20,7 +26,9 @@ class StandinServer:
 
     def __init__(self, app: WSGIApp, port: int = 0, host: str = "127.0.0.1") -> None:
         self.app = app
-        self._server: BaseWSGIServer = make_server(host, port, app, threaded=True)
+        self._server: BaseWSGIServer = make_server(
+            host, port, app, threaded=True, request_handler=_QuietHandler
+        )
         self.host = host
         self.port: int = self._server.server_port
         self.url = f"http://{host}:{self.port}"
