@@ -41,8 +41,8 @@ Alignment. Starts step by the slot interval from the start of each working range
 meeting that ends at 10:05 does not turn the rest of the morning into 10:05, 10:20, ...
 Steps are elapsed time, so across a clock change the local labels follow the clock (see DST).
 
-Daily limit. A day with `max_bookings_per_day` bookings (all of `booked`, by owner day of
-their start) offers nothing at all.
+Daily limit. A day with `max_bookings_per_day` bookings (those of `booked` that count toward
+the limit, by the owner day of their start) offers nothing at all.
 
 DST. A wall-clock range [a, b) on day D runs from the first instant the owner's clock reads a
 on D, or has jumped past it, to the same instant for b (`local_instant`). Worked out for
@@ -99,11 +99,16 @@ _TICK = timedelta(microseconds=1)
 
 @dataclass(frozen=True, slots=True)
 class Booked:
-    """A confirmed booking: its time and the buffers its own event type keeps around it."""
+    """A confirmed booking: its time and the buffers its own event type keeps around it.
+
+    `counts_toward_limit` is False for a booking of another of the owner's event types: it
+    still blocks its time and buffers, but does not use up this event type's daily quota.
+    """
 
     interval: Interval
     buffer_before: timedelta = _ZERO
     buffer_after: timedelta = _ZERO
+    counts_toward_limit: bool = True
 
     def __post_init__(self) -> None:
         if self.buffer_before < _ZERO or self.buffer_after < _ZERO:
@@ -149,10 +154,11 @@ def local_instant(day: date, minute: int, zone: tzinfo) -> datetime:
 def _jump_past(wall: datetime, after: datetime, zone: tzinfo) -> datetime:
     """The instant the clock jumped over `wall`, found by bisection.
 
-    zoneinfo does not publish its transitions. fold=0 placed `after` beyond the jump (by the
-    gap's length), fold=1 places `before` ahead of it (reading wall - gap); the jump is the
-    first instant between them whose reading is past `wall`. Offsets and transitions are whole
-    seconds, so bisecting seconds finds it exactly, in about 12 steps for an hour's gap.
+    zoneinfo does not publish its transitions. fold=0 placed `after` later than the jump by
+    the gap's length; fold=1 places `before` earlier than it (where the clock reads wall - gap).
+    The jump is the first instant between them whose reading is at or past `wall`. Offsets and
+    transitions are whole seconds, so bisecting seconds finds it exactly, in about 12 steps for
+    an hour's gap.
     """
     before = wall.replace(tzinfo=zone, fold=1).astimezone(UTC)
     while after - before > _ONE_SECOND:
@@ -207,7 +213,9 @@ def _days_at_limit(rules: AvailabilityRules, booked: Sequence[Booked]) -> set[da
     if limit is None:
         return set()
     zone = rules.zone
-    per_day = Counter(owner_day(booking.interval.start, zone) for booking in booked)
+    per_day = Counter(
+        owner_day(booking.interval.start, zone) for booking in booked if booking.counts_toward_limit
+    )
     return {day for day, count in per_day.items() if count >= limit}
 
 

@@ -1,0 +1,795 @@
+"""Slots from rules and busy time: behaviour by example, then properties against a brute force.
+
+The examples use the owner zone UTC unless the behaviour is about zones, so that 09:00 reads as
+09:00Z; tests/unit/test_availability_dst.py has the days clocks change.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from booking.domain.availability import (
+    Booked,
+    blocked_time,
+    bookable_days,
+    compute_slots,
+    group_by_local_day,
+    local_instant,
+    owner_day,
+    slot_is_offered,
+    slot_starts,
+    working_ranges,
+)
+from booking.domain.intervals import Interval
+from booking.domain.rules import AvailabilityRules, DateOverride, TimeRange, WeeklyHours
+
+MONDAY = date(2026, 6, 1)
+LONG_AGO = datetime(2026, 5, 20, tzinfo=UTC)
+MIN = timedelta(minutes=1)
+
+
+def utc(day: date, clock: str = "00:00") -> datetime:
+    return datetime.combine(day, time.fromisoformat(clock), tzinfo=UTC)
+
+
+def on(offset_days: int, clock: str = "00:00") -> datetime:
+    """An instant in the test week: ``on(0, "09:00")`` is Monday 2026-06-01 09:00Z."""
+    return utc(MONDAY + timedelta(days=offset_days), clock)
+
+
+def tr(start: str, end: str) -> TimeRange:
+    def minutes(text: str) -> int:
+        hours, mins = text.split(":")
+        return int(hours) * 60 + int(mins)
+
+    return TimeRange(minutes(start), minutes(end))
+
+
+def weekly(*ranges: tuple[str, str], days: Sequence[int] = range(5)) -> WeeklyHours:
+    return WeeklyHours.of({day: [tr(*r) for r in ranges] for day in days})
+
+
+def make_rules(**changes: Any) -> AvailabilityRules:
+    fields: dict[str, Any] = {
+        "time_zone": "UTC",
+        "weekly_hours": weekly(("09:00", "17:00")),
+        "duration_minutes": 60,
+    }
+    fields.update(changes)
+    return AvailabilityRules(**fields)
+
+
+def slots(
+    rules: AvailabilityRules,
+    *,
+    span: Interval | None = None,
+    busy: Sequence[Interval] = (),
+    booked: Sequence[Booked] = (),
+    now: datetime = LONG_AGO,
+) -> list[Interval]:
+    return compute_slots(
+        rules,
+        span=span or Interval(on(0), on(7)),
+        busy=busy,
+        booked=booked,
+        now=now,
+    )
+
+
+def labels(found: Sequence[Interval], zone: str = "UTC") -> list[str]:
+    return [f"{s.start.astimezone(ZoneInfo(zone)):%a %H:%M}" for s in found]
+
+
+def day_labels(found: Sequence[Interval], weekday: str) -> list[str]:
+    return [label[4:] for label in labels(found) if label.startswith(weekday)]
+
+
+def busy(start: datetime, end: datetime) -> Interval:
+    return Interval(start, end)
+
+
+# --- Working hours and overrides -----------------------------------------------------------
+
+
+def test_weekday_hours_give_hourly_slots_on_weekdays_only() -> None:
+    found = slots(make_rules())
+    assert len(found) == 5 * 8
+    assert day_labels(found, "Mon") == [f"{h:02d}:00" for h in range(9, 17)]
+    assert not day_labels(found, "Sat") and not day_labels(found, "Sun")
+    assert all(s.duration == timedelta(hours=1) for s in found)
+
+
+def test_several_ranges_a_day_leave_the_gap_between_them_alone() -> None:
+    r = make_rules(weekly_hours=weekly(("09:00", "12:00"), ("13:00", "17:00")))
+    assert day_labels(slots(r), "Tue") == [
+        "09:00",
+        "10:00",
+        "11:00",
+        "13:00",
+        "14:00",
+        "15:00",
+        "16:00",
+    ]
+
+
+def test_touching_ranges_align_each_to_its_own_start() -> None:
+    r = make_rules(weekly_hours=weekly(("09:00", "10:30"), ("10:30", "12:00")))
+    # A slot may not straddle the 10:30 boundary: the owner asked for two ranges.
+    assert day_labels(slots(r), "Mon") == ["09:00", "10:30"]
+
+
+def test_closed_override_empties_that_date_only() -> None:
+    r = make_rules(overrides=(DateOverride(MONDAY + timedelta(days=2)),))
+    found = slots(r)
+    assert day_labels(found, "Wed") == []
+    assert len(day_labels(found, "Thu")) == 8
+
+
+def test_override_with_other_hours_replaces_the_weekday() -> None:
+    r = make_rules(
+        overrides=(
+            DateOverride(MONDAY, (tr("07:00", "09:00"), tr("20:00", "21:00"))),
+            DateOverride(MONDAY + timedelta(days=5), (tr("10:00", "12:00"),)),  # a Saturday
+        )
+    )
+    found = slots(r)
+    assert day_labels(found, "Mon") == ["07:00", "08:00", "20:00"]
+    assert day_labels(found, "Sat") == ["10:00", "11:00"]
+    assert day_labels(found, "Sun") == []
+
+
+def test_range_that_ends_at_midnight_offers_its_last_hour() -> None:
+    r = make_rules(weekly_hours=weekly(("22:00", "24:00"), days=[0]))
+    assert labels(slots(r)) == ["Mon 22:00", "Mon 23:00"]
+
+
+# --- Slot interval and alignment -----------------------------------------------------------
+
+
+def test_slot_interval_shorter_than_duration_overlaps_slots() -> None:
+    r = make_rules(weekly_hours=weekly(("09:00", "11:00"), days=[0]), slot_interval_minutes=15)
+    assert labels(slots(r)) == ["Mon 09:00", "Mon 09:15", "Mon 09:30", "Mon 09:45", "Mon 10:00"]
+
+
+def test_slot_interval_longer_than_duration_leaves_gaps() -> None:
+    r = make_rules(
+        weekly_hours=weekly(("09:00", "12:00"), days=[0]),
+        duration_minutes=30,
+        slot_interval_minutes=45,
+    )
+    assert labels(slots(r)) == ["Mon 09:00", "Mon 09:45", "Mon 10:30", "Mon 11:15"]
+
+
+def test_starts_after_busy_time_stay_on_the_range_grid() -> None:
+    r = make_rules(
+        weekly_hours=weekly(("09:00", "12:00"), days=[0]),
+        duration_minutes=30,
+        slot_interval_minutes=45,
+    )
+    found = slots(r, busy=[busy(on(0, "08:00"), on(0, "09:50"))])
+    # 09:50 rounds up to 10:30 (09:00 + 2 x 45), the docstring's worked example.
+    assert labels(found) == ["Mon 10:30", "Mon 11:15"]
+
+
+# --- Busy time -----------------------------------------------------------------------------
+
+
+def test_busy_time_that_only_touches_a_slot_leaves_it() -> None:
+    found = slots(make_rules(), busy=[busy(on(0, "10:00"), on(0, "11:00"))])
+    assert day_labels(found, "Mon") == [
+        "09:00",
+        "11:00",
+        "12:00",
+        "13:00",
+        "14:00",
+        "15:00",
+        "16:00",
+    ]
+
+
+def test_busy_time_overlapping_by_a_minute_removes_the_slot() -> None:
+    found = slots(make_rules(), busy=[busy(on(0, "09:59"), on(0, "10:01"))])
+    assert day_labels(found, "Mon")[:2] == ["11:00", "12:00"]
+
+
+def test_busy_interval_spanning_several_days() -> None:
+    found = slots(make_rules(), busy=[busy(on(0, "12:00"), on(2, "12:30"))])
+    assert day_labels(found, "Mon") == ["09:00", "10:00", "11:00"]
+    assert day_labels(found, "Tue") == []
+    assert day_labels(found, "Wed") == ["13:00", "14:00", "15:00", "16:00"]
+
+
+def test_all_day_busy_event_empties_the_owner_day() -> None:
+    # Google reports an all-day event in the owner's zone as that local day, midnight to midnight.
+    zone = ZoneInfo("Europe/Ljubljana")
+    r = make_rules(time_zone="Europe/Ljubljana")
+    all_day = busy(local_instant(MONDAY, 0, zone), local_instant(MONDAY, 1440, zone))
+    found = slots(r, busy=[all_day], span=Interval(on(-1), on(3)))
+    assert [s.start.date() for s in found].count(MONDAY) == 0
+    assert len(found) == 2 * 8
+
+
+def test_unsorted_overlapping_busy_intervals_from_several_calendars() -> None:
+    calendars = [
+        busy(on(0, "13:30"), on(0, "14:10")),
+        busy(on(0, "09:00"), on(0, "09:30")),
+        busy(on(0, "13:00"), on(0, "13:45")),
+        busy(on(0, "09:15"), on(0, "10:00")),
+    ]
+    assert day_labels(slots(make_rules(), busy=calendars), "Mon") == [
+        "10:00",
+        "11:00",
+        "12:00",
+        "15:00",
+        "16:00",
+    ]
+
+
+# --- Buffers -------------------------------------------------------------------------------
+
+
+def test_new_slot_before_buffer_keeps_away_from_busy_time_that_ends_before_it() -> None:
+    r = make_rules(buffer_before_minutes=15, slot_interval_minutes=15)
+    found = slots(r, busy=[busy(on(0, "09:00"), on(0, "10:00"))])
+    assert day_labels(found, "Mon")[0] == "10:15"
+
+
+def test_new_slot_after_buffer_keeps_away_from_busy_time_that_starts_after_it() -> None:
+    r = make_rules(buffer_after_minutes=15, slot_interval_minutes=15)
+    found = slots(r, busy=[busy(on(0, "12:00"), on(0, "17:00"))])
+    assert day_labels(found, "Mon")[-1] == "10:45"
+
+
+def test_buffers_may_reach_outside_working_hours() -> None:
+    # Buffers guard against other commitments, not working hours: 09:00 stays bookable with a
+    # 15-minute before-buffer, unless something is busy at 08:45.
+    r = make_rules(buffer_before_minutes=15)
+    monday = Interval(on(0), on(1))
+    assert day_labels(slots(r, span=monday), "Mon")[0] == "09:00"
+    early = busy(on(0, "08:00"), on(0, "08:50"))
+    assert day_labels(slots(r, span=monday, busy=[early]), "Mon")[0] == "10:00"
+
+
+def test_after_buffer_reaches_busy_time_after_the_last_range() -> None:
+    r = make_rules(buffer_after_minutes=15)
+    monday = Interval(on(0), on(1))
+    assert day_labels(slots(r, span=monday), "Mon")[-1] == "16:00"
+    late = busy(on(0, "17:10"), on(0, "18:00"))
+    assert day_labels(slots(r, span=monday, busy=[late]), "Mon")[-1] == "15:00"
+
+
+def test_booking_keeps_its_own_buffers() -> None:
+    r = make_rules(duration_minutes=30, slot_interval_minutes=15)
+    booking = Booked(
+        Interval(on(0, "10:00"), on(0, "11:00")),
+        buffer_before=timedelta(minutes=30),
+        buffer_after=timedelta(minutes=15),
+    )
+    assert booking.blocked == Interval(on(0, "09:30"), on(0, "11:15"))
+    # 09:00-09:30 just touches the booking's before-buffer; 09:15 would run into it.
+    assert day_labels(slots(r, booked=[booking]), "Mon")[:2] == ["09:00", "11:15"]
+
+
+def test_buffers_of_booking_and_new_slot_add_up() -> None:
+    r = make_rules(buffer_before_minutes=10, slot_interval_minutes=5, duration_minutes=30)
+    booking = Booked(Interval(on(0, "10:00"), on(0, "11:00")), buffer_after=timedelta(minutes=15))
+    mon = day_labels(slots(r, booked=[booking]), "Mon")
+    assert "11:20" not in mon and "11:25" in mon
+
+
+def test_external_busy_time_carries_no_buffer_of_its_own() -> None:
+    r = make_rules()
+    found = slots(r, busy=[busy(on(0, "10:00"), on(0, "11:00"))])
+    assert "11:00" in day_labels(found, "Mon")
+
+
+def test_booking_buffers_cannot_be_negative() -> None:
+    with pytest.raises(ValueError, match="must not be negative"):
+        Booked(Interval(on(0, "10:00"), on(0, "11:00")), buffer_before=-MIN)
+    with pytest.raises(ValueError, match="must not be negative"):
+        Booked(Interval(on(0, "10:00"), on(0, "11:00")), buffer_after=-MIN)
+
+
+# --- Notice, window, span -----------------------------------------------------------------
+
+
+def test_minimum_notice_drops_starts_too_soon_and_keeps_the_grid() -> None:
+    r = make_rules(minimum_notice_minutes=60, slot_interval_minutes=30)
+    found = slots(r, now=on(0, "09:10"))
+    # 09:10 + 60 min = 10:10; the grid is 09:00, 09:30, ..., so the first is 10:30.
+    assert day_labels(found, "Mon")[0] == "10:30"
+
+
+def test_a_start_exactly_at_now_plus_notice_is_offered() -> None:
+    found = slots(make_rules(minimum_notice_minutes=60), now=on(0, "09:00"))
+    assert day_labels(found, "Mon")[0] == "10:00"
+
+
+def test_notice_of_days_skips_whole_days() -> None:
+    found = slots(make_rules(minimum_notice_minutes=2 * 1440), now=on(0, "12:00"))
+    assert day_labels(found, "Mon") == day_labels(found, "Tue") == []
+    assert day_labels(found, "Wed")[0] == "12:00"
+
+
+def test_nothing_is_offered_in_the_past() -> None:
+    assert slots(make_rules(), now=on(7)) == []
+
+
+def test_window_counts_whole_owner_days_from_today() -> None:
+    # Tuesday 00:30 in Ljubljana is still Monday in UTC; the window starts on the owner's Tuesday.
+    r = make_rules(time_zone="Europe/Ljubljana", booking_window_days=1)
+    now = on(0, "22:30")
+    found = slots(r, now=now)
+    zone = ZoneInfo("Europe/Ljubljana")
+    assert {s.start.astimezone(zone).date() for s in found} == {MONDAY + timedelta(days=1)}
+    assert len(found) == 8  # the whole of Tuesday, however late the guest looks
+
+
+def test_window_of_seven_days_ends_on_the_sixth_day_after_today() -> None:
+    r = make_rules(weekly_hours=weekly(("09:00", "10:00"), days=range(7)), booking_window_days=7)
+    found = slots(r, now=on(0, "08:00"), span=Interval(on(0), on(14)))
+    assert [s.start.date() for s in found] == [MONDAY + timedelta(days=d) for d in range(7)]
+
+
+def test_span_selects_by_start_and_does_not_move_the_grid() -> None:
+    r = make_rules(slot_interval_minutes=30)
+    found = slots(r, span=Interval(on(0, "10:10"), on(0, "12:00")))
+    # 11:30-12:30 starts inside the span, so it is in; 10:10 is not a grid point.
+    assert labels(found) == ["Mon 10:30", "Mon 11:00", "Mon 11:30"]
+
+
+def test_span_outside_working_hours_is_empty() -> None:
+    assert slots(make_rules(), span=Interval(on(5), on(7))) == []
+
+
+# --- Daily limit ---------------------------------------------------------------------------
+
+
+def test_day_at_the_limit_offers_nothing() -> None:
+    r = make_rules(max_bookings_per_day=2)
+    two = [
+        Booked(Interval(on(0, "09:00"), on(0, "10:00"))),
+        Booked(Interval(on(0, "15:00"), on(0, "16:00"))),
+    ]
+    found = slots(r, booked=two)
+    assert day_labels(found, "Mon") == []
+    assert len(day_labels(found, "Tue")) == 8
+    one_left = day_labels(slots(r, booked=two[:1]), "Mon")
+    assert one_left == [f"{h:02d}:00" for h in range(10, 17)]
+
+
+def test_bookings_of_other_event_types_block_time_but_not_the_quota() -> None:
+    r = make_rules(max_bookings_per_day=1)
+    other = Booked(Interval(on(0, "09:00"), on(0, "10:00")), counts_toward_limit=False)
+    assert day_labels(slots(r, booked=[other]), "Mon")[0] == "10:00"
+    assert day_labels(slots(r, booked=[replace(other, counts_toward_limit=True)]), "Mon") == []
+
+
+def test_daily_limit_counts_by_the_owner_day() -> None:
+    # 22:30Z on Monday is Tuesday 00:30 in Ljubljana: it fills Tuesday, not Monday.
+    r = make_rules(time_zone="Europe/Ljubljana", max_bookings_per_day=1)
+    late = Booked(Interval(on(0, "22:30"), on(0, "23:00")))
+    found = slots(r, booked=[late], span=Interval(on(0), on(2)))
+    zone = ZoneInfo("Europe/Ljubljana")
+    assert {s.start.astimezone(zone).date() for s in found} == {MONDAY}
+
+
+# --- slot_is_offered -----------------------------------------------------------------------
+
+
+def test_slot_is_offered_for_a_listed_start_only() -> None:
+    r = make_rules(slot_interval_minutes=30)
+    taken = [busy(on(0, "11:00"), on(0, "12:00"))]
+    assert slot_is_offered(r, on(0, "09:30"), busy=taken, booked=[], now=LONG_AGO)
+    assert not slot_is_offered(r, on(0, "09:31"), busy=taken, booked=[], now=LONG_AGO)
+    assert not slot_is_offered(r, on(0, "10:30"), busy=taken, booked=[], now=LONG_AGO)
+    assert not slot_is_offered(r, on(5, "09:00"), busy=taken, booked=[], now=LONG_AGO)
+
+
+def test_slot_is_offered_takes_any_aware_start() -> None:
+    r = make_rules()
+    in_ljubljana = on(0, "09:00").astimezone(ZoneInfo("Europe/Ljubljana"))
+    assert slot_is_offered(r, in_ljubljana, busy=[], booked=[], now=LONG_AGO)
+
+
+def test_naive_datetimes_are_refused() -> None:
+    naive = datetime(2026, 6, 1, 9)
+    with pytest.raises(ValueError, match="start must be an aware"):
+        slot_is_offered(make_rules(), naive, busy=[], booked=[], now=LONG_AGO)
+    with pytest.raises(ValueError, match="now must be an aware"):
+        slots(make_rules(), now=naive)
+    with pytest.raises(ValueError, match="instant must be an aware"):
+        owner_day(naive, ZoneInfo("UTC"))
+
+
+# --- Pipeline pieces -----------------------------------------------------------------------
+
+
+def test_bookable_days_cut_to_notice_window_and_limit() -> None:
+    r = make_rules(minimum_notice_minutes=1440, booking_window_days=5, max_bookings_per_day=1)
+    full = Booked(Interval(on(2, "09:00"), on(2, "10:00")))
+    days = bookable_days(r, span=Interval(on(-3), on(30)), booked=[full], now=on(0, "12:00"))
+    assert days == [MONDAY + timedelta(days=d) for d in (1, 3, 4)]
+
+
+def test_working_ranges_in_utc_across_days() -> None:
+    r = make_rules(time_zone="Asia/Kathmandu", weekly_hours=weekly(("09:00", "17:00")))
+    assert working_ranges(r, [MONDAY, MONDAY + timedelta(days=5)]) == [
+        Interval(on(0, "03:15"), on(0, "11:15"))
+    ]
+
+
+def test_blocked_time_keeps_only_what_reaches_near() -> None:
+    near = Interval(on(0, "09:00"), on(0, "17:00"))
+    far = busy(on(2, "09:00"), on(2, "10:00"))
+    edge = busy(on(0, "08:00"), on(0, "09:00"))
+    inside = busy(on(0, "12:00"), on(0, "13:00"))
+    booking = Booked(Interval(on(0, "17:10"), on(0, "18:00")), buffer_before=timedelta(minutes=15))
+    far_booking = Booked(Interval(on(1, "10:00"), on(1, "11:00")))
+    assert blocked_time([far, inside, edge], [booking, far_booking], near=near) == [
+        inside,
+        Interval(on(0, "16:55"), on(0, "18:00")),
+    ]
+
+
+def test_slot_starts_docstring_example() -> None:
+    found = slot_starts(
+        [Interval(on(0, "09:00"), on(0, "12:00"))],
+        [Interval(on(0, "09:50"), on(0, "12:00"))],
+        duration=timedelta(minutes=30),
+        step=timedelta(minutes=45),
+        earliest=on(0),
+        latest=on(1),
+    )
+    assert labels(found) == ["Mon 10:30", "Mon 11:15"]
+
+
+# --- Guests in other zones -----------------------------------------------------------------
+
+
+def test_guest_across_the_date_line_sees_the_next_day() -> None:
+    r = make_rules(
+        time_zone="America/Los_Angeles", weekly_hours=weekly(("09:00", "17:00"), days=[0])
+    )
+    found = slots(r, span=Interval(on(0), on(2)))
+    by_day = group_by_local_day(found, ZoneInfo("Pacific/Kiritimati"))
+    assert list(by_day) == ["2026-06-02"]
+    assert [f"{t:%H:%M}" for t in by_day["2026-06-02"]] == [f"{h:02d}:00" for h in range(6, 14)]
+    assert by_day["2026-06-02"][0].utcoffset() == timedelta(hours=14)
+    assert list(group_by_local_day(found, ZoneInfo("America/Los_Angeles"))) == ["2026-06-01"]
+
+
+def test_owner_in_auckland_is_a_day_ahead_of_a_guest_in_los_angeles() -> None:
+    r = make_rules(time_zone="Pacific/Auckland", weekly_hours=weekly(("09:00", "17:00"), days=[0]))
+    found = slots(r, span=Interval(on(-1), on(1)))
+    by_day = group_by_local_day(found, ZoneInfo("America/Los_Angeles"))
+    # Monday 09:00 NZST (+12) is Sunday 21:00Z, Sunday 14:00 PDT (-7).
+    assert list(by_day) == ["2026-05-31"]
+    assert f"{by_day['2026-05-31'][0]:%H:%M}" == "14:00"
+
+
+@pytest.mark.parametrize(
+    ("guest_zone", "first", "last"),
+    [("Asia/Kolkata", "14:30", "21:30"), ("Asia/Kathmandu", "14:45", "21:45")],
+)
+def test_guests_with_half_and_quarter_hour_offsets(guest_zone: str, first: str, last: str) -> None:
+    found = slots(make_rules(weekly_hours=weekly(("09:00", "17:00"), days=[0])))
+    by_day = group_by_local_day(found, ZoneInfo(guest_zone))
+    times = [f"{t:%H:%M}" for t in by_day["2026-06-01"]]
+    assert (times[0], times[-1], len(times)) == (first, last, 8)
+
+
+def test_group_by_local_day_splits_one_owner_day_over_two_guest_days() -> None:
+    found = slots(make_rules(weekly_hours=weekly(("09:00", "17:00"), days=[0])))
+    by_day = group_by_local_day(found, ZoneInfo("Australia/Adelaide"))  # +09:30 in June
+    assert {day: len(times) for day, times in by_day.items()} == {"2026-06-01": 6, "2026-06-02": 2}
+
+
+# --- Properties against a brute force ------------------------------------------------------
+#
+# The reference below is deliberately naive and shares no code with the pipeline: its own
+# wall-clock conversion (offsets tried, then a minute-by-minute walk over a gap), every
+# candidate start checked against every busy interval, O(n * m).
+
+ZONES = [
+    "UTC",
+    "Europe/Ljubljana",
+    "America/New_York",
+    "America/Los_Angeles",
+    "America/St_Johns",
+    "Asia/Kolkata",
+    "Asia/Kathmandu",
+    "Australia/Adelaide",
+    "Australia/Lord_Howe",
+    "Pacific/Auckland",
+    "Pacific/Kiritimati",
+    "Pacific/Apia",
+]
+# Days on which the zones above change their clocks, and ordinary days.
+INTERESTING_DAYS = [
+    date(2026, 3, 8),
+    date(2026, 3, 29),
+    date(2026, 4, 5),
+    date(2026, 9, 27),
+    date(2026, 10, 4),
+    date(2026, 10, 25),
+    date(2026, 11, 1),
+    date(2010, 11, 7),
+    date(2011, 12, 30),
+    date(2026, 6, 1),
+    date(2027, 1, 13),
+]
+
+
+def ref_instant(day: date, minute: int, zone: ZoneInfo) -> datetime:
+    wall = datetime.combine(day, time()) + timedelta(minutes=minute)
+    guess = wall.replace(tzinfo=UTC)
+    offsets = {(guess + timedelta(days=k)).astimezone(zone).utcoffset() for k in (-2, 0, 2)}
+    exact = []
+    for offset in offsets:
+        assert offset is not None
+        candidate = guess - offset
+        if candidate.astimezone(zone).replace(tzinfo=None) == wall:
+            exact.append(candidate)
+    if exact:
+        return min(exact)
+    # In a gap: walk from before it until the clock shows a later reading.
+    moment = guess - max(o for o in offsets if o is not None)
+    while moment.astimezone(zone).replace(tzinfo=None) < wall:
+        moment += MIN
+    return moment
+
+
+def ref_owner_day(instant: datetime, zone: ZoneInfo) -> date:
+    shown = instant.astimezone(zone).date()
+    for day in (shown - timedelta(days=1), shown, shown + timedelta(days=1)):
+        if ref_instant(day, 0, zone) <= instant < ref_instant(day + timedelta(days=1), 0, zone):
+            return day
+    raise AssertionError(f"no owner day for {instant}")
+
+
+def reference_slots(
+    rules: AvailabilityRules,
+    span: Interval,
+    busy_times: Sequence[Interval],
+    booked: Sequence[Booked],
+    now: datetime,
+) -> list[Interval]:
+    zone = ZoneInfo(rules.time_zone)
+    duration = timedelta(minutes=rules.duration_minutes)
+    step = timedelta(minutes=rules.slot_interval_minutes or rules.duration_minutes)
+    before = timedelta(minutes=rules.buffer_before_minutes)
+    after = timedelta(minutes=rules.buffer_after_minutes)
+    earliest = now + timedelta(minutes=rules.minimum_notice_minutes)
+    today = ref_owner_day(now, zone)
+    blocks = [(b.start, b.end) for b in busy_times] + [
+        (b.interval.start - b.buffer_before, b.interval.end + b.buffer_after) for b in booked
+    ]
+    per_day = Counter(
+        ref_owner_day(b.interval.start, zone) for b in booked if b.counts_toward_limit
+    )
+    found: list[Interval] = []
+    day = span.start.astimezone(zone).date() - timedelta(days=2)
+    while day <= span.end.astimezone(zone).date() + timedelta(days=2):
+        in_window = today <= day < today + timedelta(days=rules.booking_window_days)
+        limit = rules.max_bookings_per_day
+        below_limit = limit is None or per_day[day] < limit
+        for local in rules.ranges_on(day) if in_window and below_limit else ():
+            range_start = ref_instant(day, local.start, zone)
+            range_end = ref_instant(day, local.end, zone)
+            start = range_start
+            while start + duration <= range_end:
+                clear = all(
+                    not (start - before < b_end and b_start < start + duration + after)
+                    for b_start, b_end in blocks
+                )
+                if clear and start >= earliest and span.start <= start < span.end:
+                    found.append(Interval(start, start + duration))
+                start += step
+        day += timedelta(days=1)
+    return sorted(found, key=lambda s: s.start)
+
+
+@st.composite
+def ranges_of_a_day(draw: st.DrawFn) -> tuple[TimeRange, ...]:
+    # Mostly open days (a closed one now and then), ranges on the quarter hour.
+    least = draw(st.sampled_from([0, 2, 2, 2]))
+    points = draw(st.lists(st.integers(0, 96), unique=True, min_size=least, max_size=6))
+    points.sort()
+    return tuple(
+        TimeRange(points[i] * 15, points[i + 1] * 15) for i in range(0, len(points) - 1, 2)
+    )
+
+
+@st.composite
+def scenarios(draw: st.DrawFn) -> dict[str, Any]:
+    zone = draw(st.sampled_from(ZONES))
+    base = draw(st.sampled_from(INTERESTING_DAYS) | st.dates(date(2026, 1, 1), date(2027, 12, 31)))
+    origin = datetime.combine(base, time(), tzinfo=UTC)
+
+    def moment(low_hours: int, high_hours: int) -> datetime:
+        return origin + draw(st.integers(low_hours * 12, high_hours * 12)) * 5 * MIN
+
+    override_days = draw(
+        st.lists(
+            st.integers(-2, 2).map(lambda d: base + timedelta(days=d)), unique=True, max_size=2
+        )
+    )
+    rules = AvailabilityRules(
+        time_zone=zone,
+        weekly_hours=WeeklyHours(tuple(draw(ranges_of_a_day()) for _ in range(7))),
+        overrides=tuple(DateOverride(d, draw(ranges_of_a_day())) for d in override_days),
+        duration_minutes=draw(st.integers(1, 36)) * 5,
+        slot_interval_minutes=draw(st.none() | st.integers(1, 36).map(lambda n: n * 5)),
+        buffer_before_minutes=draw(st.sampled_from([0, 0, 5, 10, 15, 30, 60])),
+        buffer_after_minutes=draw(st.sampled_from([0, 0, 5, 10, 15, 30, 60])),
+        minimum_notice_minutes=draw(st.sampled_from([0, 0, 30, 240, 1440, 2000])),
+        booking_window_days=draw(st.integers(1, 6)),
+        max_bookings_per_day=draw(st.none() | st.integers(1, 3)),
+    )
+    busy_times = []
+    for _ in range(draw(st.integers(0, 12))):
+        start = moment(-48, 96)
+        busy_times.append(Interval(start, start + draw(st.integers(1, 120)) * 5 * MIN))
+    booked = []
+    for _ in range(draw(st.integers(0, 5))):
+        start = moment(-48, 96)
+        booked.append(
+            Booked(
+                Interval(start, start + draw(st.integers(1, 24)) * 5 * MIN),
+                buffer_before=draw(st.sampled_from([0, 10, 30])) * MIN,
+                buffer_after=draw(st.sampled_from([0, 15, 45])) * MIN,
+                counts_toward_limit=draw(st.booleans()),
+            )
+        )
+    span_start = moment(-36, 48)
+    span = Interval(span_start, span_start + draw(st.integers(1, 96)) * timedelta(hours=1))
+    return {
+        "rules": rules,
+        "span": span,
+        "busy": busy_times,
+        "booked": booked,
+        "now": moment(-72, 24) + draw(st.integers(0, 59)) * timedelta(seconds=1),
+    }
+
+
+PROPERTIES = settings(max_examples=400, deadline=None, database=None)
+
+
+def run(scenario: dict[str, Any]) -> list[Interval]:
+    return compute_slots(
+        scenario["rules"],
+        span=scenario["span"],
+        busy=scenario["busy"],
+        booked=scenario["booked"],
+        now=scenario["now"],
+    )
+
+
+@PROPERTIES
+@given(scenarios())
+def test_compute_slots_equals_the_brute_force(scenario: dict[str, Any]) -> None:
+    expected = reference_slots(
+        scenario["rules"], scenario["span"], scenario["busy"], scenario["booked"], scenario["now"]
+    )
+    assert run(scenario) == expected
+
+
+@PROPERTIES
+@given(scenarios())
+def test_slots_are_sorted_unique_and_clear_of_busy_time_and_buffers(
+    scenario: dict[str, Any],
+) -> None:
+    rules: AvailabilityRules = scenario["rules"]
+    found = run(scenario)
+    starts = [s.start for s in found]
+    assert starts == sorted(set(starts))
+    blocks = [*scenario["busy"], *(b.blocked for b in scenario["booked"])]
+    for slot in found:
+        guarded = Interval(slot.start - rules.buffer_before, slot.end + rules.buffer_after)
+        assert not any(guarded.overlaps(block) for block in blocks), slot
+        assert slot.start >= scenario["now"] + rules.minimum_notice
+        assert scenario["span"].start <= slot.start < scenario["span"].end
+        assert slot.duration == rules.duration
+
+
+@PROPERTIES
+@given(scenarios())
+def test_every_slot_lies_in_working_hours_of_its_owner_day(scenario: dict[str, Any]) -> None:
+    rules: AvailabilityRules = scenario["rules"]
+    zone = rules.zone
+    for slot in run(scenario):
+        day = ref_owner_day(slot.start, zone)
+        homes = [
+            (ref_instant(day, r.start, zone), ref_instant(day, r.end, zone), r)
+            for r in rules.ranges_on(day)
+        ]
+        assert any(start <= slot.start and slot.end <= end for start, end, _ in homes), slot
+        # On a day without a clock change the wall-clock readings themselves lie in the range.
+        midnight = datetime.combine(day, time())
+        if all(
+            (midnight + timedelta(hours=h)).replace(tzinfo=zone).utcoffset()
+            == midnight.replace(tzinfo=zone).utcoffset()
+            for h in (12, 24, 36)
+        ):
+            first = slot.start.astimezone(zone).replace(tzinfo=None) - midnight
+            last = slot.end.astimezone(zone).replace(tzinfo=None) - midnight
+            assert any(r.start * MIN <= first and last <= r.end * MIN for _, _, r in homes), slot
+
+
+@PROPERTIES
+@given(scenarios(), st.data())
+def test_slot_is_offered_agrees_with_compute_slots(
+    scenario: dict[str, Any], data: st.DataObject
+) -> None:
+    found = run(scenario)
+    offered = {s.start for s in found}
+    span: Interval = scenario["span"]
+    probes = [s.start for s in found[:10]]
+    probes += [s.start + 5 * MIN for s in found[:5]]
+    probes += data.draw(
+        st.lists(
+            st.integers(0, int(span.duration / (5 * MIN)) - 1).map(
+                lambda n: span.start + n * 5 * MIN
+            ),
+            max_size=10,
+        )
+    )
+    for start in probes:
+        if not span.start <= start < span.end:
+            continue
+        answer = slot_is_offered(
+            scenario["rules"],
+            start,
+            busy=scenario["busy"],
+            booked=scenario["booked"],
+            now=scenario["now"],
+        )
+        assert answer == (start in offered), start
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(
+    st.sampled_from(ZONES),
+    st.sampled_from(INTERESTING_DAYS) | st.dates(date(2026, 1, 1), date(2027, 12, 31)),
+    st.integers(0, 1440),
+)
+@example("Pacific/Apia", date(2011, 12, 30), 600)
+@example("America/New_York", date(2026, 3, 8), 150)
+@example("Australia/Lord_Howe", date(2026, 10, 4), 135)
+def test_local_instant_equals_the_brute_force(zone_name: str, day: date, minute: int) -> None:
+    zone = ZoneInfo(zone_name)
+    assert local_instant(day, minute, zone) == ref_instant(day, minute, zone)
+
+
+@settings(max_examples=200, deadline=None, database=None)
+@given(
+    st.sampled_from(ZONES),
+    st.sampled_from(INTERESTING_DAYS) | st.dates(date(2026, 1, 1), date(2027, 12, 31)),
+    st.integers(-24 * 60, 48 * 60),
+)
+@example("America/St_Johns", date(2010, 11, 7), 180)  # 23:30 on the 6th, after the 7th began
+def test_owner_day_equals_the_brute_force(zone_name: str, day: date, minutes: int) -> None:
+    zone = ZoneInfo(zone_name)
+    instant = datetime.combine(day, time(), tzinfo=UTC) + minutes * MIN
+    assert owner_day(instant, zone) == ref_owner_day(instant, zone)
+
+
+def test_reference_agrees_on_a_hand_checked_case() -> None:
+    # Guards the brute force itself, so that agreeing with it means something. Hourly slots
+    # every 30 minutes, 15-minute before-buffer, 30 minutes' notice from 08:45, busy 10-11:
+    # 09:00 is too soon, 09:30 to 10:30 run into the busy hour, 11:00's buffer starts at 10:45.
+    r = make_rules(buffer_before_minutes=15, slot_interval_minutes=30, minimum_notice_minutes=30)
+    busy_times = [busy(on(0, "10:00"), on(0, "11:00"))]
+    expected = reference_slots(r, Interval(on(0), on(1)), busy_times, [], on(0, "08:45"))
+    assert labels(expected) == [f"Mon {h // 60:02d}:{h % 60:02d}" for h in range(690, 961, 30)]
+    assert slots(r, span=Interval(on(0), on(1)), busy=busy_times, now=on(0, "08:45")) == expected
