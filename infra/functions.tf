@@ -1,0 +1,149 @@
+locals {
+  # One Cloud Function per entry point of functions/main.py (the functions_framework.http
+  # functions, as scripts/functions_host.py finds them), each configured below. A function added
+  # to main.py without a line here stops the plan (see the precondition on the functions).
+  main_py      = file("${path.module}/../functions/main.py")
+  entry_points = [for m in regexall("(?m)^@functions_framework\\.http[ \\t]*\\n(?:@.*\\n)*def[ \\t]+(\\w+)\\(", local.main_py) : m[0]]
+
+  # public: allUsers may invoke it. Owner endpoints are public too: they check the owner's API key
+  # or session themselves. resync alone is private: only Cloud Scheduler's identity may call it.
+  function_settings = {
+    oauth_start          = { public = true, memory = "256Mi", timeout = 30 }
+    oauth_callback       = { public = true, memory = "512Mi", timeout = 60 }
+    owner                = { public = true, memory = "512Mi", timeout = 60 }
+    google_notifications = { public = true, memory = "512Mi", timeout = 60 }
+    availability         = { public = true, memory = "512Mi", timeout = 30 }
+    book                 = { public = true, memory = "512Mi", timeout = 60 }
+    cancel               = { public = true, memory = "512Mi", timeout = 60 }
+    reschedule           = { public = true, memory = "512Mi", timeout = 60 }
+    resync               = { public = false, memory = "512Mi", timeout = 300 }
+  }
+
+  unconfigured = setsubtract(local.entry_points, keys(local.function_settings))
+  functions = {
+    for name in local.entry_points : name => local.function_settings[name]
+    if contains(keys(local.function_settings), name)
+  }
+
+  base_url = "https://${var.region}-${var.project_id}.cloudfunctions.net"
+
+  # Plain environment of every function (booking/config.py reads it). The secret ones are in
+  # local.secret_env (secrets.tf).
+  function_env = {
+    GOOGLE_CLOUD_PROJECT = var.project_id
+    FUNCTION_BASE_URL    = local.base_url
+    MAIL_FROM            = var.mail_from
+    MAIL_FROM_NAME       = var.mail_from_name
+    GOOGLE_CLIENT_ID     = var.google_client_id
+    SIGNING_KEY_SECRET   = local.signing_key_secret
+    # The platform sets it on every gen2 deploy (execution ids in the logs); declared so plans
+    # show no drift.
+    LOG_EXECUTION_ID = "true"
+  }
+
+  source_bucket = coalesce(var.source_bucket_name, "${var.project_id}-function-sources")
+}
+
+# The deployable source: functions/ holds main.py, requirements.txt and the booking package.
+data "archive_file" "functions" {
+  type        = "zip"
+  source_dir  = "${path.module}/../functions"
+  output_path = "${path.module}/.terraform/functions-source.zip"
+  excludes    = ["**/__pycache__/**", "**/*.pyc", ".mypy_cache/**", ".pytest_cache/**"]
+}
+
+resource "google_storage_bucket" "sources" {
+  project                     = var.project_id
+  name                        = local.source_bucket
+  location                    = var.region
+  uniform_bucket_level_access = true
+  public_access_prevention    = "enforced"
+  # It only ever holds copies of functions/ that builds have already consumed.
+  force_destroy = true
+
+  depends_on = [google_project_service.enabled]
+}
+
+resource "google_storage_bucket_object" "source" {
+  # Named by content, so a change to functions/ is a new object and a redeploy.
+  name   = "functions-${data.archive_file.functions.output_md5}.zip"
+  bucket = google_storage_bucket.sources.name
+  source = data.archive_file.functions.output_path
+}
+
+resource "google_cloudfunctions2_function" "fn" {
+  for_each = local.functions
+
+  project     = var.project_id
+  name        = each.key
+  location    = var.region
+  description = "Booking: ${each.key} (functions/main.py)"
+
+  build_config {
+    runtime         = "python312"
+    entry_point     = each.key
+    service_account = google_service_account.build.id
+
+    source {
+      storage_source {
+        bucket = google_storage_bucket.sources.name
+        object = google_storage_bucket_object.source.name
+      }
+    }
+  }
+
+  service_config {
+    min_instance_count             = 0
+    max_instance_count             = var.max_instances
+    available_memory               = each.value.memory
+    timeout_seconds                = each.value.timeout
+    ingress_settings               = "ALLOW_ALL" # Google's push notifications and guests' browsers
+    all_traffic_on_latest_revision = true
+    service_account_email          = google_service_account.runtime.email
+    environment_variables          = local.function_env
+
+    dynamic "secret_environment_variables" {
+      for_each = local.secret_env
+      content {
+        key        = secret_environment_variables.key
+        project_id = var.project_id
+        secret     = google_secret_manager_secret.out_of_band[secret_environment_variables.key].secret_id
+        version    = "latest" # read when an instance starts: a new version reaches new instances
+      }
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = length(local.unconfigured) == 0
+      error_message = "Entry points of functions/main.py without settings in infra/functions.tf (local.function_settings): ${join(", ", sort(tolist(local.unconfigured)))}."
+    }
+    # Cloud Build (cloudbuild.yaml) deploys the code on every push with the same settings;
+    # Terraform creates each function with the code of the checkout it runs from and then leaves
+    # the code to Cloud Build, so the two never undo each other's deploys.
+    ignore_changes = [build_config[0].source]
+  }
+
+  depends_on = [
+    google_project_service.enabled,
+    google_firestore_database.default,
+    google_project_iam_member.build_builder,
+    google_project_iam_member.runtime_firestore,
+    google_project_iam_member.runtime_refresh_token_secrets,
+    google_secret_manager_secret_iam_member.runtime_reads_out_of_band,
+    google_secret_manager_secret_iam_member.runtime_reads_signing_key,
+    google_secret_manager_secret_version.signing_key,
+  ]
+}
+
+# Gen2 functions are Cloud Run services: invocation is Cloud Run's run.invoker on the service
+# (whose name is the function's, lower-cased with "-" for "_": service_config[0].service).
+resource "google_cloud_run_v2_service_iam_member" "public" {
+  for_each = { for name, settings in local.functions : name => settings if settings.public }
+
+  project  = var.project_id
+  location = var.region
+  name     = google_cloudfunctions2_function.fn[each.key].service_config[0].service
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}

@@ -1,0 +1,71 @@
+variable "project_id" {
+  description = "The Google Cloud project that runs the functions."
+  type        = string
+}
+
+variable "region" {
+  description = "Region of the functions, the scheduler job and the source bucket."
+  type        = string
+  default     = "europe-west1"
+}
+
+variable "firestore_location" {
+  description = "Location of the Firestore database (a region such as europe-west1, or eur3 / nam5). It cannot change after creation."
+  type        = string
+  default     = "europe-west1"
+}
+
+variable "mail_from" {
+  description = "Sender address of every email; must be a verified sender in SendGrid."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[^@\\s]+@[^@\\s]+$", var.mail_from))
+    error_message = "mail_from must be an email address."
+  }
+}
+
+variable "mail_from_name" {
+  description = "Display name of the sender."
+  type        = string
+  default     = "Bookings"
+}
+
+variable "google_client_id" {
+  description = "Client id of the OAuth web client (APIs & Services > Credentials); its secret goes to Secret Manager out of band."
+  type        = string
+
+  validation {
+    condition     = endswith(var.google_client_id, ".apps.googleusercontent.com")
+    error_message = "google_client_id looks like NNN-xxx.apps.googleusercontent.com."
+  }
+}
+
+variable "source_bucket_name" {
+  description = "Bucket for the zipped function source. Bucket names are global: the default is PROJECT_ID-function-sources."
+  type        = string
+  default     = null
+}
+
+variable "max_instances" {
+  description = "Upper bound on instances per function (min is 0: idle functions cost nothing)."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.max_instances >= 1
+    error_message = "max_instances must be at least 1."
+  }
+}
+
+variable "resync_schedule" {
+  description = "Cron schedule (UTC) on which Cloud Scheduler calls the private resync function."
+  type        = string
+  default     = "*/5 * * * *"
+}
+
+variable "deployer_service_account" {
+  description = "Email of the service account the Cloud Build trigger runs as (cloudbuild.yaml). When set, it gets exactly what the deploy step needs; leave null to grant it yourself."
+  type        = string
+  default     = null
+}
