@@ -7,7 +7,6 @@ shared state (the OAuth dance has its own tests) and checked by the real oauth.a
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,20 +26,6 @@ from tests.standins.server import StandinServer
 ADA = "ada@example.com"
 BOB = "bob@example.com"
 TEAM = "team-room@group.calendar.google.com"
-
-
-@pytest.fixture(autouse=True)
-def standin(google_server: StandinServer) -> Iterator[Any]:
-    google_server.app.reset()
-    yield google_server.app
-    violations = google_server.app.schema_violations()
-    google_server.app.reset()
-    assert not violations, "\n".join(violations)
-
-
-@pytest.fixture
-def control(google_server: StandinServer) -> GoogleControl:
-    return GoogleControl(google_server.url)
 
 
 @pytest.fixture

@@ -25,20 +25,6 @@ BOB = "bob@example.com"
 TEAM = "team-room@group.calendar.google.com"
 
 
-@pytest.fixture(autouse=True)
-def standin(google_server: StandinServer) -> Iterator[Any]:
-    google_server.app.reset()
-    yield google_server.app
-    violations = google_server.app.schema_violations()
-    google_server.app.reset()
-    assert not violations, "\n".join(violations)
-
-
-@pytest.fixture
-def control(google_server: StandinServer) -> GoogleControl:
-    return GoogleControl(google_server.url)
-
-
 @pytest.fixture
 def ada(google_server: StandinServer, standin: Any, control: GoogleControl) -> Any:
     control.create_account(ADA)
