@@ -1,0 +1,270 @@
+"""The emails a booking sends, rendered and ready for the outbox. Pure: no I/O, no clock.
+
+Each email is written for one reader (`Reader`): times in the reader's own zone, the other
+party as reply-to, and only the links that reader may hold. The guest's cancel and reschedule
+links are bearer tokens, so the owner's copy (email and .ics alike) never carries them; the
+owner's Google Calendar link is useless to the guest, so only the owner gets it. Templates see
+the reader's view, never the whole `Meeting`, so a template cannot leak a link by mistake.
+
+HTML goes through the autoescaping environment and user text is never marked safe; plain text
+is rendered unescaped. Subjects are one line whatever the title or names hold, since a CR or LF
+there would be a header break.
+
+The attachment's type is plain ``text/calendar``: SendGrid refuses ``;`` in an attachment's
+type, so ``method=REQUEST`` cannot ride on it; the METHOD inside the .ics says the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from booking.domain.email import Attachment, Email
+from booking.domain.ics import invitation, one_line
+from booking.domain.meeting import (
+    Meeting,
+    format_duration,
+    format_range,
+    zone_info,
+)
+from booking.rendering import render, render_text
+
+Role = Literal["guest", "owner"]
+ICS_FILENAME = "invite.ics"
+ICS_MIME_TYPE = "text/calendar"
+# Below this lead a reminder says "in 2 hours"; from it on, "today" / "tomorrow" / "in 3 days",
+# counted in the guest's calendar days, which is how people read a reminder the evening before.
+RELATIVE_LEAD_LIMIT_MINUTES = 12 * 60
+
+
+@dataclass(frozen=True)
+class Reader:
+    """The meeting as one recipient sees it: their zone, the other party, their links only."""
+
+    role: Role
+    name: str
+    email: str
+    zone: str
+    other_name: str
+    other_email: str
+    title: str
+    when: str
+    short_start: str
+    duration: str
+    join_url: str | None
+    location: str
+    description: str
+    notes: str
+    answers: tuple[tuple[str, str], ...]
+    cancel_url: str | None = None
+    reschedule_url: str | None = None
+    event_link: str | None = None
+
+
+def _web_url(url: str | None) -> str | None:
+    """The URL when it is http(s), else None: only web links become hrefs and buttons."""
+    if not url:
+        return None
+    scheme = urlsplit(url.strip()).scheme.lower()
+    return url.strip() if scheme in ("http", "https") else None
+
+
+def _lines(text: str) -> str:
+    """CRLF and lone CR as LF, outer blank space trimmed: what the templates split on."""
+    return "\n".join(text.splitlines()).strip()
+
+
+def reader(m: Meeting, role: Role) -> Reader:
+    if role == "guest":
+        name, email, zone = m.guest_name, m.guest_email, m.guest_time_zone
+        other_name, other_email = m.owner_name, m.owner_email
+    else:
+        name, email, zone = m.owner_name, m.owner_email, m.owner_time_zone
+        other_name, other_email = m.guest_name, m.guest_email
+    return Reader(
+        role=role,
+        name=name,
+        email=email,
+        zone=zone,
+        other_name=other_name,
+        other_email=other_email,
+        title=m.title,
+        when=m.when(zone),
+        short_start=m.short_start(zone),
+        duration=format_duration(m.duration_minutes),
+        join_url=_web_url(m.meet_link),
+        location=one_line(m.location),
+        description=_lines(m.description),
+        notes=_lines(m.notes),
+        answers=tuple((one_line(q), _lines(a)) for q, a in m.answers if a.strip()),
+        cancel_url=_web_url(m.cancel_url) if role == "guest" else None,
+        reschedule_url=_web_url(m.reschedule_url) if role == "guest" else None,
+        event_link=_web_url(m.event_link) if role == "owner" else None,
+    )
+
+
+def _readers(m: Meeting) -> list[Reader]:
+    return [reader(m, "guest"), reader(m, "owner")]
+
+
+def _subject(prefix: str, r: Reader, lead: str = "") -> str:
+    """``Confirmed: Intro call with Ana Novak — Tue 1 Dec 09:00``, on one line whatever it holds."""
+    return one_line(f"{prefix}: {r.title} with {r.other_name} {lead} — {r.short_start}")
+
+
+def _invite(m: Meeting, r: Reader, *, method: str, stamp: datetime) -> Attachment:
+    # The owner's copy of the .ics must not carry the guest's cancel and reschedule tokens.
+    seen = m if r.role == "guest" else replace(m, cancel_url=None, reschedule_url=None)
+    return Attachment(ICS_FILENAME, ICS_MIME_TYPE, invitation(seen, method=method, stamp=stamp))
+
+
+def _email(
+    r: Reader,
+    *,
+    template: str,
+    subject: str,
+    category: str,
+    attachment: Attachment | None = None,
+    reply_to: bool = True,
+    **extra: Any,
+) -> Email:
+    context = {"v": r, "subject": subject, **extra}
+    return Email(
+        to_email=r.email,
+        to_name=one_line(r.name),
+        subject=subject,
+        text=render_text(f"email/{template}.txt", **context),
+        html=render(f"email/{template}.html", **context),
+        attachments=(attachment,) if attachment else (),
+        category=category,
+        reply_to=r.other_email if reply_to else None,
+    )
+
+
+def confirmation_emails(m: Meeting, *, stamp: datetime) -> list[tuple[str, Email]]:
+    """[("guest", email), ("owner", email)] for a new booking, each with the REQUEST .ics."""
+    return [
+        (
+            r.role,
+            _email(
+                r,
+                template="confirmation",
+                subject=_subject("Confirmed", r),
+                category="confirmation",
+                attachment=_invite(m, r, method="REQUEST", stamp=stamp),
+            ),
+        )
+        for r in _readers(m)
+    ]
+
+
+def reschedule_emails(
+    m: Meeting, *, previous_start: datetime, previous_end: datetime, stamp: datetime
+) -> list[tuple[str, Email]]:
+    """Both parties: the old time struck through, the new one, and the updated .ics.
+
+    `m` is the booking after the move, its `sequence` already raised by the caller; the UID is
+    unchanged, so calendars move the existing entry instead of adding a second one.
+    """
+    if previous_end <= previous_start:
+        raise ValueError("previous_end must be after previous_start")
+    return [
+        (
+            r.role,
+            _email(
+                r,
+                template="reschedule",
+                subject=_subject("Rescheduled", r),
+                category="reschedule",
+                attachment=_invite(m, r, method="REQUEST", stamp=stamp),
+                previous_when=format_range(previous_start, previous_end, r.zone),
+            ),
+        )
+        for r in _readers(m)
+    ]
+
+
+def cancellation_emails(
+    m: Meeting, *, reason: str, cancelled_by: str, stamp: datetime
+) -> list[tuple[str, Email]]:
+    """Both parties, with a METHOD:CANCEL .ics; `cancelled_by` is "guest" or "owner"."""
+    if cancelled_by not in ("guest", "owner"):
+        raise ValueError(f"cancelled_by must be 'guest' or 'owner', got {cancelled_by!r}")
+    emails: list[tuple[str, Email]] = []
+    for full in _readers(m):
+        # Nothing left to join, cancel, reschedule or open.
+        r = replace(full, join_url=None, cancel_url=None, reschedule_url=None, event_link=None)
+        emails.append(
+            (
+                r.role,
+                _email(
+                    r,
+                    template="cancellation",
+                    subject=_subject("Cancelled", r),
+                    category="cancellation",
+                    attachment=_invite(m, r, method="CANCEL", stamp=stamp),
+                    by_reader=cancelled_by == r.role,
+                    reason=_lines(reason),
+                ),
+            )
+        )
+    return emails
+
+
+def reminder_lead(minutes_before: int, start: datetime, stamp: datetime, zone: str) -> str:
+    """How soon, in words: ``in 1 hour`` for short leads, else ``today`` / ``tomorrow`` /
+    ``in 2 days`` by the reader's calendar days between `stamp` and `start`.
+
+    Short leads use the configured `minutes_before`, not ``start - stamp``, so a reminder job
+    that runs a minute late still says "in 1 hour" rather than "in 59 minutes".
+    """
+    if minutes_before <= 0:
+        raise ValueError(f"minutes_before must be positive, got {minutes_before}")
+    if minutes_before < RELATIVE_LEAD_LIMIT_MINUTES:
+        return f"in {format_duration(minutes_before)}"
+    tz = zone_info(zone)
+    days = (start.astimezone(tz).date() - stamp.astimezone(tz).date()).days
+    if days <= 0:
+        return "today"
+    if days == 1:
+        return "tomorrow"
+    return f"in {days} days"
+
+
+def reminder_email(m: Meeting, *, minutes_before: int, stamp: datetime) -> Email:
+    """The guest's reminder, with the join link and the cancel button."""
+    if stamp.tzinfo is None or stamp.utcoffset() is None:
+        raise ValueError(f"stamp must be timezone-aware, got {stamp!r}")
+    r = reader(m, "guest")
+    lead = reminder_lead(minutes_before, m.start, stamp, r.zone)
+    return _email(
+        r,
+        template="reminder",
+        subject=_subject("Reminder", r, lead),
+        category="reminder",
+        lead=lead,
+    )
+
+
+def conflict_email(m: Meeting, *, conflicts: list[str]) -> Email:
+    """Tells the owner that busy time now overlaps a confirmed booking.
+
+    `conflicts` names each overlapping event, e.g. ``"Dentist (Personal calendar)"``. The guest
+    is not told; deciding what to do is the owner's.
+    """
+    names = [one_line(c) for c in conflicts if c.strip()]
+    if not names:
+        raise ValueError("conflict_email needs at least one conflicting event")
+    r = reader(m, "owner")
+    count = f"{len(names)} event{'' if len(names) == 1 else 's'}"
+    return _email(
+        r,
+        template="conflict",
+        subject=_subject("Conflict", r),
+        category="conflict",
+        reply_to=False,
+        conflicts=names,
+        count=count,
+    )
