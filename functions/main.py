@@ -55,13 +55,16 @@ def google_notifications(request: Request) -> Response:
 @functions_framework.http
 @entry("resync")
 def resync(request: Request) -> Response:
-    """Private, called by Cloud Scheduler: delivers whatever the outbox still owes."""
+    """Private, called by Cloud Scheduler: owes the reminders that are due, then delivers
+    whatever the outbox still owes."""
     from datetime import UTC, datetime
 
-    from booking.services import outbox
+    from booking.services import outbox, reminders
     from booking.web.http import json_response
 
-    return json_response({"outbox": outbox.drain(datetime.now(UTC))})
+    now = datetime.now(UTC)
+    reminded = reminders.send_due(now)
+    return json_response({"reminders": reminded, "outbox": outbox.drain(now)})
 
 
 @functions_framework.http
@@ -81,3 +84,30 @@ def availability(request: Request) -> Response:
         raise MethodNotAllowed("use GET")
     query = service.parse_query({k: request.args.get(k, "") for k in request.args})
     return json_response(service.slots(query, datetime.now(UTC)), headers=cors)
+
+
+@functions_framework.http
+@entry("book")
+def book(request: Request) -> Response:
+    """Public POST (JSON or form): books a slot; 201 with the booking, 409 if it was taken."""
+    from booking.web import public_http
+
+    return public_http.book(request)
+
+
+@functions_framework.http
+@entry("cancel", page=True)
+def cancel(request: Request) -> Response:
+    """Public: the guest's Cancel link. GET shows a confirmation page; only POST cancels."""
+    from booking.web import public_http
+
+    return public_http.cancel(request)
+
+
+@functions_framework.http
+@entry("reschedule", page=True)
+def reschedule(request: Request) -> Response:
+    """Public: the guest's Reschedule link. GET lists free times; POST moves the booking."""
+    from booking.web import public_http
+
+    return public_http.reschedule(request)

@@ -1,15 +1,204 @@
-"""Firestore: owners/{owner_id}/bookings/{booking_id} (read side used by availability)."""
+"""Firestore: bookings and the per-day ledger that makes claims atomic.
+
+    owners/{owner_id}/bookings/{booking_id}   the booking (guest, times, status, Google ids)
+    owners/{owner_id}/ledger/{YYYY-MM-DD}     entries: {booking_id: {start, end, buffers, day}}
+
+A booking's entry is written to the ledger of the owner day it starts on and of both
+neighbours. Two bookings that could clash start at most a day apart, so they always share a
+ledger document. A claim reads its three ledger documents, decides, and commits one batch that
+creates the booking and writes all three documents on the condition that none changed since
+it read them (their update times). Of two overlapping claims exactly one commits; the other
+re-reads, now sees the winner, and is refused.
+
+This is optimistic on purpose: a transaction's read locks make fifty simultaneous claims on one
+day wait on each other until they time out, while preconditions let the first commit win at
+once.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from booking import clients
+from booking.domain.availability import Booked
+from booking.domain.intervals import Interval
+from booking.errors import NotFound, Unavailable
+
+ATTEMPTS = 30
+
+
+def _owner(owner_id: str) -> Any:
+    return clients.firestore().collection("owners").document(owner_id)
 
 
 def _col(owner_id: str) -> Any:
-    return clients.firestore().collection("owners").document(owner_id).collection("bookings")
+    return _owner(owner_id).collection("bookings")
+
+
+def _ledger(owner_id: str, day: str) -> Any:
+    return _owner(owner_id).collection("ledger").document(day)
+
+
+def entry_of(doc: dict[str, Any]) -> dict[str, Any]:
+    return {"start": doc["start"], "end": doc["end"],
+            "buffer_before_minutes": int(doc.get("buffer_before_minutes", 0)),
+            "buffer_after_minutes": int(doc.get("buffer_after_minutes", 0)),
+            "day": doc.get("ledger_day")}
+
+
+def booked_of(entry: dict[str, Any]) -> Booked:
+    return Booked(Interval(entry["start"], entry["end"]),
+                  buffer_before=timedelta(minutes=int(entry["buffer_before_minutes"])),
+                  buffer_after=timedelta(minutes=int(entry["buffer_after_minutes"])))
+
+
+@dataclass
+class Ledger:
+    """The confirmed bookings the read ledger documents hold, by booking id."""
+
+    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    snapshots: dict[str, Any] = field(default_factory=dict)  # day -> snapshot read
+
+    def booked(self, exclude: str | None = None) -> list[Booked]:
+        return [booked_of(e) for bid, e in self.entries.items() if bid != exclude]
+
+    def count_on(self, day: str, exclude: str | None = None) -> int:
+        return sum(1 for bid, e in self.entries.items() if e.get("day") == day and bid != exclude)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """What a change of a booking writes, in one conditional batch."""
+
+    fields: dict[str, Any]
+    remove: tuple[str, ...] = ()  # ledger days to take this booking out of
+    add: tuple[str, ...] = ()  # ledger days to put it in (with its times from `fields`)
+    outbox_rows: tuple[tuple[str, dict[str, Any]], ...] = ()
+
+
+def _read_ledger(owner_id: str, days: Sequence[str]) -> Ledger:
+    db = clients.firestore()
+    refs = [_ledger(owner_id, d) for d in days]
+    ledger = Ledger()
+    for snap in db.get_all(refs):
+        ledger.snapshots[snap.id] = snap
+        if snap.exists:
+            ledger.entries.update((snap.to_dict() or {}).get("entries") or {})
+    return ledger
+
+
+def _write_ledger(batch: Any, owner_id: str, ledger: Ledger, booking_id: str,
+                  remove: Sequence[str], add: Sequence[str], entry: dict[str, Any] | None) -> None:
+    """Every read ledger document is written under its precondition, touched or not, so a
+    concurrent change to any of them fails this commit."""
+    from google.cloud import firestore as fs
+
+    db = clients.firestore()
+    for day, snap in ledger.snapshots.items():
+        ref = _ledger(owner_id, day)
+        change: dict[str, Any] = {"touched": fs.SERVER_TIMESTAMP}
+        if day in add and entry is not None:
+            change[f"entries.{booking_id}"] = entry
+        elif day in remove:
+            change[f"entries.{booking_id}"] = fs.DELETE_FIELD
+        if snap.exists:
+            batch.update(ref, change, option=db.write_option(last_update_time=snap.update_time))
+        else:
+            created: dict[str, Any] = {"touched": fs.SERVER_TIMESTAMP, "entries": {}}
+            if day in add and entry is not None:
+                created["entries"] = {booking_id: entry}
+            batch.create(ref, created)
+
+
+def _lost_race(exc: Exception) -> bool:
+    from google.api_core import exceptions as gexc
+
+    return isinstance(exc, gexc.FailedPrecondition | gexc.AlreadyExists | gexc.Conflict
+                      | gexc.Aborted | gexc.NotFound)
+
+
+def _pause(attempt: int) -> None:
+    time.sleep(random.uniform(0, min(0.5, 0.01 * 2 ** attempt)))
+
+
+def claim(owner_id: str, booking_id: str, doc: dict[str, Any], days: Sequence[str],
+          decide: Callable[[Ledger], None],
+          outbox_rows: Sequence[tuple[str, dict[str, Any]]]) -> tuple[dict[str, Any], bool]:
+    """Creates the booking, its ledger entries and its outbox rows at once, after `decide` saw
+    the ledger of `days` and did not raise. An existing booking with this id (the same
+    idempotency key) is returned as it is: (booking, created)."""
+    db = clients.firestore()
+    booking_ref = _col(owner_id).document(booking_id)
+    outbox = db.collection("outbox")
+    for attempt in range(ATTEMPTS):
+        existing = booking_ref.get()
+        if existing.exists:
+            return {"id": existing.id, **existing.to_dict()}, False
+        ledger = _read_ledger(owner_id, days)
+        decide(ledger)
+        batch = db.batch()
+        batch.create(booking_ref, doc)
+        _write_ledger(batch, owner_id, ledger, booking_id, (), days, entry_of(doc))
+        for row_id, row in outbox_rows:
+            batch.create(outbox.document(row_id), row)
+        try:
+            batch.commit()
+        except Exception as exc:
+            if not _lost_race(exc):
+                raise
+            _pause(attempt)
+            continue
+        return {"id": booking_id, **doc}, True
+    raise Unavailable("too many bookings at once; please try again")
+
+
+def transition(owner_id: str, booking_id: str, days: Callable[[dict[str, Any]], Sequence[str]],
+               decide: Callable[[dict[str, Any], Ledger], Transition]) -> dict[str, Any]:
+    """Reads the booking and the ledger of `days(booking)`, lets `decide` raise or say what to
+    write, and writes it on the condition that neither changed; returns the booking after."""
+    db = clients.firestore()
+    booking_ref = _col(owner_id).document(booking_id)
+    outbox = db.collection("outbox")
+    for attempt in range(ATTEMPTS):
+        snap = booking_ref.get()
+        if not snap.exists:
+            raise NotFound("no such booking")
+        booking = {"id": snap.id, **snap.to_dict()}
+        ledger = _read_ledger(owner_id, days(booking))
+        change = decide(booking, ledger)
+        after = {**booking, **change.fields}
+        batch = db.batch()
+        batch.update(booking_ref, change.fields,
+                     option=db.write_option(last_update_time=snap.update_time))
+        _write_ledger(batch, owner_id, ledger, booking_id, change.remove, change.add,
+                      entry_of(after))
+        for row_id, row in change.outbox_rows:
+            batch.set(outbox.document(row_id), row)
+        try:
+            batch.commit()
+        except Exception as exc:
+            if not _lost_race(exc):
+                raise
+            _pause(attempt)
+            continue
+        return after
+    raise Unavailable("too many changes at once; please try again")
+
+
+def get(owner_id: str, booking_id: str) -> dict[str, Any]:
+    snap = _col(owner_id).document(booking_id).get()
+    if not snap.exists:
+        raise NotFound("no such booking")
+    return {"id": snap.id, **snap.to_dict()}
+
+
+def update(owner_id: str, booking_id: str, fields: dict[str, Any]) -> None:
+    _col(owner_id).document(booking_id).update(fields)
 
 
 def confirmed_starting_between(owner_id: str, start: datetime,
@@ -19,4 +208,22 @@ def confirmed_starting_between(owner_id: str, start: datetime,
 
     query = (_col(owner_id).where(filter=FieldFilter("start", ">=", start))
              .where(filter=FieldFilter("start", "<", end)))
-    return [d.to_dict() for d in query.stream() if d.get("status") == "confirmed"]
+    return [{"id": d.id, **d.to_dict()} for d in query.stream() if d.get("status") == "confirmed"]
+
+
+def list_recent(owner_id: str, limit: int = 100) -> list[dict[str, Any]]:
+    query = _col(owner_id).order_by("start", direction="DESCENDING").limit(limit)
+    return [{"id": d.id, **d.to_dict()} for d in query.stream()]
+
+
+
+def due_for_reminders(start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Confirmed bookings of every owner starting in [start, end): one collection-group range
+    query on `start` (a single-field index)."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    query = (clients.firestore().collection_group("bookings")
+             .where(filter=FieldFilter("start", ">=", start))
+             .where(filter=FieldFilter("start", "<", end)))
+    return [{"id": d.id, **(d.to_dict() or {})} for d in query.stream()
+            if d.get("status") == "confirmed"]

@@ -22,7 +22,7 @@ def _col() -> Any:
     return clients.firestore().collection("outbox")
 
 
-def _row(kind: str, owner_id: str, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+def new_row(kind: str, owner_id: str, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
     return {
         "kind": kind,
         "owner_id": owner_id,
@@ -42,7 +42,7 @@ def add(item_id: str, kind: str, owner_id: str, payload: dict[str, Any], now: da
     from google.api_core.exceptions import AlreadyExists
 
     try:
-        _col().document(item_id).create(_row(kind, owner_id, payload, now))
+        _col().document(item_id).create(new_row(kind, owner_id, payload, now))
     except AlreadyExists:
         return False
     return True
@@ -52,7 +52,7 @@ def add_in_transaction(tx: Any, item_id: str, kind: str, owner_id: str,
                        payload: dict[str, Any], now: datetime) -> None:
     """Adds the row inside the caller's transaction (all reads must already be done: the caller
     reads `ref(item_id)` first when the row may exist)."""
-    tx.create(_col().document(item_id), _row(kind, owner_id, payload, now))
+    tx.create(_col().document(item_id), new_row(kind, owner_id, payload, now))
 
 
 def ref(item_id: str) -> Any:

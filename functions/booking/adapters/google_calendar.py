@@ -205,3 +205,59 @@ def stop_channel(conn: Connection, channel_id: str, resource_id: str) -> None:
     except PermanentError as exc:
         if exc.status != 404:
             raise
+
+
+def insert_event(conn: Connection, calendar_id: str, body: dict[str, Any], *,
+                 conference: bool) -> dict[str, Any]:
+    """Inserts; a 409 means our deterministic id exists already (an earlier try got through),
+    so the existing event is returned instead of a second one being made."""
+    try:
+        resp: dict[str, Any] = call(conn, lambda s: s.events().insert(
+            calendarId=calendar_id, body=body, conferenceDataVersion=1 if conference else 0,
+            sendUpdates="none"), what="events.insert")
+        return resp
+    except PermanentError as exc:
+        if exc.status != 409:
+            raise
+    return get_event(conn, calendar_id, str(body["id"]))
+
+
+def get_event(conn: Connection, calendar_id: str, event_id: str) -> dict[str, Any]:
+    resp: dict[str, Any] = call(conn, lambda s: s.events().get(
+        calendarId=calendar_id, eventId=event_id), what="events.get")
+    return resp
+
+
+def patch_event(conn: Connection, calendar_id: str, event_id: str,
+                body: dict[str, Any]) -> dict[str, Any]:
+    # conferenceDataVersion=1 so Google keeps the Meet link it made (0 would not touch it
+    # either, but 1 is what Google documents for every modify of an event with conference data).
+    resp: dict[str, Any] = call(conn, lambda s: s.events().patch(
+        calendarId=calendar_id, eventId=event_id, body=body, conferenceDataVersion=1,
+        sendUpdates="none"), what="events.patch")
+    return resp
+
+
+def delete_event(conn: Connection, calendar_id: str, event_id: str) -> None:
+    """Deletes; an event already gone (410) or never made (404) is the outcome we want."""
+    try:
+        call(conn, lambda s: s.events().delete(calendarId=calendar_id, eventId=event_id,
+                                               sendUpdates="none"), what="events.delete")
+    except PermanentError as exc:
+        if exc.status not in (404, 410):
+            raise
+
+
+def events_between(conn: Connection, calendar_id: str, start: datetime,
+                   end: datetime) -> list[dict[str, Any]]:
+    """Single events overlapping [start, end), all pages."""
+    found: list[dict[str, Any]] = []
+    page: str | None = None
+    while True:
+        resp = call(conn, lambda s, p=page: s.events().list(  # type: ignore[misc]
+            calendarId=calendar_id, timeMin=_rfc3339(start), timeMax=_rfc3339(end),
+            singleEvents=True, maxResults=250, pageToken=p), what="events.list")
+        found.extend(resp.get("items", []))
+        page = resp.get("nextPageToken")
+        if not page:
+            return found

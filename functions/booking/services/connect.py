@@ -178,6 +178,8 @@ def overview(owner: Owner) -> dict[str, Any]:
         "owner": {"id": owner.id, "name": owner.name, "email": owner.email,
                   "time_zone": owner.time_zone},
         "meet_enabled": owner.meet_enabled,
+        "allowed_origins": owner.allowed_origins,
+        "redirect_urls": owner.redirect_urls,
         "default_calendar": owner.default_calendar.to_dict() if owner.default_calendar else None,
         "connections": [connection_view(owner, c) for c in conns],
     }
@@ -271,7 +273,20 @@ def update_settings(owner: Owner, body: dict[str, Any]) -> None:
         else:
             owner_updates["meet_enabled"] = body["meet_enabled"]
 
-    unknown = set(body) - {"default_calendar", "conflict_calendars", "meet_enabled"}
+    for name in ("allowed_origins", "redirect_urls"):
+        if name in body:
+            values = body[name]
+            if not isinstance(values, list) or len(values) > 20 or not all(
+                    isinstance(v, str) and _is_web_address(v, origin=name == "allowed_origins")
+                    for v in values):
+                problems[name] = ("must be a list of up to 20 " +
+                                  ("origins such as https://coach.example" if
+                                   name == "allowed_origins" else "https:// URLs"))
+            else:
+                owner_updates[name] = values
+
+    unknown = set(body) - {"default_calendar", "conflict_calendars", "meet_enabled",
+                           "allowed_origins", "redirect_urls"}
     for name in sorted(unknown):
         problems[name] = "is not a setting"
     if problems:
@@ -280,6 +295,15 @@ def update_settings(owner: Owner, body: dict[str, Any]) -> None:
         store.update_connection(owner.id, conn_id, {"conflict_calendar_ids": ids})
     if owner_updates:
         store.update_owner(owner.id, owner_updates)
+
+
+def _is_web_address(value: str, *, origin: bool) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.netloc or "\n" in value:
+        return False
+    return not origin or (parts.path in ("", "/") and not parts.query) and not value.endswith("/")
 
 
 def require_connection(owner: Owner, connection_id: str) -> Connection:

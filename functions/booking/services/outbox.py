@@ -38,17 +38,29 @@ def _deliver_email(payload: dict[str, Any], key: str) -> dict[str, Any]:
     return {"message_id": sendgrid_mailer.send(Email.from_dict(payload), idempotency_key=key)}
 
 
-_DELIVER: dict[str, Deliver] = {"email": _deliver_email}
+# Each kind's handler is imported on first use: a function that only sends email never
+# loads the Calendar client, and resync, which drains every kind, finds them all here.
+_HANDLERS = {
+    "email": ("booking.services.outbox", "_deliver_email"),
+    "google_event": ("booking.services.calendar_writes", "deliver"),
+}
 
 
-def register(kind: str, deliver: Deliver) -> None:
-    """Lets a service add a kind of work (Google writes) without this module importing it."""
-    _DELIVER[kind] = deliver
+def _handler(kind: str) -> Deliver:
+    import importlib
+
+    module, name = _HANDLERS[kind]
+    handler: Deliver = getattr(importlib.import_module(module), name)
+    return handler
+
+
+def email_row_id(key: str) -> str:
+    return item_id("email", key)
 
 
 def owe_email(key: str, owner_id: str, email: Email, now: datetime) -> str:
     """Records the email as owed (once per key) and tries to send it now."""
-    oid = item_id("email", key)
+    oid = email_row_id(key)
     rows.add(oid, "email", owner_id, email.to_dict(), now)
     deliver(oid, now)
     return oid
@@ -60,17 +72,17 @@ def deliver(oid: str, now: datetime) -> str:
     if row is None:
         current = rows.get(oid)
         return str(current["status"]) if current else "missing"
-    handler = _DELIVER[row["kind"]]
+    handler = _handler(row["kind"])
     try:
         result = handler(row["payload"], oid)
     except PermanentError as exc:
         log.error("outbox item failed for good", exc, outbox_id=oid, kind=row["kind"],
                   owner=row["owner_id"])
-        rows.fail(oid, now, str(exc))
+        _give_up(row, oid, now, str(exc))
         return "failed"
     except ExternalError as exc:
         if row["attempts"] >= MAX_ATTEMPTS:
-            rows.fail(oid, now, f"gave up after {row['attempts']} attempts: {exc}")
+            _give_up(row, oid, now, f"gave up after {row['attempts']} attempts: {exc}")
             return "failed"
         log.warning("outbox item will be retried", outbox_id=oid, kind=row["kind"],
                     attempts=row["attempts"], error=str(exc))
@@ -78,6 +90,18 @@ def deliver(oid: str, now: datetime) -> str:
         return "pending"
     rows.finish(oid, now, result)
     return "sent"
+
+
+def _give_up(row: dict[str, Any], oid: str, now: datetime, error: str) -> None:
+    """Records the failure for the owner; a kind may also say what must happen instead
+    (a booking whose event cannot be made still gets its emails)."""
+    import importlib
+
+    rows.fail(oid, now, error)
+    module = importlib.import_module(_HANDLERS[row["kind"]][0])
+    fallback = getattr(module, "give_up", None)
+    if fallback is not None:
+        fallback(row["payload"], error)
 
 
 def drain(now: datetime, limit: int = 200) -> dict[str, int]:

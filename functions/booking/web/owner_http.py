@@ -14,6 +14,10 @@ Routes (paths relative to the `owner` function):
     GET  /api/oauth/start                 JSON {url}: where to send the owner's browser
     GET, POST /api/event-types            list, create
     GET, PUT, DELETE /api/event-types/<slug>
+    GET  /api/bookings                    recent bookings
+    POST /api/bookings/<id>/cancel        {reason}: the same effects as the guest's link
+    POST /api/bookings/<id>/reschedule    {start}
+    GET  /api/outbox/failed               emails and Google writes that failed for good
 Every route but /login needs `Authorization: Bearer <key>` or the session cookie. Page forms
 also need a same-origin request (SameSite=Strict cookie plus an Origin check).
 """
@@ -148,6 +152,22 @@ def _api(request: Request, owner: Owner, path: str, method: str) -> Response:
             conn = connect.require_connection(owner, parts[1])
             return json_response(connect.connection_view(owner, conn))
         raise MethodNotAllowed("use GET or DELETE")
+    if parts == ["bookings"] and method == "GET":
+        from booking.adapters import firestore_bookings
+
+        return json_response({"bookings": [_booking_row(b) for b in
+                                           firestore_bookings.list_recent(owner.id)]})
+    if len(parts) == 3 and parts[0] == "bookings" and parts[2] in ("cancel", "reschedule"):
+        if method != "POST":
+            raise MethodNotAllowed("use POST")
+        return _change_booking(request, owner, parts[1], parts[2])
+    if parts == ["outbox", "failed"] and method == "GET":
+        from booking.adapters import firestore_outbox
+
+        failed = firestore_outbox.failed_for_owner(owner.id)
+        return json_response({"failed": [
+            {"id": f["id"], "kind": f["kind"], "error": f.get("last_error"),
+             "attempts": f.get("attempts"), "at": f.get("done_at")} for f in failed]})
     if parts and parts[0] == "event-types":
         return _event_types(request, owner, parts[1:], method)
     raise NotFound("no such resource")
@@ -173,6 +193,31 @@ def _event_types(request: Request, owner: Owner, parts: list[str], method: str) 
         event_types.delete(owner, slug)
         return json_response({"deleted": slug})
     raise MethodNotAllowed("use GET, PUT or DELETE")
+
+
+def _change_booking(request: Request, owner: Owner, booking_id: str, action: str) -> Response:
+    from booking.adapters import firestore_bookings
+    from booking.services import changes
+
+    body = read_body(request)
+    firestore_bookings.get(owner.id, booking_id)  # 404 for another owner's booking
+    if action == "cancel":
+        after = changes.cancel(owner, booking_id, version=None,
+                               reason=str(body.get("reason", "")), by="owner", now=_now())
+    else:
+        try:
+            start = datetime.fromisoformat(str(body.get("start", "")).replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidInput("start", "must be an ISO 8601 instant with an offset") from None
+        after = changes.reschedule(owner, booking_id, start, version=None, by="owner",
+                                   now=_now())
+    return json_response({"booking": _booking_row(after)})
+
+
+def _booking_row(b: dict[str, Any]) -> dict[str, Any]:
+    keep = ("id", "status", "event_type", "title", "start", "end", "guest", "notes", "answers",
+            "meet_link", "html_link", "event_id", "google_status", "google_error", "sequence")
+    return {k: b.get(k) for k in keep}
 
 
 def _reload(owner: Owner) -> Owner:

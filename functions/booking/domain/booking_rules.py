@@ -1,0 +1,156 @@
+"""Rules of a booking that hold whatever stores it: guest input, ids, and the claim check.
+
+The claim check is the last word on double booking: it runs inside the Firestore transaction
+over the ledger of the days a booking can touch, so two requests that both saw a slot free can
+never both take it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from booking.domain.availability import Booked, owner_day
+
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL = re.compile(rf"[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+")
+MAX_NAME = 120
+MAX_NOTES = 2000
+MAX_ANSWER = 1000
+MAX_KEY = 200
+# Angle brackets have no place in a person's name and are how markup gets in; quotes and
+# semicolons would break mail headers (SendGrid refuses "," and ";" in names).
+_NAME_FORBIDDEN = set('<>"\\;,')
+
+
+@dataclass(frozen=True)
+class GuestRequest:
+    owner_id: str
+    event_type: str
+    start: datetime
+    name: str
+    email: str
+    time_zone: str
+    notes: str
+    answers: tuple[str, ...]
+    idempotency_key: str | None
+
+
+def _has_control(text: str) -> bool:
+    return any(unicodedata.category(ch) == "Cc" for ch in text)
+
+
+def parse_guest_request(fields: Mapping[str, Any], *, questions: int | None = None,
+                        header_key: str | None = None) -> GuestRequest:
+    """Validates what a booking form sent; ValueError-free: returns or raises GuestInputError
+    naming every bad field at once."""
+    problems: dict[str, str] = {}
+
+    def text(name: str, limit: int, required: bool = True, multiline: bool = False) -> str:
+        raw = fields.get(name, "")
+        if not isinstance(raw, str):
+            problems[name] = "must be text"
+            return ""
+        value = raw.strip()
+        if required and not value:
+            problems[name] = "is required"
+        elif len(value) > limit:
+            problems[name] = f"must be at most {limit} characters"
+        elif _has_control(value.replace("\n", "").replace("\r", "").replace("\t", "")
+                          if multiline else value):
+            problems[name] = "must not contain control characters"
+        return value
+
+    owner_id = text("owner", 64)
+    event_type = text("event_type", 64)
+    name = text("name", MAX_NAME)
+    if name and name not in problems and (_NAME_FORBIDDEN & set(name)):
+        problems["name"] = "must not contain < > \" \\ ; or ,"
+    email = text("email", 254)
+    if email and "email" not in problems and not EMAIL.fullmatch(email):
+        problems["email"] = "is not an email address"
+    zone = text("time_zone", 64)
+    if zone and "time_zone" not in problems:
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems["time_zone"] = "must be an IANA time zone such as America/New_York"
+    notes = text("notes", MAX_NOTES, required=False, multiline=True)
+    start = _instant(fields.get("start"), problems)
+    answers = _answers(fields, problems)
+    if questions is not None and len(answers) > questions:
+        problems["answers"] = f"this event type asks {questions} question(s)"
+    key = fields.get("idempotency_key") or header_key
+    if key is not None and (not isinstance(key, str) or not 8 <= len(key) <= MAX_KEY
+                            or _has_control(key)):
+        problems["idempotency_key"] = f"must be 8 to {MAX_KEY} printable characters"
+    if problems:
+        raise GuestInputError(problems)
+    assert start is not None
+    return GuestRequest(owner_id, event_type, start, name, email, zone, notes, answers,
+                        key if isinstance(key, str) else None)
+
+
+class GuestInputError(ValueError):
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
+        self.fields = fields
+
+
+def _instant(value: Any, problems: dict[str, str]) -> datetime | None:
+    if not isinstance(value, str) or not value.strip():
+        problems["start"] = "is required: an ISO 8601 instant such as 2026-12-01T09:00:00+01:00"
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        problems["start"] = "must be an ISO 8601 instant such as 2026-12-01T09:00:00+01:00"
+        return None
+    if moment.tzinfo is None:
+        problems["start"] = "must carry an offset (Z or +01:00): a time alone is ambiguous"
+        return None
+    return moment.astimezone(UTC)
+
+
+def _answers(fields: Mapping[str, Any], problems: dict[str, str]) -> tuple[str, ...]:
+    raw = fields.get("answers")
+    if raw is None:
+        # Plain HTML forms send answer_0, answer_1, ...
+        raw = [fields[f"answer_{i}"] for i in range(10) if f"answer_{i}" in fields]
+    if not isinstance(raw, list) or not all(isinstance(a, str) for a in raw):
+        problems["answers"] = "must be a list of texts"
+        return ()
+    for i, answer in enumerate(raw):
+        if len(answer) > MAX_ANSWER:
+            problems[f"answers[{i}]"] = f"must be at most {MAX_ANSWER} characters"
+    return tuple(a.strip() for a in raw)
+
+
+def booking_id_for(owner_id: str, idempotency_key: str) -> str:
+    """The same key of the same owner always names the same booking (32 lowercase hex)."""
+    return hashlib.sha256(f"{owner_id}\x1f{idempotency_key}".encode()).hexdigest()[:32]
+
+
+def event_id_for(booking_id: str) -> str:
+    """Google event ids take base32hex (0-9, a-v); hex is a subset, so the booking id works
+    as is, and a retried insert meets Google's 409 instead of making a second event."""
+    return f"bk{booking_id}"
+
+
+def clashes(new: Booked, existing: Sequence[Booked]) -> bool:
+    """Whether `new` with its buffers touches any existing booking with its own buffers."""
+    lo, hi = new.blocked.start, new.blocked.end
+    return any(b.blocked.start < hi and lo < b.blocked.end for b in existing)
+
+
+def ledger_days(start: datetime, zone: ZoneInfo) -> list[str]:
+    """The owner-local days whose ledger a booking starting at `start` must be checked
+    against: its own and both neighbours (buffers and long meetings cross midnight)."""
+    day = owner_day(start, zone)
+    return [(day + timedelta(days=d)).isoformat() for d in (-1, 0, 1)]

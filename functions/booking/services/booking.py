@@ -1,0 +1,122 @@
+"""A guest books: the server decides, the claim is atomic, the rest follows through the outbox.
+
+Gather: the owner, the event type, live busy time from every conflict calendar (never a cache)
+and the confirmed bookings. Decide: the asked start must be a slot availability offers now.
+Apply: one Firestore transaction re-checks the ledger of the days the booking can touch and
+writes the booking, its ledger entry and the outbox row for its Google event together; then
+that row is delivered at once (event, Meet link, emails) and, if Google is down, by resync.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from booking.adapters import firestore_bookings as bookings
+from booking.adapters import firestore_outbox
+from booking.adapters import firestore_owners as owners_store
+from booking.domain.availability import Booked, slot_is_offered
+from booking.domain.booking_rules import (
+    GuestInputError,
+    GuestRequest,
+    booking_id_for,
+    clashes,
+    ledger_days,
+    parse_guest_request,
+)
+from booking.domain.intervals import Interval
+from booking.errors import Conflict, InvalidInput, NotFound
+from booking.services import busy as busy_time
+from booking.services import calendar_writes, event_types, meetings, outbox
+
+TAKEN = "That time is no longer available. Please pick another slot."
+LOCATION_TEXT = {"google_meet": "Google Meet", "phone": "Phone call", "in_person": "In person"}
+
+
+def parse(fields: dict[str, Any], header_key: str | None) -> GuestRequest:
+    try:
+        return parse_guest_request(fields, header_key=header_key)
+    except GuestInputError as exc:
+        raise InvalidInput(exc.fields) from exc
+
+
+def book(req: GuestRequest, now: datetime) -> tuple[dict[str, Any], bool]:
+    """Returns (the booking's public view, whether this call created it)."""
+    try:
+        owner = owners_store.get_owner(req.owner_id)
+        event_type = event_types.load_active(owner, req.event_type)
+    except NotFound:
+        raise NotFound("no such owner or event type") from None
+    if len(req.answers) > len(event_type.questions):
+        raise InvalidInput("answers", f"this event type asks {len(event_type.questions)} "
+                                      "question(s)")
+    booking_id = booking_id_for(owner.id, req.idempotency_key) if req.idempotency_key \
+        else uuid.uuid4().hex
+    if req.idempotency_key:
+        try:
+            return meetings.view(bookings.get(owner.id, booking_id)), False
+        except NotFound:
+            pass
+
+    rules = event_type.rules
+    end = req.start + rules.duration
+    window = busy_time.query_span(Interval(req.start, end), duration=timedelta(0),
+                                  before=rules.buffer_before, after=rules.buffer_after)
+    # Live: this is the check that must never trust anything cached or sent by the client.
+    busy = busy_time.LiveGoogleBusy().busy(owner, window, now)
+    if not slot_is_offered(rules, req.start, busy=busy, booked=busy_time.booked(owner, window),
+                           now=now):
+        raise Conflict(TAKEN)
+
+    zone = rules.zone
+    days = ledger_days(req.start, zone)
+    new = Booked(Interval(req.start, end), rules.buffer_before, rules.buffer_after)
+    limit = rules.max_bookings_per_day
+
+    def decide(ledger: bookings.Ledger) -> None:
+        if clashes(new, ledger.booked()):
+            raise Conflict(TAKEN)
+        if limit is not None and ledger.count_on(days[1]) >= limit:
+            raise Conflict("That day is fully booked. Please pick another day.")
+
+    doc = _document(owner, event_type, req, booking_id, end, now, days)
+    row_id = calendar_writes.row_id(booking_id, "create", 0)
+    row = firestore_outbox.new_row("google_event", owner.id, {
+        "owner_id": owner.id, "booking_id": booking_id, "action": "create"}, now)
+    stored, created = bookings.claim(owner.id, booking_id, doc, days, decide, [(row_id, row)])
+    if created:
+        outbox.deliver(row_id, now)
+    return meetings.view(bookings.get(owner.id, booking_id)), created
+
+
+def _document(owner: Any, event_type: Any, req: GuestRequest, booking_id: str, end: datetime,
+              now: datetime, days: list[str]) -> dict[str, Any]:
+    rules = event_type.rules
+    return {
+        "owner_id": owner.id,
+        "event_type": event_type.slug,
+        "title": event_type.title,
+        "description": event_type.description,
+        "location": event_type.location,
+        "location_text": event_type.location_details or LOCATION_TEXT.get(event_type.location, ""),
+        "meet": owner.meet_enabled and event_type.location == "google_meet",
+        "reminders": [dict(r) for r in event_type.reminders],
+        "questions": list(event_type.questions),
+        "answers": list(req.answers),
+        "start": req.start,
+        "end": end,
+        "buffer_before_minutes": rules.buffer_before_minutes,
+        "buffer_after_minutes": rules.buffer_after_minutes,
+        "status": "confirmed",
+        "guest": {"name": req.name, "email": req.email, "time_zone": req.time_zone},
+        "notes": req.notes,
+        "calendar": owner.default_calendar.to_dict() if owner.default_calendar else None,
+        "google_status": "pending",
+        "ledger_day": days[1],
+        "ledger_days": days,
+        "sequence": 0,
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }

@@ -1,0 +1,203 @@
+"""Cancelling and rescheduling, by the guest (signed link) or the owner (API).
+
+A link names one booking, one action and the booking's version; any change raises the version,
+so a used or outdated link is refused. Opening a link (GET) only reads: mail scanners open links
+by themselves. The change itself is one transaction over the booking and the ledger, and it
+writes the Google update and the emails as outbox rows in the same transaction, so a crash
+right after it loses nothing: resync delivers what is left.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from booking.adapters import firestore_bookings as bookings
+from booking.adapters import firestore_outbox
+from booking.adapters import firestore_owners as owners_store
+from booking.adapters import secrets as secret_store
+from booking.adapters.firestore_bookings import Transition
+from booking.domain import tokens
+from booking.domain.availability import Booked, compute_slots, slot_is_offered
+from booking.domain.booking_rules import clashes, ledger_days
+from booking.domain.intervals import Interval, normalise, subtract
+from booking.domain.model import Owner
+from booking.errors import Conflict, Gone, InvalidInput, NotFound
+from booking.services import busy as busy_time
+from booking.services import calendar_writes, event_types, meetings, outbox
+
+MAX_REASON = 1000
+
+
+@dataclass(frozen=True)
+class Opened:
+    owner: Owner
+    booking: dict[str, Any]
+
+
+def open_link(token: str, action: str, now: datetime) -> Opened:
+    """The booking a link is for, if the link still works; raises NotFound (404) for a link
+    that is not ours and Gone (410) for one that was used, replaced or has expired."""
+    try:
+        claims = tokens.verify(secret_store.signing_key(), action, token, now=now.timestamp())
+    except tokens.TokenError as exc:
+        if exc.expired:
+            raise Gone("This link has expired: the meeting has already started.") from exc
+        raise NotFound("This link is not valid.") from exc
+    try:
+        owner = owners_store.get_owner(str(claims["o"]))
+        booking = bookings.get(owner.id, str(claims["b"]))
+    except (NotFound, KeyError):
+        raise NotFound("This link is not valid.") from None
+    if booking["status"] != "confirmed":
+        raise Gone("This booking was already cancelled.")
+    if int(booking.get("version", 1)) != int(claims.get("v", -1)):
+        raise Gone("This link was replaced by a newer one: please use the link in your most "
+                   "recent email.")
+    return Opened(owner, booking)
+
+
+def _reason(text: str) -> str:
+    text = (text or "").strip()
+    if len(text) > MAX_REASON:
+        raise InvalidInput("reason", f"must be at most {MAX_REASON} characters")
+    return text
+
+
+def _email_rows(owner: Owner, emails: list[tuple[str, Any]], key: str,
+                now: datetime) -> list[tuple[str, dict[str, Any]]]:
+    return [(outbox.email_row_id(f"{key}:{recipient}"),
+             firestore_outbox.new_row("email", owner.id, email.to_dict(), now))
+            for recipient, email in emails]
+
+
+def _google_row(owner: Owner, booking_id: str, action: str, sequence: int,
+                now: datetime) -> tuple[str, dict[str, Any]]:
+    return (calendar_writes.row_id(booking_id, action, sequence),
+            firestore_outbox.new_row("google_event", owner.id, {
+                "owner_id": owner.id, "booking_id": booking_id, "action": action}, now))
+
+
+def _deliver(rows: list[tuple[str, dict[str, Any]]], now: datetime) -> None:
+    for row_id, _ in rows:
+        outbox.deliver(row_id, now)
+
+
+def cancel(owner: Owner, booking_id: str, *, version: int | None, reason: str, by: str,
+           now: datetime) -> dict[str, Any]:
+    """Cancels, releasing the slot in the same transaction; the Google event is deleted and
+    both parties are told. `version` (from a link) must still be current."""
+    from booking.services.notifications import cancellation_emails
+
+    reason = _reason(reason)
+    current = bookings.get(owner.id, booking_id)
+    sequence = int(current.get("sequence", 0)) + 1
+    staged = {**current, "status": "cancelled", "sequence": sequence}
+    emails = cancellation_emails(meetings.meeting_of(owner, staged, with_links=False),
+                                 reason=reason, cancelled_by=by, stamp=now)
+    rows = [_google_row(owner, booking_id, "delete", sequence, now),
+            *_email_rows(owner, emails, f"{booking_id}:cancellation", now)]
+
+    def decide(booking: dict[str, Any], _: bookings.Ledger) -> Transition:
+        if booking["status"] != "confirmed":
+            raise Gone("This booking was already cancelled.")
+        if version is not None and int(booking.get("version", 1)) != version:
+            raise Gone("This booking changed since this link was sent.")
+        if int(booking.get("sequence", 0)) + 1 != sequence:
+            raise Conflict("The booking changed meanwhile; please try again.")
+        return Transition(
+            fields={"status": "cancelled", "sequence": sequence,
+                    "version": int(booking.get("version", 1)) + 1, "cancelled_at": now,
+                    "cancelled_by": by, "cancel_reason": reason, "updated_at": now},
+            remove=tuple(booking["ledger_days"]), outbox_rows=tuple(rows))
+
+    after = bookings.transition(owner.id, booking_id, lambda b: b["ledger_days"], decide)
+    _deliver(rows, now)
+    return after
+
+
+def _busy_without(owner: Owner, booking: dict[str, Any], window: Interval,
+                  now: datetime) -> list[Interval]:
+    """Live busy time, less the booking's own time: its own Google event must not block the
+    move (an event hidden exactly under it was a conflict already)."""
+    busy = normalise(busy_time.LiveGoogleBusy().busy(owner, window, now))
+    return subtract(busy, [Interval(booking["start"], booking["end"])])
+
+
+def free_slots(opened: Opened, start: datetime, end: datetime,
+               now: datetime) -> list[Interval]:
+    """The slots a booking may move to (its own time does not block them)."""
+    owner, booking = opened.owner, opened.booking
+    rules = event_types.load(owner, booking["event_type"]).rules
+    span = Interval(start, end)
+    window = busy_time.query_span(span, duration=rules.duration, before=rules.buffer_before,
+                                  after=rules.buffer_after)
+    booked = [b for b, bid in _booked_with_ids(owner, window) if bid != booking["id"]]
+    return compute_slots(rules, span=span, busy=_busy_without(owner, booking, window, now),
+                         booked=booked, now=now)
+
+
+def _booked_with_ids(owner: Owner, window: Interval) -> list[tuple[Booked, str]]:
+    reach = timedelta(days=2)
+    return [(bookings.booked_of(bookings.entry_of(d)), d["id"]) for d in
+            bookings.confirmed_starting_between(owner.id, window.start - reach,
+                                                window.end + reach)]
+
+
+def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: int | None,
+               by: str, now: datetime) -> dict[str, Any]:
+    """Moves the booking: the new slot must be offered (live check), the old interval is
+    released and the new one claimed in one transaction; the same Google event is moved and
+    both parties get the old and the new time."""
+    from booking.services.notifications import reschedule_emails
+
+    current = bookings.get(owner.id, booking_id)
+    if current["status"] != "confirmed":
+        raise Gone("This booking was already cancelled.")
+    event_type = event_types.load(owner, current["event_type"])
+    rules = event_type.rules
+    if new_start.tzinfo is None:
+        raise InvalidInput("start", "must carry an offset")
+    new_start = new_start.astimezone(UTC)
+    new_end = new_start + rules.duration
+    window = busy_time.query_span(Interval(new_start, new_end), duration=timedelta(0),
+                                  before=rules.buffer_before, after=rules.buffer_after)
+    booked = [b for b, bid in _booked_with_ids(owner, window) if bid != booking_id]
+    if not slot_is_offered(rules, new_start, busy=_busy_without(owner, current, window, now),
+                           booked=booked, now=now):
+        raise Conflict("That time is no longer available. Please pick another slot.")
+
+    days = ledger_days(new_start, rules.zone)
+    sequence = int(current.get("sequence", 0)) + 1
+    staged = {**current, "start": new_start, "end": new_end, "sequence": sequence,
+              "version": int(current.get("version", 1)) + 1}
+    emails = reschedule_emails(meetings.meeting_of(owner, staged), previous_start=current["start"],
+                               previous_end=current["end"], stamp=now)
+    rows = [_google_row(owner, booking_id, "update", sequence, now),
+            *_email_rows(owner, emails, f"{booking_id}:reschedule:{sequence}", now)]
+    moved = Booked(Interval(new_start, new_end), rules.buffer_before, rules.buffer_after)
+
+    def decide(booking: dict[str, Any], ledger: bookings.Ledger) -> Transition:
+        if booking["status"] != "confirmed":
+            raise Gone("This booking was already cancelled.")
+        if version is not None and int(booking.get("version", 1)) != version:
+            raise Gone("This booking changed since this link was sent.")
+        if int(booking.get("sequence", 0)) + 1 != sequence:
+            raise Conflict("The booking changed meanwhile; please try again.")
+        if clashes(moved, ledger.booked(exclude=booking_id)):
+            raise Conflict("That time is no longer available. Please pick another slot.")
+        limit = rules.max_bookings_per_day
+        if limit is not None and ledger.count_on(days[1], exclude=booking_id) >= limit:
+            raise Conflict("That day is fully booked. Please pick another day.")
+        return Transition(
+            fields={"start": new_start, "end": new_end, "sequence": sequence,
+                    "version": staged["version"], "ledger_day": days[1], "ledger_days": days,
+                    "rescheduled_at": now, "rescheduled_by": by, "updated_at": now,
+                    "previous_start": booking["start"]},
+            remove=tuple(booking["ledger_days"]), add=tuple(days), outbox_rows=tuple(rows))
+
+    after = bookings.transition(owner.id, booking_id,
+                                lambda b: sorted({*days, *b["ledger_days"]}), decide)
+    _deliver(rows, now)
+    return after

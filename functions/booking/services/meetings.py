@@ -1,0 +1,85 @@
+"""From a stored booking to what people are told: the Meeting, its signed links, its emails.
+
+Link tokens are signed with our key, name one booking and one action, carry the booking's
+version (a reschedule or cancel raises it, so every older link stops working) and expire when
+the meeting starts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from booking.adapters import secrets as secret_store
+from booking.config import get_settings
+from booking.domain import tokens
+from booking.domain.meeting import Meeting
+from booking.domain.model import Owner
+
+ACTIONS = ("cancel", "reschedule")
+
+
+def link_token(owner_id: str, booking: dict[str, Any], action: str) -> str:
+    import secrets
+
+    return tokens.sign(secret_store.signing_key(), action,
+                       {"o": owner_id, "b": booking["id"], "v": int(booking.get("version", 1)),
+                        "n": secrets.token_urlsafe(16)},
+                       expires_at=int(booking["start"].timestamp()))
+
+
+def link(owner_id: str, booking: dict[str, Any], action: str) -> str:
+    token = link_token(owner_id, booking, action)
+    return f"{get_settings().function_url(action)}?{urlencode({'token': token})}"
+
+
+def meeting_of(owner: Owner, booking: dict[str, Any], *, with_links: bool = True) -> Meeting:
+    guest = booking["guest"]
+    answers = tuple((q, a) for q, a in zip(booking.get("questions", []),
+                                           booking.get("answers", []), strict=False))
+    host = urlsplit(get_settings().base_url).hostname or "booking.local"
+    return Meeting(
+        booking_id=booking["id"],
+        sequence=int(booking.get("sequence", 0)),
+        title=booking["title"],
+        description=booking.get("description", ""),
+        start=booking["start"],
+        end=booking["end"],
+        owner_name=owner.name,
+        owner_email=owner.email,
+        owner_time_zone=owner.time_zone,
+        guest_name=guest["name"],
+        guest_email=guest["email"],
+        guest_time_zone=guest["time_zone"],
+        notes=booking.get("notes", ""),
+        answers=answers,
+        meet_link=booking.get("meet_link"),
+        location=booking.get("location_text", ""),
+        event_link=booking.get("html_link"),
+        cancel_url=link(owner.id, booking, "cancel") if with_links else None,
+        reschedule_url=link(owner.id, booking, "reschedule") if with_links else None,
+        uid_domain=host,
+    )
+
+
+def owe_emails(owner: Owner, emails: list[tuple[str, Any]], key: str, now: datetime) -> None:
+    """Each (recipient kind, Email) is owed once under `key:recipient`."""
+    from booking.services import outbox
+
+    for recipient, email in emails:
+        outbox.owe_email(f"{key}:{recipient}", owner.id, email, now)
+
+
+def view(booking: dict[str, Any]) -> dict[str, Any]:
+    """What a guest's booking request is answered with (no owner-internal fields)."""
+    return {
+        "id": booking["id"],
+        "status": booking["status"],
+        "event_type": booking["event_type"],
+        "title": booking["title"],
+        "start": booking["start"].isoformat(),
+        "end": booking["end"].isoformat(),
+        "time_zone": booking["guest"]["time_zone"],
+        "meet_link": booking.get("meet_link"),
+    }

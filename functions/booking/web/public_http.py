@@ -1,0 +1,118 @@
+"""Guests' side over HTTP: booking (JSON or a plain HTML form post)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from urllib.parse import urlencode
+
+from flask import Request, Response
+
+from booking.errors import MethodNotAllowed, NotFound
+from booking.web.http import cors_headers, json_response, read_body, redirect
+
+
+def _owner_origins(owner_id: str) -> set[str]:
+    from booking.adapters import firestore_owners
+
+    try:
+        return set(firestore_owners.get_owner(owner_id).allowed_origins)
+    except NotFound:
+        return set()
+
+
+def book(request: Request) -> Response:
+    from booking.services import booking as service
+
+    if request.method == "OPTIONS":
+        # A preflight carries no body, so no owner: allow it, and let the real answer's
+        # headers decide (they are only sent for the owner's own origins).
+        return json_response({}, 204, cors_headers(request.headers.get("Origin"), None))
+    if request.method != "POST":
+        raise MethodNotAllowed("use POST")
+    fields = read_body(request)
+    req = service.parse(fields, request.headers.get("Idempotency-Key"))
+    view, created = service.book(req, datetime.now(UTC))
+    cors = cors_headers(request.headers.get("Origin"), _owner_origins(req.owner_id))
+    target = fields.get("redirect")
+    if isinstance(target, str) and target:
+        from booking.adapters import firestore_owners
+
+        if target in firestore_owners.get_owner(req.owner_id).redirect_urls:
+            sep = "&" if "?" in target else "?"
+            return redirect(f"{target}{sep}{urlencode({'booking': view['id']})}")
+    return json_response({"booking": view}, 201 if created else 200, cors)
+
+
+def _token(request: Request) -> str:
+    token = request.form.get("token") if request.method == "POST" else None
+    token = token or request.args.get("token", "")
+    if not token:
+        from booking.errors import InvalidInput
+
+        raise InvalidInput("token", "is missing: please use the link from your email")
+    return token
+
+
+def cancel(request: Request) -> Response:
+    """GET shows the booking and a Confirm button (and changes nothing); POST cancels."""
+    from booking.domain.meeting import format_range
+    from booking.rendering import render
+    from booking.services import changes
+    from booking.web.http import html_response
+
+    now = datetime.now(UTC)
+    token = _token(request)
+    opened = changes.open_link(token, "cancel", now)
+    booking, owner = opened.booking, opened.owner
+    zone = booking["guest"]["time_zone"]
+    when = format_range(booking["start"], booking["end"], zone)
+    if request.method == "GET":
+        return html_response(render("cancel.html", booking=booking, owner=owner, when=when,
+                                    token=token))
+    if request.method != "POST":
+        raise MethodNotAllowed("use GET or POST")
+    changes.cancel(owner, booking["id"], version=int(booking.get("version", 1)),
+                   reason=request.form.get("reason", ""), by="guest", now=now)
+    return html_response(render("message.html", title="Your booking is cancelled",
+                                message=f"{booking['title']} with {owner.name}, {when}, is "
+                                        "cancelled. We emailed you and the host."))
+
+
+def reschedule(request: Request) -> Response:
+    """GET shows the booking and the times it can move to; POST moves it."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    from booking.domain.availability import group_by_local_day
+    from booking.domain.meeting import format_range
+    from booking.rendering import render
+    from booking.services import changes
+    from booking.web.http import html_response
+
+    now = datetime.now(UTC)
+    token = _token(request)
+    opened = changes.open_link(token, "reschedule", now)
+    booking, owner = opened.booking, opened.owner
+    zone = booking["guest"]["time_zone"]
+    if request.method == "POST":
+        from booking.errors import InvalidInput
+
+        try:
+            start = datetime.fromisoformat(request.form.get("start", "").replace("Z", "+00:00"))
+        except ValueError:
+            raise InvalidInput("start", "pick one of the offered times") from None
+        after = changes.reschedule(owner, booking["id"], start,
+                                   version=int(booking.get("version", 1)), by="guest", now=now)
+        return html_response(render(
+            "message.html", title="Your booking is moved",
+            message=f"{after['title']} with {owner.name} is now "
+                    f"{format_range(after['start'], after['end'], zone)}. We emailed you and "
+                    "the host the new time."))
+    if request.method != "GET":
+        raise MethodNotAllowed("use GET or POST")
+    first = max(now, booking["start"] - timedelta(days=7))
+    slots = changes.free_slots(opened, first, first + timedelta(days=14), now)
+    days = group_by_local_day(slots, ZoneInfo(zone))
+    return html_response(render(
+        "reschedule.html", booking=booking, owner=owner, token=token, days=days,
+        when=format_range(booking["start"], booking["end"], zone), zone=zone))
