@@ -7,13 +7,16 @@ from urllib.parse import urlencode
 
 from flask import Request, Response
 
-from booking.errors import MethodNotAllowed, NotFound
-from booking.web.http import cors_headers, json_response, read_body, redirect
+from booking.errors import BookingError, MethodNotAllowed, NotFound
+from booking.web.http import cors_headers, error_body, json_response, read_body, redirect
 
 
 def _owner_origins(owner_id: str) -> set[str]:
     from booking.adapters import firestore_owners
+    from booking.services.owners import OWNER_ID
 
+    if not OWNER_ID.match(owner_id):
+        return set()
     try:
         return set(firestore_owners.get_owner(owner_id).allowed_origins)
     except NotFound:
@@ -30,9 +33,17 @@ def book(request: Request) -> Response:
     if request.method != "POST":
         raise MethodNotAllowed("use POST")
     fields = read_body(request)
-    req = service.parse(fields, request.headers.get("Idempotency-Key"))
-    view, created = service.book(req, datetime.now(UTC))
-    cors = cors_headers(request.headers.get("Origin"), _owner_origins(req.owner_id))
+    origin = request.headers.get("Origin")
+    owner_id = fields.get("owner") if isinstance(fields.get("owner"), str) else ""
+    cors = cors_headers(origin, _owner_origins(str(owner_id))) if origin else {}
+    try:
+        req = service.parse(fields, request.headers.get("Idempotency-Key"))
+        view, created = service.book(req, datetime.now(UTC))
+    except BookingError as exc:
+        if exc.status >= 500:
+            raise  # logged and answered by the entry wrapper
+        # The owner's own pages must be able to read why (409 taken, 400 which field).
+        return json_response(error_body(exc), exc.status, cors)
     target = fields.get("redirect")
     if isinstance(target, str) and target:
         from booking.adapters import firestore_owners

@@ -196,3 +196,63 @@ def test_a_time_that_is_not_a_slot_is_refused(stack: Stack, owner_key: str) -> N
     assert book(stack, at(day, "18:00")).status_code == 409  # outside working hours
     saturday = day + timedelta(days=4)
     assert book(stack, at(saturday, "10:00")).status_code == 409
+
+
+def test_busy_event_slipping_in_during_the_insert_is_reported_to_the_owner(
+    stack: Stack, owner_key: str
+) -> None:
+    day = next_tuesday()
+    google(stack).set_calendar_latency("calendar.events.insert", 1.0)
+
+    def sneak_in() -> None:
+        google(stack).add_event(A, {"summary": "Surprise call",
+                                    "start": {"dateTime": at(day, "09:00").isoformat()},
+                                    "end": {"dateTime": at(day, "09:30").isoformat()}})
+
+    timer = threading.Timer(0.4, sneak_in)
+    timer.start()
+    resp = book(stack, at(day, "09:00"))
+    timer.join()
+    assert resp.status_code == 201  # the check before the claim saw a free slot
+    warnings = [m for m in stack.sendgrid.messages() if m["to"] == ["mia@owner.test"]
+                and "Surprise call" in m["text"]]
+    assert len(warnings) == 1
+    assert not any("Surprise call" in m["text"] for m in stack.sendgrid.messages()
+                   if m["to"] == ["guest@example.org"])
+
+
+def test_google_refusing_the_event_for_good_still_confirms_and_shows_the_owner(
+    stack: Stack, owner_key: str
+) -> None:
+    from tests.drivers import owner_api
+
+    google(stack).inject_calendar_fault("calendar.events.insert", status=403,
+                                        reason="forbidden", count=5)
+    resp = book(stack, at(next_tuesday(), "11:30"))
+    assert resp.status_code == 201
+    assert resp.json()["booking"]["status"] == "confirmed"
+    assert resp.json()["booking"]["meet_link"] is None
+    assert our_events(stack, B) == []
+    assert len(stack.sendgrid.messages()) == 2  # the emails still went out
+    failed = owner_api(stack.base_url, owner_key, "GET", "/outbox/failed").json()["failed"]
+    assert [f["kind"] for f in failed] == ["google_event"]
+    assert "403" in failed[0]["error"]
+    listed = owner_api(stack.base_url, owner_key, "GET", "/bookings").json()["bookings"]
+    assert listed[0]["google_status"] == "failed"
+
+
+def test_cors_answers_only_the_owners_allowed_origins(stack: Stack, owner_key: str) -> None:
+    day = next_tuesday()
+    body = {"owner": "mia", "event_type": "intro", "start": at(day, "16:30").isoformat(),
+            "name": "Cors Guest", "email": "cors@example.org", "time_zone": "UTC"}
+    allowed = requests.post(f"{stack.base_url}/book", json=body, timeout=60,
+                            headers={"Origin": "https://mia.example"})
+    assert allowed.status_code == 201
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://mia.example"
+    taken = requests.post(f"{stack.base_url}/book", json=body, timeout=60,
+                          headers={"Origin": "https://mia.example"})
+    assert taken.status_code == 409  # and the owner's page may read why
+    assert taken.headers["Access-Control-Allow-Origin"] == "https://mia.example"
+    other = requests.post(f"{stack.base_url}/book", json=body, timeout=60,
+                          headers={"Origin": "https://evil.example"})
+    assert "Access-Control-Allow-Origin" not in other.headers
