@@ -14,10 +14,32 @@ resource "google_firestore_database" "default" {
 # No composite indexes, on purpose: every query the functions make is served by the automatic
 # single-field indexes.
 #   outbox:   due_at <= now ORDER BY due_at              one field (range and order on it)
-#   bookings: start >= a AND start < b                    one field (owners/{id}/bookings)
+#   bookings: start >= a AND start < b                    one field (owners/{id}/bookings,
+#             and across owners as a collection group: see the field config below)
 #   outbox:   owner_id == X AND status == "failed"        equality only
 #   channels: owner_id == X AND connection_id == Y        equality only
 # Equality-only filters on several fields are answered by merging the single-field indexes
 # (zigzag merge join), so they need no composite index. A query that adds a range or an order on
 # a second field does: declare it here as a google_firestore_index when one appears (the
 # emulator accepts any query, so only production would fail with FAILED_PRECONDITION).
+
+# The reminder job asks every owner's bookings at once (a collection-group query on `start`).
+# Automatic single-field indexes cover collection scope only, so the collection-group scope
+# of bookings.start is declared here.
+resource "google_firestore_field" "bookings_start_collection_group" {
+  project    = var.project_id
+  database   = google_firestore_database.default.name
+  collection = "bookings"
+  field      = "start"
+
+  index_config {
+    indexes {
+      order       = "ASCENDING"
+      query_scope = "COLLECTION"
+    }
+    indexes {
+      order       = "ASCENDING"
+      query_scope = "COLLECTION_GROUP"
+    }
+  }
+}
