@@ -26,12 +26,13 @@ def function_names(main: Path = MAIN) -> list[str]:
     return names
 
 
-def create_host(main: Path = MAIN) -> Any:
+def create_host(main: Path = MAIN, extra: dict[str, Any] | None = None) -> Any:
+    """`extra` mounts more WSGI apps beside the functions (the local run's demo page)."""
     import functions_framework
 
     apps = {f"/{name}": _root_path(functions_framework.create_app(name, str(main)))
             for name in function_names(main)}
-    return DispatcherMiddleware(NotFound(), apps)
+    return DispatcherMiddleware(NotFound(), {**apps, **(extra or {})})
 
 
 def _root_path(app: Any) -> Any:

@@ -12,8 +12,9 @@ import secrets
 import signal
 import sys
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "functions"))
@@ -85,7 +86,7 @@ def main() -> int:
 
         from scripts.functions_host import create_host, function_names
 
-        host = StandinServer(create_host(), args.port).start()
+        host = StandinServer(create_host(extra={"/_demo": _demo_page}), args.port).start()
         started.append(host)
 
         from scripts import seed
@@ -96,7 +97,7 @@ def main() -> int:
 
         api_key = None if args.no_seed else seed.seed_demo(google.url, base, DEMO_OWNER)
         if args.check:
-            return _check(base, function_names())
+            return _check(base, function_names(), sendgrid.url, seeded=api_key is not None)
         _print_urls(base, google.url, sendgrid.url, firestore_host, api_key)
         stop = threading.Event()
         signal.signal(signal.SIGINT, lambda *_: stop.set())
@@ -111,7 +112,18 @@ def main() -> int:
             emulator.stop()
 
 
-def _check(base: str, names: list[str]) -> int:
+DEMO_PAGE = Path(__file__).with_name("demo_booking.html")
+
+
+def _demo_page(environ: dict[str, object], start_response: Any) -> list[bytes]:
+    body = DEMO_PAGE.read_bytes()
+    start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                              ("Content-Length", str(len(body)))])
+    return [body]
+
+
+def _check(base: str, names: list[str], mailbox: str, *, seeded: bool) -> int:
+    """Every function's health, then (when seeded) one booking through the demo's path."""
     import requests
 
     failed = 0
@@ -120,7 +132,22 @@ def _check(base: str, names: list[str]) -> int:
         ok = resp.status_code == 200 and resp.json().get("function") == name
         failed += not ok
         print(f"{'ok  ' if ok else 'FAIL'} {base}/{name}/_health -> {resp.status_code}")
-    return 1 if failed else 0
+    if not seeded:
+        return 1 if failed else 0
+    demo = requests.get(f"{base}/_demo/", timeout=10)
+    today = datetime.now(UTC).date()
+    slots = requests.get(f"{base}/availability", timeout=30, params={
+        "owner": DEMO_OWNER, "event_type": "intro", "start": today.isoformat(),
+        "end": (today + timedelta(days=13)).isoformat(), "time_zone": "America/New_York"})
+    first = next(s for day in slots.json().get("days", {}).values() for s in day)
+    booked = requests.post(f"{base}/book", timeout=60, json={
+        "owner": DEMO_OWNER, "event_type": "intro", "start": first, "name": "Check Guest",
+        "email": "check@example.org", "time_zone": "America/New_York"})
+    mails = requests.get(f"{mailbox}/_mailbox.json", timeout=10).json()
+    ok = demo.status_code == 200 and booked.status_code == 201 and len(mails) == 2
+    print(f"{'ok  ' if ok else 'FAIL'} demo booking at {first} -> {booked.status_code}, "
+          f"{len(mails)} emails in the mailbox")
+    return 1 if failed or not ok else 0
 
 
 def _print_urls(base: str, google: str, sendgrid: str, firestore: str,
@@ -128,6 +155,7 @@ def _print_urls(base: str, google: str, sendgrid: str, firestore: str,
     print(f"""
 The booking backend is running ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC). Open:
 
+  Book as a guest        {base}/_demo/
   Owner sign-in          {base}/owner/login
   Integration page       {base}/owner/integrations
   Mailbox (SendGrid)     {sendgrid}/_mailbox

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime, timedelta
 
-from tests.drivers import connect_google_account
+from tests.drivers import connect_google_account, owner_api
 from tests.standins.google.control import GoogleControl
 
 
@@ -45,7 +45,27 @@ def seed_demo(google_url: str, base_url: str, owner_id: str) -> str:
     resp = connect_google_account(base_url, api_key, google_url, "coach@gmail.test")
     if resp.status_code != 303:
         raise RuntimeError(f"seeding could not connect the demo account: {resp.status_code}")
+    created = owner_api(base_url, api_key, "POST", "/event-types", json=DEMO_EVENT_TYPE)
+    if created.status_code != 201:
+        raise RuntimeError(f"seeding could not create the demo event type: {created.text}")
     return api_key
+
+
+DEMO_EVENT_TYPE = {
+    "slug": "intro",
+    "title": "Intro call",
+    "description": "A first 30-minute conversation.",
+    "questions": ["What would you like to talk about?"],
+    "rules": {
+        "weekly_hours": {d: [["09:00", "12:00"], ["13:00", "17:00"]]
+                         for d in ("mon", "tue", "wed", "thu", "fri")},
+        "duration_minutes": 30,
+        "slot_interval_minutes": 30,
+        "buffer_after_minutes": 10,
+        "minimum_notice_minutes": 120,
+        "booking_window_days": 60,
+    },
+}
 
 
 def _iso(moment: datetime) -> str:

@@ -1,4 +1,5 @@
-"""The README's first command, in its checking mode: every function answers through its URL."""
+"""The README's first command, in its checking mode: every function answers through its URL,
+and a guest books the seeded demo owner through the same functions and gets the emails."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from tests.conftest import ROOT
 from tests.standins.firestore_emulator import free_port
 
 
-def test_local_stack_starts_seeds_and_every_function_answers_health(firestore_host: str) -> None:
+def test_local_stack_seeds_answers_health_and_takes_a_demo_booking(firestore_host: str) -> None:
     ports = [str(free_port()) for _ in range(4)]
     env = {**os.environ, "FIRESTORE_EMULATOR_HOST": firestore_host}
     proc = subprocess.run(
@@ -21,6 +22,9 @@ def test_local_stack_starts_seeds_and_every_function_answers_health(firestore_ho
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = [line for line in proc.stdout.splitlines() if "/_health" in line]
-    for name in ("oauth_start", "oauth_callback", "owner", "google_notifications", "resync"):
+    for name in ("oauth_start", "oauth_callback", "owner", "google_notifications", "resync",
+                 "availability", "book", "cancel", "reschedule"):
         assert any(line.startswith("ok") and f"/{name}/_health" in line for line in lines), lines
-    assert not any(line.startswith("FAIL") for line in lines)
+    assert not any(line.startswith("FAIL") for line in proc.stdout.splitlines())
+    assert any(line.startswith("ok") and "demo booking" in line and "2 emails" in line
+               for line in proc.stdout.splitlines()), proc.stdout
