@@ -115,15 +115,18 @@ def _write_ledger(batch: Any, owner_id: str, ledger: Ledger, booking_id: str,
             batch.create(ref, created)
 
 
-def _lost_race(exc: Exception) -> bool:
+def _committed(batch: Any, attempt: int) -> bool:
+    """Commits; False (after a short, jittered pause) when another writer got there first and
+    a precondition or a create failed, so the caller re-reads and decides again."""
     from google.api_core import exceptions as gexc
 
-    return isinstance(exc, gexc.FailedPrecondition | gexc.AlreadyExists | gexc.Conflict
-                      | gexc.Aborted | gexc.NotFound)
-
-
-def _pause(attempt: int) -> None:
-    time.sleep(random.uniform(0, min(0.5, 0.01 * 2 ** attempt)))
+    try:
+        batch.commit()
+    except (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.Conflict, gexc.Aborted,
+            gexc.NotFound):
+        time.sleep(random.uniform(0, min(0.5, 0.01 * 2 ** attempt)))
+        return False
+    return True
 
 
 def claim(owner_id: str, booking_id: str, doc: dict[str, Any], days: Sequence[str],
@@ -146,12 +149,7 @@ def claim(owner_id: str, booking_id: str, doc: dict[str, Any], days: Sequence[st
         _write_ledger(batch, owner_id, ledger, booking_id, (), days, entry_of(doc))
         for row_id, row in outbox_rows:
             batch.create(outbox.document(row_id), row)
-        try:
-            batch.commit()
-        except Exception as exc:
-            if not _lost_race(exc):
-                raise
-            _pause(attempt)
+        if not _committed(batch, attempt):
             continue
         return {"id": booking_id, **doc}, True
     raise Unavailable("too many bookings at once; please try again")
@@ -179,12 +177,7 @@ def transition(owner_id: str, booking_id: str, days: Callable[[dict[str, Any]], 
                       entry_of(after))
         for row_id, row in change.outbox_rows:
             batch.set(outbox.document(row_id), row)
-        try:
-            batch.commit()
-        except Exception as exc:
-            if not _lost_race(exc):
-                raise
-            _pause(attempt)
+        if not _committed(batch, attempt):
             continue
         return after
     raise Unavailable("too many changes at once; please try again")

@@ -79,6 +79,17 @@ def _google_row(owner: Owner, booking_id: str, action: str, sequence: int,
                 "owner_id": owner.id, "booking_id": booking_id, "action": action}, now))
 
 
+def _unchanged(booking: dict[str, Any], *, version: int | None, sequence: int) -> None:
+    """Inside a change: the booking is still what the change was prepared from (the emails
+    were rendered for `sequence`), and still what the link was issued for (`version`)."""
+    if booking["status"] != "confirmed":
+        raise Gone("This booking was already cancelled.")
+    if version is not None and int(booking.get("version", 1)) != version:
+        raise Gone("This booking changed since this link was sent.")
+    if int(booking.get("sequence", 0)) + 1 != sequence:
+        raise Conflict("The booking changed meanwhile; please try again.")
+
+
 def _deliver(rows: list[tuple[str, dict[str, Any]]], now: datetime) -> None:
     for row_id, _ in rows:
         outbox.deliver(row_id, now)
@@ -100,12 +111,7 @@ def cancel(owner: Owner, booking_id: str, *, version: int | None, reason: str, b
             *_email_rows(owner, emails, f"{booking_id}:cancellation", now)]
 
     def decide(booking: dict[str, Any], _: bookings.Ledger) -> Transition:
-        if booking["status"] != "confirmed":
-            raise Gone("This booking was already cancelled.")
-        if version is not None and int(booking.get("version", 1)) != version:
-            raise Gone("This booking changed since this link was sent.")
-        if int(booking.get("sequence", 0)) + 1 != sequence:
-            raise Conflict("The booking changed meanwhile; please try again.")
+        _unchanged(booking, version=version, sequence=sequence)
         return Transition(
             fields={"status": "cancelled", "sequence": sequence,
                     "version": int(booking.get("version", 1)) + 1, "cancelled_at": now,
@@ -179,12 +185,7 @@ def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: i
     moved = Booked(Interval(new_start, new_end), rules.buffer_before, rules.buffer_after)
 
     def decide(booking: dict[str, Any], ledger: bookings.Ledger) -> Transition:
-        if booking["status"] != "confirmed":
-            raise Gone("This booking was already cancelled.")
-        if version is not None and int(booking.get("version", 1)) != version:
-            raise Gone("This booking changed since this link was sent.")
-        if int(booking.get("sequence", 0)) + 1 != sequence:
-            raise Conflict("The booking changed meanwhile; please try again.")
+        _unchanged(booking, version=version, sequence=sequence)
         if clashes(moved, ledger.booked(exclude=booking_id)):
             raise Conflict("That time is no longer available. Please pick another slot.")
         limit = rules.max_bookings_per_day
