@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import Request, Response
@@ -54,6 +55,17 @@ def book(request: Request) -> Response:
     return json_response({"booking": view}, 201 if created else 200, cors)
 
 
+def _open(request: Request, action: str) -> tuple[datetime, str, Any]:
+    """The link's booking, for GET (show) and POST (act) alike: (now, token, Opened)."""
+    from booking.services import changes
+
+    if request.method not in ("GET", "POST"):
+        raise MethodNotAllowed("use GET or POST")
+    now = datetime.now(UTC)
+    token = _token(request)
+    return now, token, changes.open_link(token, action, now)
+
+
 def _token(request: Request) -> str:
     token = request.form.get("token") if request.method == "POST" else None
     token = token or request.args.get("token", "")
@@ -71,17 +83,13 @@ def cancel(request: Request) -> Response:
     from booking.services import changes
     from booking.web.http import html_response
 
-    now = datetime.now(UTC)
-    token = _token(request)
-    opened = changes.open_link(token, "cancel", now)
+    now, token, opened = _open(request, "cancel")
     booking, owner = opened.booking, opened.owner
     zone = booking["guest"]["time_zone"]
     when = format_range(booking["start"], booking["end"], zone)
     if request.method == "GET":
         return html_response(render("cancel.html", booking=booking, owner=owner, when=when,
                                     token=token))
-    if request.method != "POST":
-        raise MethodNotAllowed("use GET or POST")
     changes.cancel(owner, booking["id"], version=int(booking.get("version", 1)),
                    reason=request.form.get("reason", ""), by="guest", now=now)
     return html_response(render("message.html", title="Your booking is cancelled",
@@ -100,9 +108,7 @@ def reschedule(request: Request) -> Response:
     from booking.services import changes
     from booking.web.http import html_response
 
-    now = datetime.now(UTC)
-    token = _token(request)
-    opened = changes.open_link(token, "reschedule", now)
+    now, token, opened = _open(request, "reschedule")
     booking, owner = opened.booking, opened.owner
     zone = booking["guest"]["time_zone"]
     if request.method == "POST":
@@ -119,8 +125,6 @@ def reschedule(request: Request) -> Response:
             message=f"{after['title']} with {owner.name} is now "
                     f"{format_range(after['start'], after['end'], zone)}. We emailed you and "
                     "the host the new time."))
-    if request.method != "GET":
-        raise MethodNotAllowed("use GET or POST")
     first = max(now, booking["start"] - timedelta(days=7))
     slots = changes.free_slots(opened, first, first + timedelta(days=14), now)
     days = group_by_local_day(slots, ZoneInfo(zone))
