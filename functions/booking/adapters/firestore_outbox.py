@@ -48,17 +48,6 @@ def add(item_id: str, kind: str, owner_id: str, payload: dict[str, Any], now: da
     return True
 
 
-def add_in_transaction(tx: Any, item_id: str, kind: str, owner_id: str,
-                       payload: dict[str, Any], now: datetime) -> None:
-    """Adds the row inside the caller's transaction (all reads must already be done: the caller
-    reads `ref(item_id)` first when the row may exist)."""
-    tx.create(_col().document(item_id), new_row(kind, owner_id, payload, now))
-
-
-def ref(item_id: str) -> Any:
-    return _col().document(item_id)
-
-
 def claim(item_id: str, now: datetime) -> dict[str, Any] | None:
     """Leases a due row for one worker; None if it is done, failed, or leased by another."""
     from google.cloud import firestore as fs
