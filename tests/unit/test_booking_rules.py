@@ -105,12 +105,16 @@ def test_notes_are_optional() -> None:
 
 @pytest.mark.parametrize("field", ["owner", "event_type", "name", "email", "time_zone", "start"])
 def test_a_missing_required_field_is_named(field: str) -> None:
-    assert set(problems(form(**{field: None}))) == {field}
+    found = problems(form(**{field: None}))
+    assert set(found) == {field}
+    assert found[field].startswith("is required")
 
 
 @pytest.mark.parametrize("field", ["owner", "event_type", "name", "email", "time_zone", "start"])
 def test_a_blank_required_field_is_named(field: str) -> None:
-    assert set(problems(form(**{field: "   "}))) == {field}
+    found = problems(form(**{field: "   "}))
+    assert set(found) == {field}
+    assert found[field].startswith("is required")
 
 
 @pytest.mark.parametrize("field", ["owner", "event_type", "name", "email", "time_zone", "notes"])
@@ -154,7 +158,7 @@ def test_markup_and_header_breaking_characters_are_refused_in_names(name: str) -
 @pytest.mark.parametrize("email", ["ada@example.com\r\nBcc: eve@evil.test",
                                    "ada@example.com\nBcc: x@y.z", "ada\r@example.com"])
 def test_cr_lf_in_email_is_refused(email: str) -> None:
-    assert set(problems(form(email=email))) == {"email"}
+    assert problems(form(email=email)) == {"email": "must not contain control characters"}
 
 
 @pytest.mark.parametrize("email", ["ada", "ada@", "@example.com", "ada@example",
@@ -180,16 +184,19 @@ def test_unknown_time_zones_are_refused(zone: str) -> None:
     assert set(problems(form(time_zone=zone))) == {"time_zone"}
 
 
-def test_start_without_an_offset_is_refused() -> None:
-    found = problems(form(start="2026-12-01T09:00:00"))
+@pytest.mark.parametrize("start", ["2026-12-01T09:00:00", "2026-12-01 09:00", "2026-12-01"])
+def test_start_without_an_offset_is_refused(start: str) -> None:
+    found = problems(form(start=start))
     assert set(found) == {"start"}
     assert "offset" in found["start"]
 
 
-@pytest.mark.parametrize("start", ["2026-12-01", "tomorrow at nine", "2026-13-01T09:00:00Z",
+@pytest.mark.parametrize("start", ["tomorrow at nine", "2026-13-01T09:00:00Z",
                                    "2026-12-01T25:00:00+01:00"])
 def test_starts_that_are_not_instants_are_refused(start: str) -> None:
-    assert set(problems(form(start=start))) == {"start"}
+    found = problems(form(start=start))
+    assert set(found) == {"start"}
+    assert found["start"].startswith("must be an ISO 8601 instant")
 
 
 @pytest.mark.parametrize("start", [1764576000, None, ["2026-12-01T09:00:00Z"]])
@@ -270,7 +277,7 @@ def test_idempotency_key_length_bounds() -> None:
     assert set(problems(form(), header_key="k" * (MAX_KEY + 1))) == {"idempotency_key"}
 
 
-@pytest.mark.parametrize("key", ["key\x00123456", "key\n12345678", 12345678, ["k" * 10]])
+@pytest.mark.parametrize("key", ["key\x00123456", "key\n12345678", 12345678, ["k"] * 10])
 def test_idempotency_keys_must_be_printable_text(key: Any) -> None:
     assert set(problems(form(idempotency_key=key))) == {"idempotency_key"}
 

@@ -1,0 +1,154 @@
+"""Settings from the environment: every missing or bad variable is named, defaults are Google's."""
+
+from __future__ import annotations
+
+import pytest
+
+from booking.config import Settings, load_settings
+from booking.errors import BookingError, ConfigError
+
+REQUIRED = {
+    "GOOGLE_CLOUD_PROJECT": "demo-project",
+    "FUNCTION_BASE_URL": "https://europe-west1-demo-project.cloudfunctions.net",
+    "MAIL_FROM": "bookings@example.com",
+    "GOOGLE_CLIENT_ID": "client.apps.googleusercontent.com",
+    "GOOGLE_CLIENT_SECRET": "client-secret",
+    "SENDGRID_API_KEY": "SG.key",
+}
+
+
+def env(**changes: str) -> dict[str, str]:
+    return {**REQUIRED, **changes}
+
+
+def config_error(environ: dict[str, str]) -> str:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(environ)
+    return str(caught.value)
+
+
+def test_the_required_variables_alone_make_settings_with_googles_endpoints() -> None:
+    settings = load_settings(REQUIRED)
+    assert settings == Settings(
+        project_id="demo-project",
+        base_url="https://europe-west1-demo-project.cloudfunctions.net",
+        mail_from="bookings@example.com",
+        google_client_id="client.apps.googleusercontent.com",
+        google_client_secret="client-secret",
+        sendgrid_api_key="SG.key",
+    )
+    assert settings.google_auth_uri == "https://accounts.google.com/o/oauth2/v2/auth"
+    assert settings.google_token_uri == "https://oauth2.googleapis.com/token"
+    assert settings.google_revoke_uri == "https://oauth2.googleapis.com/revoke"
+    assert settings.google_certs_uri == "https://www.googleapis.com/oauth2/v1/certs"
+    assert settings.google_issuer == "https://accounts.google.com"
+    assert settings.google_calendar_endpoint == "https://www.googleapis.com/calendar/v3/"
+    assert settings.sendgrid_host == "https://api.sendgrid.com"
+    assert settings.firestore_emulator_host is None
+    assert settings.secret_manager_endpoint is None
+    assert settings.signing_key_secret == "link-signing-key"
+    assert settings.mail_from_name == "Bookings"
+
+
+def test_every_missing_variable_is_named() -> None:
+    message = config_error({})
+    for var in REQUIRED:
+        assert var in message
+
+
+@pytest.mark.parametrize("var", sorted(REQUIRED))
+def test_one_missing_variable_is_named_alone(var: str) -> None:
+    environ = {k: v for k, v in REQUIRED.items() if k != var}
+    message = config_error(environ)
+    assert var in message
+    assert all(other not in message for other in REQUIRED if other != var)
+
+
+@pytest.mark.parametrize("var", sorted(REQUIRED))
+def test_a_blank_variable_counts_as_missing(var: str) -> None:
+    assert var in config_error(env(**{var: "  "}))
+
+
+def test_two_missing_variables_are_both_named() -> None:
+    environ = {k: v for k, v in REQUIRED.items()
+               if k not in ("MAIL_FROM", "GOOGLE_CLIENT_SECRET")}
+    message = config_error(environ)
+    assert "MAIL_FROM" in message
+    assert "GOOGLE_CLIENT_SECRET" in message
+
+
+@pytest.mark.parametrize("var", ["FUNCTION_BASE_URL", "SENDGRID_HOST", "GOOGLE_AUTH_URI",
+                                 "GOOGLE_TOKEN_URI", "GOOGLE_REVOKE_URI", "GOOGLE_CERTS_URI",
+                                 "GOOGLE_CALENDAR_ENDPOINT", "SECRET_MANAGER_ENDPOINT"])
+@pytest.mark.parametrize("value", ["not a url", "ftp://example.com/x", "https://",
+                                   "localhost:8080", "//example.com/path"])
+def test_a_bad_url_is_named(var: str, value: str) -> None:
+    message = config_error(env(**{var: value}))
+    assert var in message
+    assert repr(value) in message
+
+
+def test_the_calendar_endpoint_gets_a_trailing_slash() -> None:
+    settings = load_settings(env(GOOGLE_CALENDAR_ENDPOINT="http://localhost:9100/calendar/v3"))
+    assert settings.google_calendar_endpoint == "http://localhost:9100/calendar/v3/"
+    again = load_settings(env(GOOGLE_CALENDAR_ENDPOINT="http://localhost:9100/calendar/v3/"))
+    assert again.google_calendar_endpoint == "http://localhost:9100/calendar/v3/"
+
+
+def test_the_base_url_loses_its_trailing_slash() -> None:
+    settings = load_settings(env(FUNCTION_BASE_URL="http://localhost:8080/"))
+    assert settings.base_url == "http://localhost:8080"
+    assert settings.function_url("book") == "http://localhost:8080/book"
+
+
+def test_optional_variables_override_the_defaults() -> None:
+    settings = load_settings(env(
+        FIRESTORE_EMULATOR_HOST="localhost:8081",
+        SECRET_MANAGER_ENDPOINT="http://localhost:9200",
+        SENDGRID_HOST="http://localhost:9300",
+        GOOGLE_AUTH_URI="http://localhost:9400/auth",
+        GOOGLE_TOKEN_URI="http://localhost:9400/token",
+        GOOGLE_REVOKE_URI="http://localhost:9400/revoke",
+        GOOGLE_CERTS_URI="http://localhost:9400/certs",
+        GOOGLE_ISSUER="http://localhost:9400",
+        SIGNING_KEY_SECRET="test-signing-key",
+        MAIL_FROM_NAME="Ada's bookings",
+    ))
+    assert settings.firestore_emulator_host == "localhost:8081"
+    assert settings.secret_manager_endpoint == "http://localhost:9200"
+    assert settings.sendgrid_host == "http://localhost:9300"
+    assert settings.google_auth_uri == "http://localhost:9400/auth"
+    assert settings.google_token_uri == "http://localhost:9400/token"
+    assert settings.google_revoke_uri == "http://localhost:9400/revoke"
+    assert settings.google_certs_uri == "http://localhost:9400/certs"
+    assert settings.google_issuer == "http://localhost:9400"
+    assert settings.signing_key_secret == "test-signing-key"
+    assert settings.mail_from_name == "Ada's bookings"
+
+
+def test_blank_optional_variables_keep_the_defaults() -> None:
+    settings = load_settings(env(GOOGLE_TOKEN_URI="", SENDGRID_HOST="   ",
+                                 FIRESTORE_EMULATOR_HOST=""))
+    assert settings.google_token_uri == "https://oauth2.googleapis.com/token"
+    assert settings.sendgrid_host == "https://api.sendgrid.com"
+    assert settings.firestore_emulator_host is None
+
+
+def test_values_are_trimmed() -> None:
+    settings = load_settings(env(GOOGLE_CLOUD_PROJECT="  demo-project\n"))
+    assert settings.project_id == "demo-project"
+
+
+def test_mail_from_must_be_an_address() -> None:
+    message = config_error(env(MAIL_FROM="bookings"))
+    assert "MAIL_FROM" in message
+    assert "'bookings'" in message
+
+
+def test_config_error_is_a_server_error() -> None:
+    assert issubclass(ConfigError, BookingError)
+    assert ConfigError.status == 500
+
+
+def test_unrelated_variables_are_ignored() -> None:
+    assert load_settings(env(PATH="/usr/bin", HOME="/root")) == load_settings(REQUIRED)
