@@ -169,7 +169,7 @@ def test_a_bad_reminder_method_is_named_by_index(method: Any) -> None:
 
 def test_a_reminder_that_is_not_an_object_is_named_by_index() -> None:
     found = problems(data(reminders=["email 10"]))
-    assert set(found) == {"reminders[0].method"}
+    assert set(found) == {"reminders[0].method", "reminders[0].minutes"}
 
 
 @pytest.mark.parametrize("minutes", [-1, 40321, "10", 10.0, True, None])

@@ -24,6 +24,7 @@ MAX_NAME = 120
 MAX_NOTES = 2000
 MAX_ANSWER = 1000
 MAX_KEY = 200
+MAX_QUESTIONS = 10  # as many as an event type may ask
 # Angle brackets have no place in a person's name and are how markup gets in; quotes and
 # semicolons would break mail headers (SendGrid refuses "," and ";" in names).
 _NAME_FORBIDDEN = set('<>"\\;,')
@@ -70,7 +71,7 @@ def parse_guest_request(fields: Mapping[str, Any], *, questions: int | None = No
     owner_id = text("owner", 64)
     event_type = text("event_type", 64)
     name = text("name", MAX_NAME)
-    if name and name not in problems and (_NAME_FORBIDDEN & set(name)):
+    if name and "name" not in problems and (_NAME_FORBIDDEN & set(name)):
         problems["name"] = "must not contain < > \" \\ ; or ,"
     email = text("email", 254)
     if email and "email" not in problems and not EMAIL.fullmatch(email):
@@ -79,7 +80,7 @@ def parse_guest_request(fields: Mapping[str, Any], *, questions: int | None = No
     if zone and "time_zone" not in problems:
         try:
             ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             problems["time_zone"] = "must be an IANA time zone such as America/New_York"
     notes = text("notes", MAX_NOTES, required=False, multiline=True)
     start = _instant(fields.get("start"), problems)
@@ -121,14 +122,21 @@ def _instant(value: Any, problems: dict[str, str]) -> datetime | None:
 def _answers(fields: Mapping[str, Any], problems: dict[str, str]) -> tuple[str, ...]:
     raw = fields.get("answers")
     if raw is None:
-        # Plain HTML forms send answer_0, answer_1, ...
-        raw = [fields[f"answer_{i}"] for i in range(10) if f"answer_{i}" in fields]
+        # Plain HTML forms send answer_0, answer_1, ...; a question left out keeps its place
+        # (an empty answer), so every answer stays beside its own question.
+        given = [i for i in range(MAX_QUESTIONS) if f"answer_{i}" in fields]
+        raw = [fields.get(f"answer_{i}", "") for i in range(max(given) + 1)] if given else []
+        if any(k.startswith("answer_") and k[7:].isdigit() and int(k[7:]) >= MAX_QUESTIONS
+               for k in fields):
+            problems["answers"] = f"at most {MAX_QUESTIONS} answers"
     if not isinstance(raw, list) or not all(isinstance(a, str) for a in raw):
         problems["answers"] = "must be a list of texts"
         return ()
     for i, answer in enumerate(raw):
         if len(answer) > MAX_ANSWER:
             problems[f"answers[{i}]"] = f"must be at most {MAX_ANSWER} characters"
+        elif _has_control(answer.replace("\n", "").replace("\r", "").replace("\t", "")):
+            problems[f"answers[{i}]"] = "must not contain control characters"
     return tuple(a.strip() for a in raw)
 
 

@@ -67,7 +67,7 @@ def parse_event_type(data: Mapping[str, Any], owner_time_zone: str) -> EventType
     for key in sorted(set(data) - _KNOWN):
         problems[str(key)] = "is not an event type field"
     slug = data.get("slug")
-    if not isinstance(slug, str) or not SLUG.match(slug):
+    if not isinstance(slug, str) or not SLUG.fullmatch(slug):
         problems["slug"] = "use 1-63 lowercase letters, digits or dashes"
     title = data.get("title")
     if not isinstance(title, str) or not title.strip() or len(title) > 200:
@@ -116,11 +116,14 @@ def _reminders(value: Any, problems: dict[str, str]) -> tuple[dict[str, Any], ..
     for i, item in enumerate(value):
         method = item.get("method") if isinstance(item, Mapping) else None
         minutes = item.get("minutes") if isinstance(item, Mapping) else None
-        if method not in REMINDER_METHODS:
+        bad_method = method not in REMINDER_METHODS
+        bad_minutes = (not isinstance(minutes, int) or isinstance(minutes, bool)
+                       or not 0 <= minutes <= MAX_REMINDER_MINUTES)
+        if bad_method:
             problems[f"reminders[{i}].method"] = "must be email or popup"
-        elif (not isinstance(minutes, int) or isinstance(minutes, bool)
-              or not 0 <= minutes <= MAX_REMINDER_MINUTES):
+        if bad_minutes:
             problems[f"reminders[{i}].minutes"] = f"must be 0 to {MAX_REMINDER_MINUTES}"
-        else:
-            found.append({"method": method, "minutes": minutes})
+        if bad_method or bad_minutes:
+            continue
+        found.append({"method": method, "minutes": minutes})
     return tuple(found)

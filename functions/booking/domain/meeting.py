@@ -93,7 +93,7 @@ def zone_info(zone: str, *, field: str = "time zone") -> ZoneInfo:
     """`ZoneInfo(zone)`, with an unknown or malformed name as a ValueError naming the field."""
     try:
         return ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ValueError(f"{field}: unknown IANA time zone {zone!r}") from exc
 
 

@@ -46,7 +46,7 @@ def sign(key: bytes, purpose: str, claims: dict[str, Any], *, expires_at: int) -
 def verify(key: bytes, purpose: str, token: str, *, now: float) -> dict[str, Any]:
     """Returns the claims; raises TokenError unless the MAC, the purpose and the expiry hold."""
     body, dot, mac = token.partition(".")
-    if not dot or not body or not mac or len(token) > 4096:
+    if not dot or not body or not mac or len(token) > 4096 or not token.isascii():
         raise TokenError("malformed token")
     if not hmac.compare_digest(mac, _mac(key, purpose, body)):
         raise TokenError("bad signature")

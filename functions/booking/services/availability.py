@@ -42,7 +42,7 @@ def parse_query(params: dict[str, str]) -> Query:
     zone: ZoneInfo | None = None
     try:
         zone = ZoneInfo(zone_name) if zone_name else None
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         zone = None
     if zone is None:
         problems["time_zone"] = "must be an IANA time zone such as America/New_York"

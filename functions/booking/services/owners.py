@@ -22,7 +22,7 @@ SESSION_SECONDS = 12 * 3600
 def validate_zone(value: str, field: str) -> str:
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise InvalidInput(field, "is not an IANA time zone such as Europe/Ljubljana") from exc
     return value
 
@@ -30,11 +30,11 @@ def validate_zone(value: str, field: str) -> str:
 def create_owner(owner_id: str, name: str, email: str, time_zone: str, now: datetime) -> str:
     """Creates the owner and returns its API key; the key is shown once and never stored."""
     problems: dict[str, str] = {}
-    if not OWNER_ID.match(owner_id):
+    if not OWNER_ID.fullmatch(owner_id):
         problems["owner_id"] = "use 3-40 lowercase letters, digits or dashes"
     if not name.strip() or len(name) > 200:
         problems["name"] = "is required (at most 200 characters)"
-    if not EMAIL.match(email):
+    if not EMAIL.fullmatch(email):
         problems["email"] = "is not an email address"
     if problems:
         raise InvalidInput(problems)

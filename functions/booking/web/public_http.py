@@ -16,7 +16,7 @@ def _owner_origins(owner_id: str) -> set[str]:
     from booking.adapters import firestore_owners
     from booking.services.owners import OWNER_ID
 
-    if not OWNER_ID.match(owner_id):
+    if not OWNER_ID.fullmatch(owner_id):
         return set()
     try:
         return set(firestore_owners.get_owner(owner_id).allowed_origins)
