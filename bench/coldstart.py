@@ -59,9 +59,11 @@ _MAIL = ("sendgrid", "jinja2", "icalendar")
 LIBRARIES: dict[str, tuple[str, ...]] = {
     "oauth_start": (*_FLASK_WEB, *_STATE),
     "oauth_callback": (*_FLASK_WEB, *_OAUTH, *_STATE, *_CALENDAR),
-    "owner": (*_FLASK_WEB, *_OAUTH, *_STATE, *_CALENDAR, "jinja2"),
+    # The owner cancels and reschedules bookings too: invitations and emails go out from here.
+    "owner": (*_FLASK_WEB, *_OAUTH, *_STATE, *_CALENDAR, *_MAIL),
     "google_notifications": ("functions_framework", *_STATE),
-    "resync": ("functions_framework", "google.cloud.firestore", "sendgrid"),
+    # Reminders (signed links, invitations) and the outbox's Google writes run here.
+    "resync": ("functions_framework", *_STATE, *_CALENDAR, *_MAIL),
     "availability": ("functions_framework", *_STATE, *_CALENDAR),
     "book": ("functions_framework", *_STATE, *_CALENDAR, *_MAIL),
     "cancel": ("functions_framework", *_STATE, *_CALENDAR, *_MAIL),
