@@ -8,11 +8,13 @@ jitter until a deadline; everything else is translated into our errors here and 
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -75,9 +77,25 @@ def _reason(exc: Any) -> str:
         return ""
 
 
+_deadline: contextvars.ContextVar[float] = contextvars.ContextVar("google_deadline",
+                                                                  default=DEFAULT_DEADLINE)
+
+
+@contextlib.contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Caps the retrying of every call inside the block: a guest's request waits a few seconds
+    for Google at most, and the outbox retries the rest later."""
+    token = _deadline.set(min(seconds, _deadline.get()))
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
 def call(conn: Connection, make: Callable[[Any], Any], *, what: str,
-         deadline: float = DEFAULT_DEADLINE, sleep: Callable[[float], None] = time.sleep) -> Any:
-    """Runs `make(service).execute()` with retries; returns the parsed response."""
+         sleep: Callable[[float], None] = time.sleep) -> Any:
+    """Runs `make(service).execute()` with retries until the deadline; returns the response."""
+    deadline = _deadline.get()
     from google.auth import exceptions as auth_exc
     from googleapiclient.errors import HttpError
 

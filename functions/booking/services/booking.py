@@ -86,7 +86,7 @@ def book(req: GuestRequest, now: datetime) -> tuple[dict[str, Any], bool]:
         "owner_id": owner.id, "booking_id": booking_id, "action": "create"}, now)
     stored, created = bookings.claim(owner.id, booking_id, doc, days, decide, [(row_id, row)])
     if created:
-        outbox.deliver(row_id, now)
+        outbox.deliver_now(row_id, now)
     return meetings.view(bookings.get(owner.id, booking_id)), created
 
 

@@ -23,6 +23,8 @@ from booking.domain.intervals import Interval
 from booking.domain.model import Connection, Owner
 from booking.services import google_access
 
+LIVE_DEADLINE = 8.0  # seconds of retrying per request
+
 
 class BusySource(Protocol):
     def busy(self, owner: Owner, span: Interval, now: datetime) -> list[Interval]: ...
@@ -36,10 +38,12 @@ class LiveGoogleBusy:
 
     def busy(self, owner: Owner, span: Interval, now: datetime) -> list[Interval]:
         found: list[Interval] = []
-        for conn in owners_store.list_connections(owner.id):
-            if not conn.conflict_calendar_ids:
-                continue
-            found.extend(self._account(owner, conn, span, now))
+        # A guest is waiting: a Google that keeps failing for this long is answered with 503.
+        with google_calendar.deadline(LIVE_DEADLINE):
+            for conn in owners_store.list_connections(owner.id):
+                if not conn.conflict_calendar_ids:
+                    continue
+                found.extend(self._account(owner, conn, span, now))
         return found
 
     def _account(self, owner: Owner, conn: Connection, span: Interval,

@@ -93,7 +93,6 @@ def _details(owner: Owner, booking: dict[str, Any]) -> str:
 def _create(owner: Owner, booking: dict[str, Any]) -> dict[str, Any]:
     if booking["status"] != "confirmed":
         return {"skipped": "booking is no longer confirmed"}
-    conn, calendar_id = _connection(owner, booking)
     body = event_body(
         event_id=event_id_for(booking["id"]), booking_id=booking["id"], title=booking["title"],
         guest_name=booking["guest"]["name"], guest_email=booking["guest"]["email"],
@@ -103,8 +102,15 @@ def _create(owner: Owner, booking: dict[str, Any]) -> dict[str, Any]:
         owner_addresses=_owner_addresses(owner), location=booking.get("location_text", ""),
         ical_uid=meetings.meeting_of(owner, booking, with_links=False).uid,
     )
-    event = _guarded(owner, conn, lambda: google_calendar.insert_event(
-        conn, calendar_id, body, conference=bool(booking.get("meet"))))
+    try:
+        conn, calendar_id = _connection(owner, booking)
+        event = _guarded(owner, conn, lambda: google_calendar.insert_event(
+            conn, calendar_id, body, conference=bool(booking.get("meet"))))
+    except TransientError:
+        # Google is down or the account needs reconnecting: the event will follow, but the
+        # guest learns now that the booking stands (the Meet link is in the calendar event).
+        _owe_confirmation(owner, booking)
+        raise
     fields = {"event_id": event["id"], "html_link": event.get("htmlLink"),
               "meet_link": meet_link(event), "google_status": "created"}
     bookings.update(owner.id, booking["id"], fields)

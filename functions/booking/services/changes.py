@@ -92,7 +92,7 @@ def _unchanged(booking: dict[str, Any], *, version: int | None, sequence: int) -
 
 def _deliver(rows: list[tuple[str, dict[str, Any]]], now: datetime) -> None:
     for row_id, _ in rows:
-        outbox.deliver(row_id, now)
+        outbox.deliver_now(row_id, now)
 
 
 def cancel(owner: Owner, booking_id: str, *, version: int | None, reason: str, by: str,

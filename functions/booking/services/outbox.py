@@ -62,8 +62,19 @@ def owe_email(key: str, owner_id: str, email: Email, now: datetime) -> str:
     """Records the email as owed (once per key) and tries to send it now."""
     oid = email_row_id(key)
     rows.add(oid, "email", owner_id, email.to_dict(), now)
-    deliver(oid, now)
+    deliver_now(oid, now)
     return oid
+
+
+INLINE_DEADLINE = 5.0  # seconds a person's request waits for an outside service
+
+
+def deliver_now(oid: str, now: datetime) -> str:
+    """The first try, inside a person's request: short retries; resync keeps the long ones."""
+    from booking.adapters import google_calendar
+
+    with google_calendar.deadline(INLINE_DEADLINE):
+        return deliver(oid, now)
 
 
 def deliver(oid: str, now: datetime) -> str:

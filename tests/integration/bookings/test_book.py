@@ -256,3 +256,20 @@ def test_cors_answers_only_the_owners_allowed_origins(stack: Stack, owner_key: s
     other = requests.post(f"{stack.base_url}/book", json=body, timeout=60,
                           headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in other.headers
+
+
+def test_google_down_confirms_by_email_now_and_makes_the_event_later_once(
+    stack: Stack, owner_key: str
+) -> None:
+    from booking.services import outbox
+
+    google(stack).inject_calendar_fault("calendar.events.insert", status=503,
+                                        reason="backendError", count=1000)
+    resp = book(stack, at(next_tuesday(), "14:30"))
+    assert resp.status_code == 201
+    assert our_events(stack, B) == []
+    assert len(stack.sendgrid.messages()) == 2  # nobody waits for Google to come back
+    google(stack).clear_calendar_faults()
+    assert outbox.drain(datetime.now(UTC) + timedelta(minutes=10)) == {"sent": 1}
+    assert len(our_events(stack, B)) == 1
+    assert len(stack.sendgrid.messages()) == 2
