@@ -224,12 +224,9 @@ def _ok(resp: Any) -> Any:
 
 def _reset_app_caches() -> None:
     """Clients and settings are cached per process; the environment just changed."""
-    clients = sys.modules.get("booking.clients")
-    if clients is not None:
-        clients.reset()
-    config = sys.modules.get("booking.config")
-    if config is not None:
-        config.get_settings.cache_clear()
+    from booking import clients
+
+    clients.reset()
 
 
 def _quiet_info_logs() -> Any:

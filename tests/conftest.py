@@ -174,11 +174,6 @@ def stack(
 
 
 def _reset_app_caches() -> None:
-    import sys
+    from booking import clients
 
-    clients = sys.modules.get("booking.clients")
-    if clients is not None:
-        clients.reset()
-    config = sys.modules.get("booking.config")
-    if config is not None:
-        config.get_settings.cache_clear()
+    clients.reset()

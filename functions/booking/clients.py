@@ -19,9 +19,10 @@ _cache: dict[str, Any] = {}
 
 
 def reset() -> None:
-    """Forgets every client (tests switch environments between tests)."""
+    """Forgets every client and the settings (tests and benches switch environments)."""
     with _lock:
         _cache.clear()
+        get_settings.cache_clear()
 
 
 def firestore() -> FirestoreClient:
