@@ -577,6 +577,25 @@ def test_google_auth_refresh_gives_a_new_working_access_token(env: Env) -> None:
     assert token.refresh_token == first["refresh_token"]
 
 
+def test_token_latency_delays_each_refresh_without_queueing_them(env: Env) -> None:
+    import threading
+
+    creds = [env.credentials(env.tokens(env.auth_url(), email=who)["refresh_token"])
+             for who in (ALICE, BOB)]
+    env.control.set_token_latency(0.3)
+    workers = [threading.Thread(target=c.refresh, args=(google_request(),)) for c in creds]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    refreshes = [r for r in env.state.requests if r["path"] == "/token"][-2:]
+    assert all(c.valid for c in creds)
+    assert all(r["at"] - r["started"] >= 0.3 for r in refreshes)
+    # Both were in flight together: Google does not answer one account after another.
+    assert max(r["started"] for r in refreshes) < min(r["at"] for r in refreshes)
+    env.control.set_token_latency(0)
+
+
 def test_expired_access_tokens_are_refused_until_refreshed(env: Env) -> None:
     first = env.tokens(env.auth_url())
     assert env.control.expire_access_tokens() == 1

@@ -128,6 +128,7 @@ class _Api:
 
     def serve(self, method_id: str, handler: Handler, kwargs: dict[str, Any]) -> Response:
         state = self.state
+        started = state.now()
         query: Query = {k: request.args.getlist(k) for k in request.args}
         raw = request.get_data()
         violations = self.schemas.check_query(method_id, set(query))
@@ -181,6 +182,7 @@ class _Api:
                     "caller": caller,
                     "status": status,
                     "response": out,
+                    "started": started,  # with "at", shows which calls overlapped
                     "at": state.now(),
                 }
             )

@@ -40,6 +40,10 @@ class OAuthControl(ControlBase):
         """Every live access token expires now (forces the product to refresh)."""
         return int(self._call("POST", "/tokens/expire_access")["expired"])
 
+    def set_token_latency(self, seconds: float) -> None:
+        """The token endpoint waits this long before answering (0 = at once)."""
+        self._call("POST", "/tokens/latency", json={"seconds": seconds})
+
     def advance_clock(self, seconds: float) -> float:
         """Moves the stand-in's clock forward; returns its new epoch time."""
         return float(self._call("POST", "/clock", json={"advance_seconds": seconds})["now"])

@@ -12,7 +12,8 @@ uses, so the real google-auth library can be pointed at it (token_uri, certs_url
     GET  /oauth2/v3/userinfo, /oauth2/v3/tokeninfo
 
 and a control API under /_control (accounts, clock, forced expiry, revocation, and a
-non-interactive consent that runs the same code as the pages).
+non-interactive consent that runs the same code as the pages; /_control/tokens/latency makes
+/token answer as slowly as Google's does).
 
 Google behaviours mirrored on purpose, because the product must survive them:
 - the user may untick scopes (granular consent): the code's `scope` can be less than requested;
@@ -35,6 +36,7 @@ import hashlib
 import json
 import re
 import secrets
+import time
 import urllib.parse
 import zoneinfo
 from collections.abc import Iterable, Mapping
@@ -48,6 +50,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import NameOID
 from flask import Blueprint, Response, jsonify, render_template_string, request, url_for
+from flask import g as request_scope
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from tests.standins.google.state import (
@@ -944,6 +947,7 @@ def blueprint(state: GoogleState) -> Blueprint:
         # Cache the raw body before form parsing consumes the stream, for the request log.
         if not request.path.startswith("/_control"):
             request.get_data(cache=True)
+            request_scope.started = state.now()
 
     @bp.after_request
     def _record(response: WerkzeugResponse) -> WerkzeugResponse:
@@ -957,6 +961,8 @@ def blueprint(state: GoogleState) -> Blueprint:
                 "form": request.form.to_dict(flat=True),
                 "body": request.get_data(as_text=True),
                 "status": response.status_code,
+                "started": request_scope.get("started"),  # with "at", shows which calls overlapped
+                "at": state.now(),
             }
             with state.lock:
                 state.requests.append(entry)
@@ -1086,6 +1092,10 @@ def blueprint(state: GoogleState) -> Blueprint:
     @bp.post("/token")
     def token() -> Response:
         values = request.values.to_dict(flat=True)
+        with state.lock:
+            delay = state.token_latency
+        if delay:
+            time.sleep(delay)  # outside the lock: Google answers many refreshes at once
         with state.lock:
             try:
                 client = _client_from_request(state, values)
@@ -1300,6 +1310,19 @@ def blueprint(state: GoogleState) -> Blueprint:
             for token in live:
                 token.expires_at = now
             return jsonify({"expired": len(live)})
+
+    @bp.post("/_control/tokens/latency")
+    def control_token_latency() -> Any:
+        body = request.get_json(force=True, silent=True) or {}
+        try:
+            seconds = float(body["seconds"])
+        except (KeyError, TypeError, ValueError):
+            return _json_error(400, "seconds (a number) is required")
+        if not 0 <= seconds <= 60:
+            return _json_error(400, "seconds must be between 0 and 60")
+        with state.lock:
+            state.token_latency = seconds
+            return jsonify({"seconds": seconds})
 
     @bp.post("/_control/clock")
     def control_clock() -> Any:

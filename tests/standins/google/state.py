@@ -105,6 +105,8 @@ class GoogleState:
         self.schema_violations: list[str] = []
         # Every request seen, for tests: dicts with method, path, query, headers, body, status.
         self.requests: list[dict[str, Any]] = []
+        # Seconds the token endpoint waits before answering (Google's is ~100 ms away).
+        self.token_latency = 0.0
 
     def reset(self) -> None:
         """Forget everything (between tests) but keep the lock and the clock."""
