@@ -2,14 +2,23 @@
 stand-ins, every function on one port, and a seeded demo owner. Ctrl-C stops everything.
 
     scripts/run-local            (sets up .venv, then runs this)
+
+Other runs may share the machine, so a run takes only ports that are free (and says which flag
+moves it when one is not), wipes only an emulator it started itself, and, given someone else's
+emulator through FIRESTORE_EMULATOR_HOST, works in a project of its own there. It writes its
+environment to .local/run-PORT.json (owner-only, removed on exit) so that
+`python -m scripts.owner --local PORT create ...` needs no variables set by hand.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import secrets
+import shlex
 import signal
+import socket
 import sys
 import threading
 from datetime import UTC, datetime, timedelta
@@ -27,6 +36,10 @@ CLIENT_ID = "local-client.apps.googleusercontent.com"
 CLIENT_SECRET = secrets.token_urlsafe(24)
 SENDGRID_KEY = "SG.local-" + secrets.token_urlsafe(12)
 DEMO_OWNER = "demo-coach"
+# What a run sets; the owner command must find them in the run's file, not in the caller's shell.
+_ENV_NAMES = ("GOOGLE_CLOUD_PROJECT", "FIRESTORE_EMULATOR_HOST", "SECRET_MANAGER_ENDPOINT",
+              "FUNCTION_BASE_URL", "GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET", "MAIL_FROM",
+              "SENDGRID_API_KEY", "SENDGRID_HOST")
 
 
 def main() -> int:
@@ -41,9 +54,19 @@ def main() -> int:
                         help="start, check every function's health, then stop (for CI)")
     args = parser.parse_args()
 
+    firestore_host = os.environ.get("FIRESTORE_EMULATOR_HOST")
+    taken = ports_in_use(_wanted_ports(args, start_emulator=not firestore_host))
+    if taken:
+        for flag, port in taken:
+            print(f"error: port {port} ({flag}) is already in use, perhaps by another "
+                  f"scripts/run-local; nothing was started. Pick a free one: {flag} N",
+                  file=sys.stderr)
+        return 2
+    # Our own emulator starts empty; on someone else's we keep out of their project.
+    project = PROJECT if not firestore_host else f"{PROJECT}-{secrets.token_hex(4)}"
     started: list[object] = []
     emulator = None
-    firestore_host = os.environ.get("FIRESTORE_EMULATOR_HOST")
+    env_file = None
     try:
         if not firestore_host:
             print("starting the Firestore emulator ...", flush=True)
@@ -64,7 +87,7 @@ def main() -> int:
         started += [google, secret_manager, sendgrid]
         base = f"http://127.0.0.1:{args.port}"
         env = {
-            "GOOGLE_CLOUD_PROJECT": PROJECT,
+            "GOOGLE_CLOUD_PROJECT": project,
             "FIRESTORE_EMULATOR_HOST": firestore_host,
             "SECRET_MANAGER_ENDPOINT": secret_manager.url,
             "SENDGRID_HOST": sendgrid.url,
@@ -90,15 +113,13 @@ def main() -> int:
         started.append(host)
 
         from scripts import seed
-        from tests.standins.firestore_emulator import reset
 
-        # The local run starts from a clean slate, even on an emulator that outlives it.
-        reset(firestore_host, PROJECT)
-
+        env_file = write_env_file(args.port, env)
         api_key = None if args.no_seed else seed.seed_demo(google.url, base, DEMO_OWNER)
         if args.check:
-            return _check(base, function_names(), sendgrid.url, seeded=api_key is not None)
-        _print_urls(base, google.url, sendgrid.url, firestore_host, api_key)
+            return _check(base, function_names(), sendgrid.url, seeded=api_key is not None,
+                          port=args.port)
+        _print_urls(base, google.url, sendgrid.url, firestore_host, api_key, args.port)
         stop = threading.Event()
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -110,6 +131,55 @@ def main() -> int:
             server.stop()  # type: ignore[attr-defined]
         if emulator is not None:
             emulator.stop()
+        if env_file is not None:
+            env_file.unlink(missing_ok=True)
+
+
+def _wanted_ports(args: argparse.Namespace, *, start_emulator: bool) -> list[tuple[str, int]]:
+    wanted = [("--port", args.port), ("--google-port", args.google_port),
+              ("--secret-manager-port", args.secret_manager_port),
+              ("--sendgrid-port", args.sendgrid_port)]
+    if start_emulator:
+        wanted.append(("--firestore-port", args.firestore_port))
+    return wanted
+
+
+def ports_in_use(wanted: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The (flag, port) pairs that something already listens on, or that we cannot bind.
+
+    A port another run holds must stop us before anything starts: the emulator's own start
+    would otherwise find the other run's emulator answering on it and take it for its own.
+    """
+    taken = []
+    for flag, port in wanted:
+        if port == 0:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                taken.append((flag, port))
+    return taken
+
+
+def env_file_path(port: int) -> Path:
+    return ROOT / ".local" / f"run-{port}.json"
+
+
+def write_env_file(port: int, env: dict[str, str]) -> Path:
+    """The run's environment for scripts.owner --local; it holds local stand-in keys only."""
+    path = env_file_path(port)
+    path.parent.mkdir(exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(env, fh, indent=1)
+    return path
+
+
+def owner_command(port: int) -> list[str]:
+    """The printed ready-to-run command that creates another owner in this run."""
+    return [".venv/bin/python", "-m", "scripts.owner", "--local", str(port), "create",
+            "ana", "Ana Novak", "ana@example.test", "Europe/Ljubljana"]
 
 
 DEMO_PAGE = Path(__file__).with_name("demo_booking.html")
@@ -122,7 +192,7 @@ def _demo_page(environ: dict[str, object], start_response: Any) -> list[bytes]:
     return [body]
 
 
-def _check(base: str, names: list[str], mailbox: str, *, seeded: bool) -> int:
+def _check(base: str, names: list[str], mailbox: str, *, seeded: bool, port: int) -> int:
     """Every function's health, then (when seeded) one booking through the demo's path."""
     import requests
 
@@ -132,6 +202,16 @@ def _check(base: str, names: list[str], mailbox: str, *, seeded: bool) -> int:
         ok = resp.status_code == 200 and resp.json().get("function") == name
         failed += not ok
         print(f"{'ok  ' if ok else 'FAIL'} {base}/{name}/_health -> {resp.status_code}")
+    import subprocess
+
+    cmd = owner_command(port)
+    made = subprocess.run([sys.executable, *cmd[1:]], cwd=ROOT, capture_output=True, text=True,
+                          timeout=60, env={k: v for k, v in os.environ.items()
+                                           if k not in _ENV_NAMES})
+    made_ok = made.returncode == 0 and len(made.stdout.strip()) > 20
+    failed += not made_ok
+    print(f"{'ok  ' if made_ok else 'FAIL'} another owner with: {shlex.join(cmd)}"
+          f"{'' if made_ok else ' -> ' + made.stderr.strip()}")
     if not seeded:
         return 1 if failed else 0
     demo = requests.get(f"{base}/_demo/", timeout=10)
@@ -151,7 +231,7 @@ def _check(base: str, names: list[str], mailbox: str, *, seeded: bool) -> int:
 
 
 def _print_urls(base: str, google: str, sendgrid: str, firestore: str,
-                api_key: str | None) -> None:
+                api_key: str | None, port: int) -> None:
     print(f"""
 The booking backend is running ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC). Open:
 
@@ -167,6 +247,7 @@ The booking backend is running ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC). Open:
         print(f"  Demo owner '{DEMO_OWNER}' API key (sign in with it):\n    {api_key}\n")
         print("  Google accounts to connect: coach@gmail.test (already connected), "
               "coach.work@example.test\n")
+    print(f"  Another owner (prints its API key):\n    {shlex.join(owner_command(port))}\n")
     print("Ctrl-C stops everything.", flush=True)
 
 

@@ -8,10 +8,14 @@ import subprocess
 import sys
 
 from tests.conftest import ROOT
+from tests.e2e.conftest import still_there
 from tests.standins.firestore_emulator import free_port
 
 
-def test_local_stack_seeds_answers_health_and_takes_a_demo_booking(firestore_host: str) -> None:
+def test_local_stack_seeds_answers_health_and_takes_a_demo_booking(
+        firestore_host: str, first_runs_owner: str) -> None:
+    """On an emulator it did not start (FIRESTORE_EMULATOR_HOST), the run works in a project of
+    its own: what another run keeps there survives."""
     ports = [str(free_port()) for _ in range(4)]
     env = {**os.environ, "FIRESTORE_EMULATOR_HOST": firestore_host}
     proc = subprocess.run(
@@ -28,3 +32,8 @@ def test_local_stack_seeds_answers_health_and_takes_a_demo_booking(firestore_hos
     assert not any(line.startswith("FAIL") for line in proc.stdout.splitlines())
     assert any(line.startswith("ok") and "demo booking" in line and "2 emails" in line
                for line in proc.stdout.splitlines()), proc.stdout
+    # The printed command made another owner with none of the run's variables in its shell.
+    assert any(line.startswith("ok") and "another owner with: .venv/bin/python -m scripts.owner "
+               f"--local {ports[0]} create" in line for line in proc.stdout.splitlines())
+    assert still_there(firestore_host, first_runs_owner)
+    assert not (ROOT / ".local" / f"run-{ports[0]}.json").exists()
