@@ -75,6 +75,7 @@ def slots(
     busy: Sequence[Interval] = (),
     booked: Sequence[Booked] = (),
     now: datetime = LONG_AGO,
+    owner_daily_cap: int | None = None,
 ) -> list[Interval]:
     return compute_slots(
         rules,
@@ -82,6 +83,7 @@ def slots(
         busy=busy,
         booked=booked,
         now=now,
+        owner_daily_cap=owner_daily_cap,
     )
 
 
@@ -374,6 +376,20 @@ def test_bookings_of_other_event_types_block_time_but_not_the_quota() -> None:
     assert day_labels(slots(r, booked=[replace(other, counts_toward_limit=True)]), "Mon") == []
 
 
+def test_owner_daily_cap_counts_bookings_of_every_event_type() -> None:
+    r = make_rules(max_bookings_per_day=5)
+    others = [
+        Booked(Interval(on(0, "09:00"), on(0, "10:00")), counts_toward_limit=False),
+        Booked(Interval(on(0, "12:00"), on(0, "13:00")), counts_toward_limit=False),
+    ]
+    assert day_labels(slots(r, booked=others, owner_daily_cap=2), "Mon") == []
+    assert day_labels(slots(r, booked=others[:1], owner_daily_cap=2), "Mon")[0] == "10:00"
+    assert len(day_labels(slots(r, booked=others, owner_daily_cap=2), "Tue")) == 8
+    assert not slot_is_offered(
+        r, on(0, "14:00"), busy=[], booked=others, now=LONG_AGO, owner_daily_cap=2
+    )
+
+
 def test_daily_limit_counts_by_the_owner_day() -> None:
     # 22:30Z on Monday is Tuesday 00:30 in Ljubljana: it fills Tuesday, not Monday.
     r = make_rules(time_zone="Europe/Ljubljana", max_bookings_per_day=1)
@@ -563,6 +579,7 @@ def reference_slots(
     busy_times: Sequence[Interval],
     booked: Sequence[Booked],
     now: datetime,
+    owner_cap: int | None = None,
 ) -> list[Interval]:
     zone = ZoneInfo(rules.time_zone)
     duration = timedelta(minutes=rules.duration_minutes)
@@ -577,12 +594,15 @@ def reference_slots(
     per_day = Counter(
         ref_owner_day(b.interval.start, zone) for b in booked if b.counts_toward_limit
     )
+    all_per_day = Counter(ref_owner_day(b.interval.start, zone) for b in booked)
     found: list[Interval] = []
     day = span.start.astimezone(zone).date() - timedelta(days=2)
     while day <= span.end.astimezone(zone).date() + timedelta(days=2):
         in_window = today <= day < today + timedelta(days=rules.booking_window_days)
         limit = rules.max_bookings_per_day
-        below_limit = limit is None or per_day[day] < limit
+        below_limit = (limit is None or per_day[day] < limit) and (
+            owner_cap is None or all_per_day[day] < owner_cap
+        )
         for local in rules.ranges_on(day) if in_window and below_limit else ():
             range_start = ref_instant(day, local.start, zone)
             range_end = ref_instant(day, local.end, zone)
@@ -659,6 +679,7 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
         "busy": busy_times,
         "booked": booked,
         "now": moment(-72, 24) + draw(st.integers(0, 59)) * timedelta(seconds=1),
+        "owner_cap": draw(st.none() | st.integers(1, 3)),
     }
 
 
@@ -672,6 +693,7 @@ def run(scenario: dict[str, Any]) -> list[Interval]:
         busy=scenario["busy"],
         booked=scenario["booked"],
         now=scenario["now"],
+        owner_daily_cap=scenario["owner_cap"],
     )
 
 
@@ -679,7 +701,12 @@ def run(scenario: dict[str, Any]) -> list[Interval]:
 @given(scenarios())
 def test_compute_slots_equals_the_brute_force(scenario: dict[str, Any]) -> None:
     expected = reference_slots(
-        scenario["rules"], scenario["span"], scenario["busy"], scenario["booked"], scenario["now"]
+        scenario["rules"],
+        scenario["span"],
+        scenario["busy"],
+        scenario["booked"],
+        scenario["now"],
+        scenario["owner_cap"],
     )
     assert run(scenario) == expected
 
@@ -753,6 +780,7 @@ def test_slot_is_offered_agrees_with_compute_slots(
             busy=scenario["busy"],
             booked=scenario["booked"],
             now=scenario["now"],
+            owner_daily_cap=scenario["owner_cap"],
         )
         assert answer == (start in offered), start
 

@@ -1,7 +1,8 @@
 """Firestore: bookings and the per-day ledger that makes claims atomic.
 
     owners/{owner_id}/bookings/{booking_id}   the booking (guest, times, status, Google ids)
-    owners/{owner_id}/ledger/{YYYY-MM-DD}     entries: {booking_id: {start, end, buffers, day}}
+    owners/{owner_id}/ledger/{YYYY-MM-DD}     entries: {booking_id: {start, end, buffers, day,
+                                                                 event_type}}
 
 A booking's entry is written to the ledger of the owner day it starts on and of both
 neighbours. Two bookings that could clash start at most a day apart, so they always share a
@@ -48,7 +49,7 @@ def entry_of(doc: dict[str, Any]) -> dict[str, Any]:
     return {"start": doc["start"], "end": doc["end"],
             "buffer_before_minutes": int(doc.get("buffer_before_minutes", 0)),
             "buffer_after_minutes": int(doc.get("buffer_after_minutes", 0)),
-            "day": doc.get("ledger_day")}
+            "day": doc.get("ledger_day"), "event_type": doc.get("event_type")}
 
 
 def booked_of(entry: dict[str, Any]) -> Booked:
@@ -67,8 +68,14 @@ class Ledger:
     def booked(self, exclude: str | None = None) -> list[Booked]:
         return [booked_of(e) for bid, e in self.entries.items() if bid != exclude]
 
-    def count_on(self, day: str, exclude: str | None = None) -> int:
-        return sum(1 for bid, e in self.entries.items() if e.get("day") == day and bid != exclude)
+    def count_on(self, day: str, *, event_type: str | None = None,
+                 exclude: str | None = None) -> int:
+        """Bookings whose owner day is `day`: all of them, or those of `event_type` only.
+        Entries written before they named their event type count for every type: a limit may
+        then refuse a booking it should not, but never lets one too many through."""
+        return sum(1 for bid, e in self.entries.items()
+                   if e.get("day") == day and bid != exclude
+                   and (event_type is None or e.get("event_type") in (None, event_type)))
 
 
 @dataclass(frozen=True)

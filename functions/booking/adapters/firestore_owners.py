@@ -35,6 +35,7 @@ def _owner_from(doc_id: str, data: dict[str, Any]) -> Owner:
         meet_enabled=bool(data.get("meet_enabled", True)),
         allowed_origins=list(data.get("allowed_origins", [])),
         redirect_urls=list(data.get("redirect_urls", [])),
+        max_bookings_per_day=data.get("max_bookings_per_day"),
     )
 
 

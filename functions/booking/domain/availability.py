@@ -41,8 +41,9 @@ Alignment. Starts step by the slot interval from the start of each working range
 meeting that ends at 10:05 does not turn the rest of the morning into 10:05, 10:20, ...
 Steps are elapsed time, so across a clock change the local labels follow the clock (see DST).
 
-Daily limit. A day with `max_bookings_per_day` bookings (those of `booked` that count toward
-the limit, by the owner day of their start) offers nothing at all.
+Daily limits. A day with `max_bookings_per_day` bookings of this event type (those of `booked`
+that count toward the limit, by the owner day of their start) offers nothing at all; nor does a
+day holding `owner_daily_cap` bookings of any of the owner's event types (every `booked`).
 
 DST. A wall-clock range [a, b) on day D runs from the first instant the owner's clock reads a
 on D, or has jumped past it, to the same instant for b (`local_instant`). Worked out for
@@ -188,7 +189,12 @@ def owner_day(instant: datetime, zone: tzinfo) -> date:
 
 
 def bookable_days(
-    rules: AvailabilityRules, *, span: Interval, booked: Sequence[Booked], now: datetime
+    rules: AvailabilityRules,
+    *,
+    span: Interval,
+    booked: Sequence[Booked],
+    now: datetime,
+    owner_daily_cap: int | None = None,
 ) -> list[date]:
     """The owner-local days, ascending, on which a slot starting inside `span` may be offered."""
     zone = rules.zone
@@ -198,7 +204,7 @@ def bookable_days(
         owner_day(span.end - _TICK, zone),
         today + timedelta(days=rules.booking_window_days - 1),
     )
-    full = _days_at_limit(rules, booked)
+    full = _days_at_limit(rules, booked, owner_daily_cap)
     days: list[date] = []
     day = first
     while day <= last:
@@ -208,15 +214,26 @@ def bookable_days(
     return days
 
 
-def _days_at_limit(rules: AvailabilityRules, booked: Sequence[Booked]) -> set[date]:
+def _days_at_limit(
+    rules: AvailabilityRules, booked: Sequence[Booked], owner_daily_cap: int | None
+) -> set[date]:
     limit = rules.max_bookings_per_day
-    if limit is None:
+    if limit is None and owner_daily_cap is None:
         return set()
     zone = rules.zone
-    per_day = Counter(
-        owner_day(booking.interval.start, zone) for booking in booked if booking.counts_toward_limit
-    )
-    return {day for day, count in per_day.items() if count >= limit}
+    ours: Counter[date] = Counter()
+    everyone: Counter[date] = Counter()
+    for booking in booked:
+        day = owner_day(booking.interval.start, zone)
+        everyone[day] += 1
+        if booking.counts_toward_limit:
+            ours[day] += 1
+    full: set[date] = set()
+    if limit is not None:
+        full = {day for day, count in ours.items() if count >= limit}
+    if owner_daily_cap is not None:
+        full |= {day for day, count in everyone.items() if count >= owner_daily_cap}
+    return full
 
 
 def working_ranges(rules: AvailabilityRules, days: Sequence[date]) -> list[Interval]:
@@ -290,6 +307,7 @@ def compute_slots(
     busy: Sequence[Interval],
     booked: Sequence[Booked],
     now: datetime,
+    owner_daily_cap: int | None = None,
 ) -> list[Interval]:
     """The bookable slots whose start lies in `span`, sorted; see the module docstring.
 
@@ -298,7 +316,9 @@ def compute_slots(
     dropped before sorting.
     """
     now = _require_aware("now", now)
-    days = bookable_days(rules, span=span, booked=booked, now=now)
+    days = bookable_days(
+        rules, span=span, booked=booked, now=now, owner_daily_cap=owner_daily_cap
+    )
     ranges = working_ranges(rules, days)
     if not ranges:
         return []
@@ -330,6 +350,7 @@ def slot_is_offered(
     busy: Sequence[Interval],
     booked: Sequence[Booked],
     now: datetime,
+    owner_daily_cap: int | None = None,
 ) -> bool:
     """Whether `compute_slots` offers a slot starting exactly at `start`.
 
@@ -339,7 +360,11 @@ def slot_is_offered(
     """
     moment = _require_aware("start", start)
     probe = Interval(moment, moment + _TICK)
-    return bool(compute_slots(rules, span=probe, busy=busy, booked=booked, now=now))
+    return bool(
+        compute_slots(
+            rules, span=probe, busy=busy, booked=booked, now=now, owner_daily_cap=owner_daily_cap
+        )
+    )
 
 
 def group_by_local_day(slots: Sequence[Interval], zone: tzinfo) -> dict[str, list[datetime]]:

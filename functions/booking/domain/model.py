@@ -98,3 +98,5 @@ class Owner:
     meet_enabled: bool = True
     allowed_origins: list[str] = field(default_factory=list)
     redirect_urls: list[str] = field(default_factory=list)
+    # Owner-wide: bookings of all event types together on one day; None = no cap.
+    max_bookings_per_day: int | None = None

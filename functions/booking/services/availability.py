@@ -94,8 +94,9 @@ def slots(query: Query, now: datetime,
             rules,
             span=span,
             busy=source.busy(owner, window, now),
-            booked=busy_time.booked(owner, window),
+            booked=busy_time.booked(owner, window, event_type.slug),
             now=now,
+            owner_daily_cap=owner.max_bookings_per_day,
         )
     days = group_by_local_day(found, query.zone)
     return {

@@ -28,7 +28,7 @@ from booking.domain.booking_rules import (
 from booking.domain.intervals import Interval
 from booking.errors import Conflict, InvalidInput, NotFound
 from booking.services import busy as busy_time
-from booking.services import calendar_writes, event_types, meetings, outbox
+from booking.services import calendar_writes, event_types, limits, meetings, outbox
 
 TAKEN = "That time is no longer available. Please pick another slot."
 LOCATION_TEXT = {"google_meet": "Google Meet", "phone": "Phone call", "in_person": "In person"}
@@ -65,20 +65,19 @@ def book(req: GuestRequest, now: datetime) -> tuple[dict[str, Any], bool]:
                                   before=rules.buffer_before, after=rules.buffer_after)
     # Live: this is the check that must never trust anything cached or sent by the client.
     busy = busy_time.LiveGoogleBusy().busy(owner, window, now)
-    if not slot_is_offered(rules, req.start, busy=busy, booked=busy_time.booked(owner, window),
-                           now=now):
+    booked = busy_time.booked(owner, window, event_type.slug)
+    if not slot_is_offered(rules, req.start, busy=busy, booked=booked, now=now,
+                           owner_daily_cap=owner.max_bookings_per_day):
         raise Conflict(TAKEN)
 
     zone = rules.zone
     days = ledger_days(req.start, zone)
     new = Booked(Interval(req.start, end), rules.buffer_before, rules.buffer_after)
-    limit = rules.max_bookings_per_day
 
     def decide(ledger: bookings.Ledger) -> None:
         if clashes(new, ledger.booked()):
             raise Conflict(TAKEN)
-        if limit is not None and ledger.count_on(days[1]) >= limit:
-            raise Conflict("That day is fully booked. Please pick another day.")
+        limits.refuse_if_full(ledger, days[1], event_type.slug, rules, owner)
 
     doc = _document(owner, event_type, req, booking_id, end, now, days)
     row_id = calendar_writes.row_id(booking_id, "create", 0)

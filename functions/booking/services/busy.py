@@ -59,18 +59,23 @@ class LiveGoogleBusy:
                 for start, end in periods if start < end]
 
 
-def booked(owner: Owner, span: Interval) -> list[Booked]:
+def booked(owner: Owner, span: Interval, event_type: str,
+           exclude: str | None = None) -> list[Booked]:
     """Confirmed bookings that can touch `span` or count toward the daily limit of an owner day
     it reaches (an owner day can start up to 26 hours away from a UTC edge), with their own
-    buffers."""
+    buffers. Those of `event_type` count toward its own limits; every one toward the owner's.
+    `exclude` leaves out a booking being moved."""
     reach = timedelta(days=2)
     found = []
     for doc in bookings_store.confirmed_starting_between(owner.id, span.start - reach,
                                                          span.end + reach):
+        if doc["id"] == exclude:
+            continue
         found.append(Booked(
             Interval(doc["start"], doc["end"]),
             buffer_before=timedelta(minutes=int(doc.get("buffer_before_minutes", 0))),
             buffer_after=timedelta(minutes=int(doc.get("buffer_after_minutes", 0))),
+            counts_toward_limit=doc.get("event_type") == event_type,
         ))
     return found
 

@@ -25,7 +25,7 @@ from booking.domain.intervals import Interval, normalise, subtract
 from booking.domain.model import Owner
 from booking.errors import Conflict, Gone, InvalidInput, NotFound
 from booking.services import busy as busy_time
-from booking.services import calendar_writes, event_types, meetings, outbox
+from booking.services import calendar_writes, event_types, limits, meetings, outbox
 
 MAX_REASON = 1000
 
@@ -139,16 +139,9 @@ def free_slots(opened: Opened, start: datetime, end: datetime,
     span = Interval(start, end)
     window = busy_time.query_span(span, duration=rules.duration, before=rules.buffer_before,
                                   after=rules.buffer_after)
-    booked = [b for b, bid in _booked_with_ids(owner, window) if bid != booking["id"]]
+    booked = busy_time.booked(owner, window, booking["event_type"], exclude=booking["id"])
     return compute_slots(rules, span=span, busy=_busy_without(owner, booking, window, now),
-                         booked=booked, now=now)
-
-
-def _booked_with_ids(owner: Owner, window: Interval) -> list[tuple[Booked, str]]:
-    reach = timedelta(days=2)
-    return [(bookings.booked_of(bookings.entry_of(d)), d["id"]) for d in
-            bookings.confirmed_starting_between(owner.id, window.start - reach,
-                                                window.end + reach)]
+                         booked=booked, now=now, owner_daily_cap=owner.max_bookings_per_day)
 
 
 def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: int | None,
@@ -169,9 +162,9 @@ def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: i
     new_end = new_start + rules.duration
     window = busy_time.query_span(Interval(new_start, new_end), duration=timedelta(0),
                                   before=rules.buffer_before, after=rules.buffer_after)
-    booked = [b for b, bid in _booked_with_ids(owner, window) if bid != booking_id]
+    booked = busy_time.booked(owner, window, current["event_type"], exclude=booking_id)
     if not slot_is_offered(rules, new_start, busy=_busy_without(owner, current, window, now),
-                           booked=booked, now=now):
+                           booked=booked, now=now, owner_daily_cap=owner.max_bookings_per_day):
         raise Conflict("That time is no longer available. Please pick another slot.")
 
     days = ledger_days(new_start, rules.zone)
@@ -188,9 +181,8 @@ def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: i
         _unchanged(booking, version=version, sequence=sequence)
         if clashes(moved, ledger.booked(exclude=booking_id)):
             raise Conflict("That time is no longer available. Please pick another slot.")
-        limit = rules.max_bookings_per_day
-        if limit is not None and ledger.count_on(days[1], exclude=booking_id) >= limit:
-            raise Conflict("That day is fully booked. Please pick another day.")
+        limits.refuse_if_full(ledger, days[1], booking["event_type"], rules, owner,
+                              exclude=booking_id)
         return Transition(
             fields={"start": new_start, "end": new_end, "sequence": sequence,
                     "version": staged["version"], "ledger_day": days[1], "ledger_days": days,

@@ -24,6 +24,7 @@ from booking.errors import BookingError, ExternalError, Gone, InvalidInput, NotF
 from booking.services import google_access
 
 STATE_TTL = timedelta(minutes=10)
+MAX_DAILY_CAP = 1000  # as for an event type's own max_bookings_per_day
 
 
 class ConnectFailed(BookingError):
@@ -180,6 +181,7 @@ def overview(owner: Owner) -> dict[str, Any]:
         "meet_enabled": owner.meet_enabled,
         "allowed_origins": owner.allowed_origins,
         "redirect_urls": owner.redirect_urls,
+        "max_bookings_per_day": owner.max_bookings_per_day,
         "default_calendar": owner.default_calendar.to_dict() if owner.default_calendar else None,
         "connections": [connection_view(owner, c) for c in conns],
     }
@@ -285,8 +287,16 @@ def update_settings(owner: Owner, body: dict[str, Any]) -> None:
             else:
                 owner_updates[name] = values
 
+    if "max_bookings_per_day" in body:
+        cap = body["max_bookings_per_day"]
+        if cap is not None and (type(cap) is not int or not 1 <= cap <= MAX_DAILY_CAP):
+            problems["max_bookings_per_day"] = (f"must be null (no cap) or 1 to {MAX_DAILY_CAP}:"
+                                                " bookings of all event types on one day")
+        else:
+            owner_updates["max_bookings_per_day"] = cap
+
     unknown = set(body) - {"default_calendar", "conflict_calendars", "meet_enabled",
-                           "allowed_origins", "redirect_urls"}
+                           "allowed_origins", "redirect_urls", "max_bookings_per_day"}
     for name in sorted(unknown):
         problems[name] = "is not a setting"
     if problems:

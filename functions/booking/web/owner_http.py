@@ -8,7 +8,8 @@ Routes (paths relative to the `owner` function):
     POST /integrations/<id>/refresh       page form: re-read the account's calendar list
     POST /integrations/<id>/disconnect    page form
     GET  /api/connections                 JSON
-    PATCH /api/settings                   JSON {default_calendar, conflict_calendars, meet_enabled}
+    PATCH /api/settings                   JSON {default_calendar, conflict_calendars, meet_enabled,
+                                          allowed_origins, redirect_urls, max_bookings_per_day}
     POST /api/connections/<id>/refresh    JSON
     DELETE /api/connections/<id>          JSON
     GET  /api/oauth/start                 JSON {url}: where to send the owner's browser
