@@ -1,4 +1,9 @@
-"""Push notifications from the Calendar stand-in to a real web hook on 127.0.0.1."""
+"""Push notifications from the Calendar stand-in to a real web hook on 127.0.0.1.
+
+Source for every behaviour here unless a test names another: Google's push guide,
+https://developers.google.com/calendar/api/guides/push ("Receive notifications", "Message
+numbers", "Retries", "Stop notifications", "Renew notification channels").
+"""
 
 from __future__ import annotations
 
@@ -48,9 +53,11 @@ def an_event(n: int = 1) -> dict[str, Any]:
             "end": {"dateTime": f"2030-01-0{n}T11:00:00Z"}}
 
 
-def test_watch_sends_sync_then_one_push_per_change_with_googles_headers(
+def test_watch_sends_sync_then_pushes_with_googles_headers_and_gapped_numbers(
     ada: Any, hooks: PushReceiver, control: GoogleControl, standin: Any
 ) -> None:
+    """Push guide: a `sync` message first, then `exists` per change; X-Goog-Message-Number
+    "increases ... but not necessarily consecutive" (the stand-in always leaves gaps somewhere)."""
     before_ms = standin.state.now() * 1000
     channel = watch(ada, hooks.url, token="target=bookings", params={"ttl": "3600"})
     control.flush_push()
@@ -71,10 +78,14 @@ def test_watch_sends_sync_then_one_push_per_change_with_googles_headers(
     assert sync.headers["x-goog-channel-expiration"].endswith(" GMT")
     assert expires == datetime.fromtimestamp(int(channel["expiration"]) // 1000, UTC)
 
+    # One change at a time (each push delivered before the next change), so nothing folds.
     event = ada.events().insert(calendarId="primary", body=an_event()).execute()
+    control.flush_push()
     ada.events().patch(calendarId="primary", eventId=event["id"],
                        body={"summary": "renamed"}).execute()
+    control.flush_push()
     control.add_busy(ADA, "2030-01-02T10:00:00Z", "2030-01-02T11:00:00Z")  # Ada, in the UI
+    control.flush_push()
     ada.events().delete(calendarId="primary", eventId=event["id"]).execute()
     control.flush_push()
 
@@ -82,9 +93,113 @@ def test_watch_sends_sync_then_one_push_per_change_with_googles_headers(
     assert [p.headers["x-goog-resource-state"] for p in pushes] == ["sync"] + ["exists"] * 4
     numbers = [int(p.headers["x-goog-message-number"]) for p in pushes]
     assert numbers == sorted(numbers) and len(set(numbers)) == len(numbers)
+    assert numbers != list(range(1, 6)), "message numbers must not be consecutive"
     deliveries = control.push_deliveries("chan-1")
     assert [d["status"] for d in deliveries] == [200] * 5
     assert [d["message_number"] for d in deliveries] == numbers
+
+
+def test_quick_successive_changes_fold_into_one_push(
+    ada: Any, hooks: PushReceiver, control: GoogleControl
+) -> None:
+    """Push guide: notifications only say something changed, and Google may send one for
+    several changes; a receiver must sync everything, not count pushes."""
+    watch(ada, hooks.url)
+    control.flush_push()
+    control.calendar_settings(push_delay=0.3)
+    for n in range(1, 5):
+        ada.events().insert(calendarId="primary", body=an_event(n)).execute()
+    control.flush_push()
+
+    states = [p.headers["x-goog-resource-state"] for p in hooks.pushes()]
+    assert states == ["sync", "exists"]
+    [folded] = [d for d in control.push_deliveries() if d["state"] == "exists"]
+    assert folded["folded"] == 3
+
+
+def test_push_arrives_after_the_commit_and_a_short_delay(
+    ada: Any, control: GoogleControl
+) -> None:
+    """Push guide: notifications are sent after the change; the receiver that syncs at once
+    sees it (the push is not sent from inside the request that made the change)."""
+    seen: list[list[str]] = []
+
+    def sync_now(push: Any) -> None:
+        if push.headers["x-goog-resource-state"] == "exists":
+            items = ada.events().list(calendarId="primary").execute()["items"]
+            seen.append([e["summary"] for e in items])
+
+    with PushReceiver(on_push=sync_now) as hooks:
+        watch(ada, hooks.url)
+        control.flush_push()
+        control.calendar_settings(push_delay=0.2)
+        started = time.monotonic()
+        ada.events().insert(calendarId="primary", body=an_event()).execute()
+        answered = time.monotonic() - started
+        control.flush_push()
+
+        [_, change] = hooks.pushes()
+        assert answered < 0.2 <= change.at - started
+        assert seen == [["event 1"]]
+
+
+def test_only_5xx_that_google_names_and_no_answer_are_retried(
+    ada: Any, control: GoogleControl
+) -> None:
+    """Push guide, "Retries": Google retries with exponential backoff only on 500, 502, 503 and
+    504; "every other return status code is considered to be a message failure" (no retry)."""
+    with PushReceiver() as hook:
+        for status in (502, 503, 504, 400, 404, 410, 429, 501):
+            hook.fail_next, hook.fail_status, hook.attempts = 1, status, 0
+            watch(ada, hook.url, f"chan-{status}")
+            control.flush_push()
+            [outcome] = control.push_deliveries(f"chan-{status}")
+            if status in (502, 503, 504):
+                assert (hook.attempts, outcome["delivered"], outcome["attempts"]) == (2, True, 2)
+            else:
+                assert hook.attempts == 1
+                assert (outcome["status"], outcome["delivered"], outcome["dropped"]) == (
+                    status, False, "failed")
+
+        control.calendar_settings(push_timeout=0.1)
+        hook.delay = 0.3  # answers too late: no answer, so retried, then given up
+        watch(ada, hook.url, "silent")
+        control.flush_push()
+        [silent] = control.push_deliveries("silent")
+        assert (silent["status"], silent["attempts"], silent["dropped"]) == (None, 5, "gave up")
+
+
+def test_a_test_can_lose_pushes_on_purpose(
+    ada: Any, hooks: PushReceiver, control: GoogleControl
+) -> None:
+    """Push guide: notifications are not 100% reliable ("expect a small percentage of messages
+    to get dropped"); the control API loses the next N or a share of them."""
+    watch(ada, hooks.url)
+    control.flush_push()
+    control.drop_pushes(1)
+    ada.events().insert(calendarId="primary", body=an_event(1)).execute()
+    control.flush_push()
+    ada.events().insert(calendarId="primary", body=an_event(2)).execute()
+    control.flush_push()
+
+    assert [p.headers["x-goog-resource-state"] for p in hooks.pushes()] == ["sync", "exists"]
+    assert [d["dropped"] for d in control.push_deliveries()][1:] == ["lost", None]
+
+    control.calendar_settings(push_loss_rate=1.0)
+    ada.events().insert(calendarId="primary", body=an_event(3)).execute()
+    control.flush_push()
+    assert len(hooks.pushes()) == 2
+    assert control.push_deliveries()[-1]["dropped"] == "lost"
+
+
+def test_settings_refused_with_400_change_nothing(control: GoogleControl) -> None:
+    """The control API's own contract: a 400 answer leaves every setting as it was."""
+    before = control.calendar_settings()
+    for bad in ({"push_delay": 0.5, "conference_status": "maybe"}, {"push_loss_rate": 2},
+                {"push_fold": "yes"}, {"nonsense": 1}):
+        with pytest.raises(AssertionError, match="400"):
+            control.calendar_settings(**bad)
+    assert control.calendar_settings() == before
 
 
 def test_resource_id_is_stable_per_calendar_and_channel_ids_are_unique(
@@ -109,6 +224,7 @@ def test_resource_id_is_stable_per_calendar_and_channel_ids_are_unique(
 def test_stopped_channel_gets_no_more_pushes(
     ada: Any, hooks: PushReceiver, control: GoogleControl
 ) -> None:
+    """Push guide, "Stop notifications": channels.stop with the channel id and resource id."""
     channel = watch(ada, hooks.url)
     other = watch(ada, hooks.url, "chan-2")
     control.flush_push()
@@ -127,9 +243,39 @@ def test_stopped_channel_gets_no_more_pushes(
         assert (caught.value.status_code, error_reason(caught.value)) == (404, "notFound")
 
 
+def test_only_the_user_and_client_that_opened_a_channel_can_stop_it(
+    google_server: StandinServer, ada: Any, hooks: PushReceiver, control: GoogleControl,
+    standin: Any
+) -> None:
+    """Push guide: "Each notification channel is associated both with a particular user and a
+    particular resource"; channels.stop from another user or another OAuth client finds no such
+    channel (404) and the channel keeps delivering."""
+    control.create_account(BOB)
+    control.create_calendar(TEAM, owner=BOB, shares={ADA: "reader"})
+    channel = watch(ada, hooks.url, "team", calendar_id=TEAM)
+    bob = calendar_service(google_server.url, mint_token(standin.state, BOB))
+    ada_elsewhere = calendar_service(
+        google_server.url, mint_token(standin.state, ADA, client_id="other.apps.googleusercontent.com")
+    )
+    body = {"id": channel["id"], "resourceId": channel["resourceId"]}
+    for stranger in (bob, ada_elsewhere):
+        with pytest.raises(HttpError) as caught:
+            stranger.channels().stop(body=body).execute()
+        assert (caught.value.status_code, error_reason(caught.value)) == (404, "notFound")
+    control.add_busy(TEAM, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z")
+    control.flush_push()
+    assert [p.headers["x-goog-resource-state"] for p in hooks.pushes("team")] == [
+        "sync", "exists"]
+
+    ada.channels().stop(body=body).execute()
+    assert [c["live"] for c in control.channels()] == [False]
+
+
 def test_expired_channels_get_no_more_pushes_and_ttl_is_capped_at_seven_days(
     ada: Any, hooks: PushReceiver, control: GoogleControl, standin: Any
 ) -> None:
+    """Push guide, "Renew notification channels": a channel stops at its expiration (checked
+    on the stand-in's clock before each delivery); events channels default to one week."""
     now_ms = standin.state.now() * 1000
     default = watch(ada, hooks.url, "chan-default")
     capped = watch(ada, hooks.url, "chan-capped", params={"ttl": str(30 * 86400)})
@@ -156,12 +302,15 @@ def test_expired_channels_get_no_more_pushes_and_ttl_is_capped_at_seven_days(
 def test_failed_pushes_are_retried_in_order_then_given_up(
     ada: Any, control: GoogleControl
 ) -> None:
+    """Push guide, "Retries": a 500 is retried with exponential backoff; later messages of the
+    channel wait behind it; after the last retry the message is given up."""
     with PushReceiver(fail_next=2) as flaky:
         watch(ada, flaky.url)
         ada.events().insert(calendarId="primary", body=an_event()).execute()
         control.flush_push()
 
-        assert [p.headers["x-goog-message-number"] for p in flaky.pushes()] == ["1", "2"]
+        numbers = [int(p.headers["x-goog-message-number"]) for p in flaky.pushes()]
+        assert numbers[0] == 1 and len(numbers) == 2 and numbers[1] > 1
         assert flaky.attempts == 4
         first = control.push_deliveries("chan-1")[0]
         assert (first["attempts"], first["status"], first["delivered"]) == (3, 200, True)
@@ -196,8 +345,11 @@ def test_changes_to_a_shared_calendar_reach_its_watchers(
     channel = watch(ada, hooks.url, "team", calendar_id=TEAM)
 
     event = control.add_busy(TEAM, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z")
+    control.flush_push()
     control.move_event(TEAM, event["id"], "2030-01-01T12:00:00Z", "2030-01-01T13:00:00Z")
+    control.flush_push()
     control.delete_event(TEAM, event["id"])
+    control.flush_push()
     control.delete_calendar(TEAM)
     control.flush_push()
 

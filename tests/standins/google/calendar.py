@@ -35,7 +35,7 @@ import json
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -90,12 +90,47 @@ RPC_STATUS = {
 SEND_UPDATES = ("all", "externalOnly", "none")
 
 
+def _number(low: float, high: float = float("inf")) -> Callable[[Any], bool]:
+    def check(value: Any) -> bool:
+        return (isinstance(value, int | float) and not isinstance(value, bool)
+                and low <= value <= high)
+
+    return check
+
+
+def _whole(low: int) -> Callable[[Any], bool]:
+    def check(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= low
+
+    return check
+
+
+def _one_of(*allowed: Any) -> Callable[[Any], bool]:
+    return lambda value: any(value == a and type(value) is type(a) for a in allowed)
+
+
+# What each control setting accepts; anything else is refused with 400 and changes nothing.
+SETTING_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "freebusy_merge": _one_of("none", "overlapping", "touching"),
+    "freebusy_max_days": _whole(1),
+    "conference_status": _one_of("success", "failure"),
+    "push_delay": _number(0, 60),
+    "push_retry_delays": lambda v: isinstance(v, list) and all(_number(0, 60)(x) for x in v),
+    "push_timeout": _number(0.01, 60),
+    "push_fold": _one_of(True, False),
+    "push_number_step": _whole(1),
+    "push_loss_rate": _number(0, 1),
+    "seed": _whole(0),
+}
+
+
 @dataclass
 class Call:
     """What a handler needs from one API request."""
 
     state: GoogleState
     caller: str
+    client_id: str
     body: Any
     query: Query
     if_match: str | None
@@ -154,7 +189,7 @@ class _Api:
             delay = self._latency(method_id)
             if delay:
                 time.sleep(delay)
-            call = Call(state, caller, body, query, request.headers.get("If-Match"),
+            call = Call(state, caller, token.client_id, body, query, request.headers.get("If-Match"),
                         request.host_url.rstrip("/") + API)
             status, out = handler(call, **kwargs)
         except ApiError as exc:
@@ -412,11 +447,12 @@ def events_watch(call: Call, calendar_id: str) -> tuple[int, Any]:
     with call.state.lock:
         cal, _ = resolve(call.state, call.caller, calendar_id, "freeBusyReader")
         uri = f"{call.api_root}/calendars/{quote(cal.id, safe='@')}/events?alt=json"
-        return 200, calendar_push.watch(call.state, cal, call.caller, call.body, uri)
+        return 200, calendar_push.watch(call.state, cal, call.caller, call.body, uri,
+                                        call.client_id)
 
 
 def channels_stop(call: Call) -> tuple[int, Any]:
-    calendar_push.stop(call.state, call.body)
+    calendar_push.stop(call.state, call.body, call.caller, call.client_id)
     return 204, None
 
 
@@ -669,21 +705,34 @@ def _control_routes(bp: Blueprint, state: GoogleState) -> None:
             return _json({"flushed": True})
         return _json({"flushed": False, "pending": calendar_push.pending(state)}, 504)
 
+    @bp.post("/_control/push/drop")
+    @guarded
+    def control_drop_pushes() -> Response:
+        count = _payload().get("count", 1)
+        if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+            raise invalid("count must be a whole number >= 0")
+        with state.lock:
+            store(state).push_drop_next = count
+            return _json({"drop_next": count})
+
     @bp.post("/_control/calendar/settings")
     @guarded
     def control_settings() -> Response:
         data = _payload()
         with state.lock:
-            settings = store(state).settings
+            st = store(state)
+            # Checked on a copy: a refused change (400) leaves every setting as it was.
+            candidate = replace(st.settings)
             for key, value in data.items():
-                if not hasattr(settings, key):
+                if key not in SETTING_CHECKS:
                     raise invalid(f"unknown setting {key!r}")
-                setattr(settings, key, value)
-            if settings.freebusy_merge not in ("none", "overlapping", "touching"):
-                raise invalid("freebusy_merge must be none, overlapping or touching")
-            if settings.conference_status not in ("success", "failure"):
-                raise invalid("conference_status must be success or failure")
-            return _json(asdict(settings))
+                if not SETTING_CHECKS[key](value):
+                    raise invalid(f"bad value for {key}: {value!r}")
+                setattr(candidate, key, value)
+            st.settings = candidate
+            if "seed" in data:
+                st.rng.seed(candidate.seed)
+            return _json(asdict(candidate))
 
 
 def _calendar_json(cal: CalendarData) -> dict[str, Any]:

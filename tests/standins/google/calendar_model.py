@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 import re
 import secrets
 import string
@@ -210,8 +211,18 @@ class Settings:
     # Longest free/busy window; cal.com reports Google refusing more than 90 days.
     freebusy_max_days: int = 90
     conference_status: str = "success"  # "success" | "failure" for new Meet conferences
+    # Push delivery (calendar_push): seconds from the change to the first attempt, the waits
+    # between retries (exponential, as Google backs off), the answer timeout, whether quick
+    # successive changes fold into one push, the largest jump of message numbers, and the
+    # share of pushes lost on purpose.
+    push_delay: float = 0.03
     push_retry_delays: list[float] = field(default_factory=lambda: [0.05, 0.1, 0.2, 0.4])
     push_timeout: float = 5.0
+    push_fold: bool = True
+    push_number_step: int = 4
+    push_loss_rate: float = 0.0
+    # Seeds the stand-in's randomness (message number jumps, losses) so a run can be replayed.
+    seed: int = 2026
 
 
 @dataclass
@@ -225,6 +236,8 @@ class CalendarStore:
     faults: list[Fault] = field(default_factory=list)
     latency: dict[str, float] = field(default_factory=dict)
     settings: Settings = field(default_factory=Settings)
+    rng: random.Random = field(default_factory=lambda: random.Random(Settings.seed))
+    push_drop_next: int = 0  # the next N pushes are lost (control API)
 
     def next_seq(self) -> int:
         self.seq += 1

@@ -12,6 +12,7 @@ import json
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,7 @@ def mint_token(
     email: str,
     scopes: tuple[str, ...] = (FULL_SCOPE,),
     lifetime: float = 3600.0,
+    client_id: str = "calendar-tests.apps.googleusercontent.com",
 ) -> str:
     """An access token for an existing account, as if the OAuth dance had happened."""
     token = "ya29.standin-" + secrets.token_urlsafe(24)
@@ -37,7 +39,7 @@ def mint_token(
         state.access_tokens[token] = AccessToken(
             token=token,
             email=email,
-            client_id="calendar-tests.apps.googleusercontent.com",
+            client_id=client_id,
             scopes=frozenset(scopes),
             expires_at=state.now() + lifetime,
         )
@@ -67,18 +69,22 @@ def error_reason(exc: Any) -> str:
 class Push:
     headers: dict[str, str]  # lower-case names: "x-goog-resource-state"
     body: bytes
+    at: float = 0.0  # time.monotonic() on arrival
 
 
 @dataclass
 class PushReceiver:
     """A web hook on 127.0.0.1 that records Google's push notifications.
 
-    `fail_next` answers that many requests with 500 before accepting again; `delay` makes
-    every answer that many seconds slow.
+    `fail_next` answers that many requests with `fail_status` (500 unless told) before
+    accepting again; `delay` makes every answer that many seconds slow; `on_push` runs inside
+    the request for each accepted push (to look at Google's state at that moment).
     """
 
     fail_next: int = 0
+    fail_status: int = 500
     delay: float = 0.0
+    on_push: Callable[[Push], None] | None = None
     received: list[Push] = field(default_factory=list)
     attempts: int = 0
 
@@ -93,10 +99,12 @@ class PushReceiver:
                 self.attempts += 1
                 if self.fail_next > 0:
                     self.fail_next -= 1
-                    return "try later", 500
-                self.received.append(
-                    Push({k.lower(): v for k, v in request.headers.items()}, request.get_data())
-                )
+                    return "try later", self.fail_status
+                push = Push({k.lower(): v for k, v in request.headers.items()},
+                            request.get_data(), time.monotonic())
+                self.received.append(push)
+            if self.on_push is not None:
+                self.on_push(push)
             return "", 200
 
         self._server = StandinServer(app)

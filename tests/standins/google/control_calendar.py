@@ -124,7 +124,8 @@ class CalendarControl(ControlBase):
         return self._object("POST", "/latency", json={"method": method, "seconds": seconds})
 
     def calendar_settings(self, **settings: Any) -> dict[str, Any]:
-        """freebusy_merge, freebusy_max_days, conference_status, push_retry_delays, push_timeout."""
+        """Changes stand-in settings (see tests/standins/README.md for each); returns them all.
+        A refused value raises and changes nothing."""
         return self._object("POST", "/calendar/settings", json=settings)
 
     # -- what happened
@@ -155,6 +156,10 @@ class CalendarControl(ControlBase):
         if channel_id is None:
             return self._items("GET", "/push/deliveries")
         return self._items("GET", "/push/deliveries", channel_id=channel_id)
+
+    def drop_pushes(self, count: int = 1) -> None:
+        """The next `count` push messages are lost (never sent), as Google warns some may be."""
+        self._call("POST", "/push/drop", json={"count": count})
 
     def flush_push(self, timeout: float = 10.0) -> None:
         """Returns once every queued push was delivered (raises if that takes over `timeout`)."""
