@@ -254,8 +254,9 @@ def test_only_the_user_and_client_that_opened_a_channel_can_stop_it(
     control.create_calendar(TEAM, owner=BOB, shares={ADA: "reader"})
     channel = watch(ada, hooks.url, "team", calendar_id=TEAM)
     bob = calendar_service(google_server.url, mint_token(standin.state, BOB))
+    other_client = "other.apps.googleusercontent.com"
     ada_elsewhere = calendar_service(
-        google_server.url, mint_token(standin.state, ADA, client_id="other.apps.googleusercontent.com")
+        google_server.url, mint_token(standin.state, ADA, client_id=other_client)
     )
     body = {"id": channel["id"], "resourceId": channel["resourceId"]}
     for stranger in (bob, ada_elsewhere):

@@ -1,9 +1,9 @@
 """Google Calendar API v3 as a Flask blueprint: /calendar/v3/... plus its control API.
 
 Served methods: calendarList.list / get, calendars.get, events.insert / get / patch / update /
-delete / list / watch, channels.stop, freebusy.query. Any other /calendar/v3 path answers 404
-and is reported as a schema violation, so a product that starts using an unserved method
-fails its tests instead of passing against a guess.
+delete / list / instances / watch, channels.stop, freebusy.query. Any other /calendar/v3 path
+answers 404 and is reported as a schema violation, so a product that starts using an unserved
+method fails its tests instead of passing against a guess.
 
 Each API call goes through `_Api.serve`: body parsed, query and body checked against
 calendar.v3.json (violations go to state.schema_violations), the bearer token checked by
@@ -34,7 +34,8 @@ from __future__ import annotations
 import json
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 from urllib.parse import quote
@@ -48,6 +49,7 @@ from tests.standins.google.calendar_model import (
     ROLES,
     ApiError,
     CalendarData,
+    CalendarStore,
     EventRecord,
     Fault,
     calendar,
@@ -189,8 +191,8 @@ class _Api:
             delay = self._latency(method_id)
             if delay:
                 time.sleep(delay)
-            call = Call(state, caller, token.client_id, body, query, request.headers.get("If-Match"),
-                        request.host_url.rstrip("/") + API)
+            call = Call(state, caller, token.client_id, body, query,
+                        request.headers.get("If-Match"), request.host_url.rstrip("/") + API)
             status, out = handler(call, **kwargs)
         except ApiError as exc:
             status, out, headers = exc.status, exc.body(), exc.headers
@@ -282,6 +284,22 @@ def _record(cal: CalendarData, event_id: str) -> EventRecord:
     if record is None:
         raise not_found()
     return record
+
+
+@contextmanager
+def _changing(st: CalendarStore, cal: CalendarData, event_id: str) -> Iterator[EventRecord]:
+    """The event to change: a stored one, or an occurrence of a series made into its own record;
+    if the change is refused, an occurrence made for it goes back to being virtual."""
+    found = events.instance_record(st, cal, event_id)
+    if found is None:
+        raise not_found()
+    record, made = found
+    try:
+        yield record
+    except BaseException:
+        if made:
+            del cal.events[event_id]
+        raise
 
 
 def _check_if_match(call: Call, record: EventRecord) -> None:
@@ -407,12 +425,12 @@ def _events_modify(call: Call, calendar_id: str, event_id: str, replace: bool) -
     body = _event_body(call)
     with state.lock:
         cal, _ = resolve(state, call.caller, calendar_id, "writer")
-        record = _record(cal, event_id)
-        _check_if_match(call, record)
-        events.modify(
-            store(state), cal, record, body, replace=replace, now=state.now(),
-            conference_version=version, send_updates=send_updates,
-        )
+        with _changing(store(state), cal, event_id) as record:
+            _check_if_match(call, record)
+            events.modify(
+                store(state), cal, record, body, replace=replace, now=state.now(),
+                conference_version=version, send_updates=send_updates,
+            )
         calendar_push.notify(state, cal.id)
         return 200, events.render(record, cal)
 
@@ -430,11 +448,18 @@ def events_delete(call: Call, calendar_id: str, event_id: str) -> tuple[int, Any
     send_updates = _send_updates(call)
     with state.lock:
         cal, _ = resolve(state, call.caller, calendar_id, "writer")
-        record = _record(cal, event_id)
-        _check_if_match(call, record)
-        events.delete(store(state), record, now=state.now(), send_updates=send_updates)
+        with _changing(store(state), cal, event_id) as record:
+            _check_if_match(call, record)
+            events.delete(store(state), cal, record, now=state.now(), send_updates=send_updates)
         calendar_push.notify(state, cal.id)
         return 204, None
+
+
+def events_instances(call: Call, calendar_id: str, event_id: str) -> tuple[int, Any]:
+    with call.state.lock:
+        cal, role = resolve(call.state, call.caller, calendar_id, "freeBusyReader")
+        series = _record(cal, event_id)
+        return 200, calendar_sync.list_instances(store(call.state), cal, role, series, call.query)
 
 
 def events_list(call: Call, calendar_id: str) -> tuple[int, Any]:
@@ -470,6 +495,8 @@ ROUTES: list[tuple[str, str, str, Handler]] = [
     ("GET", "/calendars/<calendar_id>/events", "calendar.events.list", events_list),
     ("POST", "/calendars/<calendar_id>/events/watch", "calendar.events.watch", events_watch),
     ("GET", "/calendars/<calendar_id>/events/<event_id>", "calendar.events.get", events_get),
+    ("GET", "/calendars/<calendar_id>/events/<event_id>/instances", "calendar.events.instances",
+     events_instances),
     ("PATCH", "/calendars/<calendar_id>/events/<event_id>", "calendar.events.patch",
      events_patch),
     ("PUT", "/calendars/<calendar_id>/events/<event_id>", "calendar.events.update",
@@ -591,11 +618,11 @@ def _control_routes(bp: Blueprint, state: GoogleState) -> None:
         data = _payload()
         with state.lock:
             cal = existing(calendar_id)
-            record = _record(cal, event_id)
-            events.modify(
-                store(state), cal, record, data, replace=False, now=state.now(),
-                conference_version=1 if "conferenceData" in data else 0, send_updates=None,
-            )
+            with _changing(store(state), cal, event_id) as record:
+                events.modify(
+                    store(state), cal, record, data, replace=False, now=state.now(),
+                    conference_version=1 if "conferenceData" in data else 0, send_updates=None,
+                )
             calendar_push.notify(state, cal.id)
             return _json(_raw_event(record, cal))
 
@@ -604,8 +631,8 @@ def _control_routes(bp: Blueprint, state: GoogleState) -> None:
     def control_delete_event(calendar_id: str, event_id: str) -> Response:
         with state.lock:
             cal = existing(calendar_id)
-            record = _record(cal, event_id)
-            events.delete(store(state), record, now=state.now(), send_updates=None)
+            with _changing(store(state), cal, event_id) as record:
+                events.delete(store(state), cal, record, now=state.now(), send_updates=None)
             calendar_push.notify(state, cal.id)
             return _json(_raw_event(record, cal))
 

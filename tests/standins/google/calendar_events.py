@@ -44,7 +44,8 @@ MEET_ICON = (
     "https://fonts.gstatic.com/s/i/productlogos/meet_2020q4/v6/web-512dp/"
     "logo_meet_2020q4_color_2x_web_512dp.png"
 )
-KEPT_ON_MODIFY = ("id", "iCalUID", "htmlLink", "created", "creator", "organizer")
+KEPT_ON_MODIFY = ("id", "iCalUID", "htmlLink", "created", "creator", "organizer",
+                  "recurringEventId", "originalStartTime")
 RESPONSE_STATUSES = {"needsAction", "declined", "tentative", "accepted"}
 
 
@@ -433,10 +434,16 @@ def modify(
 
 
 def delete(
-    st: CalendarStore, record: EventRecord, *, now: float, send_updates: str | None
+    st: CalendarStore, cal: CalendarData, record: EventRecord, *, now: float,
+    send_updates: str | None,
 ) -> EventRecord:
     if record.cancelled:
         raise ApiError(410, "deleted", "Resource has been deleted")
+    if record.resource.get("recurrence"):
+        # Deleting a series cancels its modified occurrences with it.
+        for other in exceptions_of(cal, record.id):
+            if not other.cancelled:
+                delete(st, cal, other, now=now, send_updates=None)
     seq = st.next_seq()
     record.deleted = True
     record.seq = seq
@@ -482,14 +489,55 @@ def render(
     return resource
 
 
-def minimal(record: EventRecord) -> dict[str, Any]:
-    """How a deleted event appears in a list: the id, and that it is cancelled."""
-    return {
+def minimal(record: EventRecord, cal: CalendarData | None = None) -> dict[str, Any]:
+    """How a deleted event appears in a list: the id, and that it is cancelled; a cancelled
+    occurrence of a series also names its series and original start."""
+    out = {
         "kind": "calendar#event",
         "etag": record.resource["etag"],
         "id": record.id,
         "status": "cancelled",
     }
+    if "recurringEventId" in record.resource:
+        out["recurringEventId"] = record.resource["recurringEventId"]
+        original = record.resource["originalStartTime"]
+        out["originalStartTime"] = _render_when(original, cal, None) if cal else dict(original)
+    return out
+
+
+def exceptions_of(cal: CalendarData, series_id: str) -> list[EventRecord]:
+    """The series' occurrences that were changed or cancelled on their own (stored by their
+    instance id, `<seriesId>_<start>`)."""
+    return [r for r in cal.events.values() if r.resource.get("recurringEventId") == series_id]
+
+
+def instance_record(
+    st: CalendarStore, cal: CalendarData, event_id: str
+) -> tuple[EventRecord, bool] | None:
+    """The stored event, or the occurrence `<seriesId>_<start>` of a live series made into a
+    record of its own so it can be changed alone (recurring-events guide, "Modify or delete
+    instances"); the flag says it was just made. None when neither exists."""
+    found = cal.events.get(event_id)
+    if found is not None:
+        return found, False
+    series_id, sep, suffix = event_id.rpartition("_")
+    series = cal.events.get(series_id) if sep else None
+    if series is None or series.cancelled or not series.resource.get("recurrence"):
+        return None
+    try:
+        if "T" in suffix:
+            moment = datetime.strptime(suffix, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        else:
+            moment = day_start(datetime.strptime(suffix, "%Y%m%d").date(), cal.time_zone)
+    except ValueError:
+        return None
+    for occ in occurrences(series, cal, moment, moment + timedelta(microseconds=1)):
+        if occ.resource["id"] == event_id:
+            record = EventRecord(copy.deepcopy(occ.resource), occ.start, occ.end, series.seq)
+            record.resource["sequence"] = series.resource.get("sequence", 0)
+            cal.events[event_id] = record
+            return record, True
+    return None
 
 
 @dataclass
@@ -535,10 +583,13 @@ def occurrences(
             break
         if window_start is not None and finish <= window_start:
             continue
+        instance_id = f"{record.id}_{suffix}"
+        if instance_id in cal.events:
+            continue  # changed or cancelled on its own: that record stands in for it
         instance = {k: v for k, v in resource.items() if k != "recurrence"}
         instance.update(
             {
-                "id": f"{record.id}_{suffix}",
+                "id": instance_id,
                 "recurringEventId": record.id,
                 "originalStartTime": dict(when),
                 "start": when,

@@ -19,12 +19,19 @@ import json
 from datetime import datetime
 from typing import Any
 
-from tests.standins.google.calendar_events import minimal, occurrences, render
+from tests.standins.google.calendar_events import (
+    exceptions_of,
+    minimal,
+    occurrences,
+    parse_when,
+    render,
+)
 from tests.standins.google.calendar_model import (
     ApiError,
     CalendarData,
     CalendarStore,
     EventRecord,
+    day_start,
     decode_token,
     encode_token,
     etag_for,
@@ -150,6 +157,15 @@ class _Filters:
         return _matches_text(resource, self.terms)
 
 
+def parse_rfc3339_when(value: dict[str, Any], cal: CalendarData) -> datetime:
+    """The instant an EventDateTime names (an all-day date starts in the calendar's zone)."""
+    when = parse_when(value, "originalStartTime", False)
+    if when.instant is not None:
+        return when.instant
+    assert when.day is not None
+    return day_start(when.day, cal.time_zone)
+
+
 def _time(query: Query, name: str) -> datetime | None:
     value = _one(query, name)
     return parse_rfc3339(value, name) if value is not None else None
@@ -157,10 +173,10 @@ def _time(query: Query, name: str) -> datetime | None:
 
 def _deleted_item(record: EventRecord, cal: CalendarData, single: bool) -> list[dict[str, Any]]:
     if not (single and record.resource.get("recurrence")):
-        return [minimal(record)]
+        return [minimal(record, cal)]
     items = []
     for occ in occurrences(record, cal):
-        item = minimal(record)
+        item = minimal(record, cal)
         item.update(
             id=occ.resource["id"],
             recurringEventId=record.id,
@@ -197,17 +213,7 @@ def list_events(
     if order == "startTime" and not single:
         raise invalid("The requested ordering is not available for the particular query.",
                       "orderBy")
-    offset, snapshot = 0, st.seq
-    page_token = _one(query, "pageToken")
-    if page_token is not None:
-        payload = decode_token(page_token)
-        if (
-            payload is None
-            or payload.get("f") != fingerprint(query)
-            or payload.get("g") != st.generation
-        ):
-            raise invalid("Invalid Value", "pageToken")
-        offset, snapshot = int(payload["o"]), int(payload["s"])
+    offset, snapshot = _page_offset(st, query)
 
     items: list[tuple[Any, dict[str, Any]]] = []
     if token is not None:
@@ -243,6 +249,14 @@ def list_events(
         else:
             items.sort(key=lambda pair: pair[0])
 
+    return _page(st, cal, role, query, items, offset, size, snapshot, with_sync_token=True)
+
+
+def _page(
+    st: CalendarStore, cal: CalendarData, role: str, query: Query,
+    items: list[tuple[Any, dict[str, Any]]], offset: int, size: int, snapshot: int,
+    *, with_sync_token: bool,
+) -> dict[str, Any]:
     page = [item for _, item in items[offset:offset + size]]
     body: dict[str, Any] = {
         "kind": "calendar#events",
@@ -261,9 +275,58 @@ def list_events(
         body["nextPageToken"] = encode_token(
             {"o": offset + size, "s": snapshot, "f": fingerprint(query), "g": st.generation}
         )
-    else:
+    elif with_sync_token:
         body["nextSyncToken"] = sync_token(st, cal, snapshot)
     return body
+
+
+def _page_offset(st: CalendarStore, query: Query) -> tuple[int, int]:
+    """(offset, snapshot seq) from the pageToken, or the start of a new listing."""
+    page_token = _one(query, "pageToken")
+    if page_token is None:
+        return 0, st.seq
+    payload = decode_token(page_token)
+    if (
+        payload is None
+        or payload.get("f") != fingerprint(query)
+        or payload.get("g") != st.generation
+    ):
+        raise invalid("Invalid Value", "pageToken")
+    return int(payload["o"]), int(payload["s"])
+
+
+def list_instances(
+    st: CalendarStore, cal: CalendarData, role: str, series: EventRecord, query: Query
+) -> dict[str, Any]:
+    """events.instances: the series' occurrences in the window, with its changed occurrences in
+    their new place and, with showDeleted, its cancelled ones; the caller holds the lock."""
+    size = page_size(query, DEFAULT_PAGE, MAX_PAGE)
+    show_deleted = bool(_flag(query, "showDeleted"))
+    tz = _one(query, "timeZone")
+    if tz is not None:
+        zone(tz, "timeZone")
+    filters = _Filters(query)
+    original = _time(query, "originalStart")
+    offset, snapshot = _page_offset(st, query)
+    found: list[tuple[Any, dict[str, Any], datetime]] = []
+    if series.resource.get("recurrence") and not series.cancelled:
+        for occ in occurrences(series, cal, filters.time_min, filters.time_max):
+            if _overlaps(occ.start, occ.end, filters):
+                found.append(((occ.start, occ.resource["id"]),
+                              render(occ.resource, cal, tz=tz, role=role), occ.start))
+    for record in exceptions_of(cal, series.id):
+        first = parse_rfc3339_when(record.resource["originalStartTime"], cal)
+        if record.cancelled:
+            if show_deleted:
+                found.append(((record.start, record.id), minimal(record, cal), first))
+        elif _overlaps(record.start, record.end, filters):
+            found.append(((record.start, record.id), render(record, cal, tz=tz, role=role),
+                          first))
+    if original is not None:
+        found = [f for f in found if f[2] == original or (
+            "recurringEventId" not in f[1] and f[0][0] == original)]
+    items = sorted(((key, item) for key, item, _ in found), key=lambda pair: pair[0])
+    return _page(st, cal, role, query, items, offset, size, snapshot, with_sync_token=False)
 
 
 def _overlaps(start: datetime, end: datetime, filters: _Filters) -> bool:
