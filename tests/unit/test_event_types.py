@@ -289,12 +289,14 @@ def test_to_dict_does_not_share_reminders_with_the_event_type() -> None:
 
 reminder = st.fixed_dictionaries({"method": st.sampled_from(["email", "popup"]),
                                   "minutes": st.integers(0, MAX_REMINDER_MINUTES)})
-question = st.text(min_size=1, max_size=300).filter(lambda q: q.strip() == q and q)
+# Owner text is printable: control characters are refused (issue 14).
+printable = st.characters(exclude_categories=("Cc", "Cs"))
+question = st.text(printable, min_size=1, max_size=300).filter(lambda q: q.strip() == q and q)
 
 
 @given(
     slug=st.from_regex(r"[a-z0-9][a-z0-9-]{0,62}", fullmatch=True),
-    title=st.text(min_size=1, max_size=200).filter(lambda t: t.strip() == t and t),
+    title=st.text(printable, min_size=1, max_size=200).filter(lambda t: t.strip() == t and t),
     location=st.sampled_from(["google_meet", "phone", "in_person", "custom"]),
     reminders=st.lists(reminder, max_size=5),
     questions=st.lists(question, max_size=10),

@@ -16,7 +16,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from booking.domain.availability import Booked, owner_day
+from booking.domain import ids
+from booking.domain.availability import Booked, owner_day, slot_is_offered
+from booking.domain.rules import AvailabilityRules
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 EMAIL = re.compile(rf"[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+")
@@ -43,7 +45,11 @@ class GuestRequest:
     idempotency_key: str | None
 
 
-def _has_control(text: str) -> bool:
+def has_control(text: str, *, multiline: bool = False) -> bool:
+    """Whether `text` holds control characters (NUL, ESC, ...); `multiline` allows line breaks
+    and tabs, as notes and descriptions have them."""
+    if multiline:
+        text = text.replace("\n", "").replace("\r", "").replace("\t", "")
     return any(unicodedata.category(ch) == "Cc" for ch in text)
 
 
@@ -63,13 +69,16 @@ def parse_guest_request(fields: Mapping[str, Any], *, questions: int | None = No
             problems[name] = "is required"
         elif len(value) > limit:
             problems[name] = f"must be at most {limit} characters"
-        elif _has_control(value.replace("\n", "").replace("\r", "").replace("\t", "")
-                          if multiline else value):
+        elif has_control(value, multiline=multiline):
             problems[name] = "must not contain control characters"
         return value
 
     owner_id = text("owner", 64)
+    if owner_id and "owner" not in problems and not ids.valid("owner", owner_id):
+        problems["owner"] = ids.problem("owner")
     event_type = text("event_type", 64)
+    if event_type and "event_type" not in problems and not ids.valid("event_type", event_type):
+        problems["event_type"] = ids.problem("event_type")
     name = text("name", MAX_NAME)
     if name and "name" not in problems and (_NAME_FORBIDDEN & set(name)):
         problems["name"] = "must not contain < > \" \\ ; or ,"
@@ -89,7 +98,7 @@ def parse_guest_request(fields: Mapping[str, Any], *, questions: int | None = No
         problems["answers"] = f"this event type asks {questions} question(s)"
     key = fields.get("idempotency_key") or header_key
     if key is not None and (not isinstance(key, str) or not 8 <= len(key) <= MAX_KEY
-                            or _has_control(key)):
+                            or has_control(key)):
         problems["idempotency_key"] = f"must be 8 to {MAX_KEY} printable characters"
     if problems:
         raise GuestInputError(problems)
@@ -109,13 +118,34 @@ def _instant(value: Any, problems: dict[str, str]) -> datetime | None:
         problems["start"] = "is required: an ISO 8601 instant such as 2026-12-01T09:00:00+01:00"
         return None
     try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        return parse_instant(value)
+    except ValueError as exc:
+        problems["start"] = str(exc)
+        return None
+
+
+# Far enough for any booking window, near enough that no arithmetic on it leaves the calendar
+# (year 1 or 9999 with an offset or a buffer overflows datetime).
+MIN_YEAR, MAX_YEAR = 2000, 2199
+_INSTANT = re.compile(r"\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?"
+                      r"(Z|[+-]\d{2}:\d{2})?", re.ASCII)
+
+
+def parse_instant(value: str) -> datetime:
+    """An aware UTC instant from ISO 8601 text; ValueError says what is wrong. Only the one
+    form we document is taken: no trailing NUL or other characters fromisoformat would skip."""
+    text = value.strip()
+    if not _INSTANT.fullmatch(text):
+        raise ValueError("must be an ISO 8601 instant such as 2026-12-01T09:00:00+01:00")
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        problems["start"] = "must be an ISO 8601 instant such as 2026-12-01T09:00:00+01:00"
-        return None
+        raise ValueError("must be an ISO 8601 instant such as 2026-12-01T09:00:00+01:00") \
+            from None
     if moment.tzinfo is None:
-        problems["start"] = "must carry an offset (Z or +01:00): a time alone is ambiguous"
-        return None
+        raise ValueError("must carry an offset (Z or +01:00): a time alone is ambiguous")
+    if not MIN_YEAR <= moment.year <= MAX_YEAR:
+        raise ValueError(f"must be between the years {MIN_YEAR} and {MAX_YEAR}")
     return moment.astimezone(UTC)
 
 
@@ -135,7 +165,7 @@ def _answers(fields: Mapping[str, Any], problems: dict[str, str]) -> tuple[str, 
     for i, answer in enumerate(raw):
         if len(answer) > MAX_ANSWER:
             problems[f"answers[{i}]"] = f"must be at most {MAX_ANSWER} characters"
-        elif _has_control(answer.replace("\n", "").replace("\r", "").replace("\t", "")):
+        elif has_control(answer, multiline=True):
             problems[f"answers[{i}]"] = "must not contain control characters"
     return tuple(a.strip() for a in raw)
 
@@ -162,3 +192,41 @@ def ledger_days(start: datetime, zone: ZoneInfo) -> list[str]:
     against: its own and both neighbours (buffers and long meetings cross midnight)."""
     day = owner_day(start, zone)
     return [(day + timedelta(days=d)).isoformat() for d in (-1, 0, 1)]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a start cannot be booked: `taken` (409) or a bad choice of time (400, `message`)."""
+
+    taken: bool
+    message: str
+
+
+TAKEN = "That time is no longer available. Please pick another slot."
+
+
+def refusal(rules: AvailabilityRules, start: datetime, *, booked: Sequence[Booked],
+            now: datetime, owner_daily_cap: int | None = None) -> Refusal | None:
+    """The cheap checks, before any Google call: the rules and our own bookings. None means
+    only the owner's live calendars can still say no.
+
+    Each message says which rule the time breaks, so a guest (or a script) learns what to fix
+    rather than "no longer available" for a time that never was.
+    """
+    zone = rules.zone
+    if start < now:
+        return Refusal(False, "is in the past")
+    if start < now + rules.minimum_notice:
+        return Refusal(False, f"is too soon: this needs {rules.minimum_notice_minutes} "
+                              "minutes' notice")
+    last_day = owner_day(now, zone) + timedelta(days=rules.booking_window_days - 1)
+    if owner_day(start, zone) > last_day:
+        return Refusal(False, "is outside the booking window: at most "
+                              f"{rules.booking_window_days} days ahead")
+    if not slot_is_offered(rules, start, busy=(), booked=(), now=now):
+        return Refusal(False, "is not one of the offered times: off the slot grid or outside "
+                              "the working hours")
+    if not slot_is_offered(rules, start, busy=(), booked=booked, now=now,
+                           owner_daily_cap=owner_daily_cap):
+        return Refusal(True, TAKEN)
+    return None

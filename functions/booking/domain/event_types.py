@@ -8,18 +8,21 @@ under `rules.` (e.g. `rules.weekly_hours.mon[1]`).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from booking.domain import ids
+from booking.domain.booking_rules import has_control
 from booking.domain.rules import AvailabilityRules, RuleError, parse_rules, rules_to_dict
 
-SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 LOCATIONS = ("google_meet", "phone", "in_person", "custom")
 REMINDER_METHODS = ("email", "popup")
 MAX_REMINDERS = 5  # Google's limit on reminder overrides
 MAX_REMINDER_MINUTES = 40320  # four weeks, Google's limit
+# Titles and questions are one line (they reach mail subjects, the .ics and the Google event);
+# descriptions may have line breaks, nothing else below a space.
+CONTROL = "must not contain control characters (line breaks only in the description)"
 DEFAULT_REMINDERS = ({"method": "email", "minutes": 1440}, {"method": "popup", "minutes": 60})
 
 
@@ -67,26 +70,35 @@ def parse_event_type(data: Mapping[str, Any], owner_time_zone: str) -> EventType
     for key in sorted(set(data) - _KNOWN):
         problems[str(key)] = "is not an event type field"
     slug = data.get("slug")
-    if not isinstance(slug, str) or not SLUG.fullmatch(slug):
+    if not ids.valid("event_type", slug):
         problems["slug"] = "use 1-63 lowercase letters, digits or dashes"
     title = data.get("title")
     if not isinstance(title, str) or not title.strip() or len(title) > 200:
         problems["title"] = "is required (at most 200 characters)"
+    elif has_control(title):
+        problems["title"] = CONTROL
     description = data.get("description", "")
     if not isinstance(description, str) or len(description) > 5000:
         problems["description"] = "must be text of at most 5000 characters"
+    elif has_control(description, multiline=True):
+        problems["description"] = CONTROL
     location = data.get("location", "google_meet")
     if location not in LOCATIONS:
         problems["location"] = "must be one of " + ", ".join(LOCATIONS)
     details = data.get("location_details", "")
     if not isinstance(details, str) or len(details) > 500:
         problems["location_details"] = "must be text of at most 500 characters"
+    elif has_control(details):
+        problems["location_details"] = CONTROL
     reminders = _reminders(data.get("reminders", list(DEFAULT_REMINDERS)), problems)
     questions = data.get("questions", [])
     if not isinstance(questions, list) or len(questions) > 10 or not all(
             isinstance(q, str) and q.strip() and len(q) <= 300 for q in questions):
         problems["questions"] = "must be a list of at most 10 questions of up to 300 characters"
         questions = []
+    for i, question in enumerate(questions):
+        if has_control(question):
+            problems[f"questions[{i}]"] = CONTROL
     active = data.get("active", True)
     if not isinstance(active, bool):
         problems["active"] = "must be true or false"

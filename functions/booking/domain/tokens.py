@@ -17,6 +17,8 @@ import hmac
 import json
 from typing import Any
 
+from booking.domain import ids
+
 
 class TokenError(ValueError):
     """The token is malformed, tampered with, of another purpose, or expired (`expired`)."""
@@ -84,6 +86,6 @@ def split_api_key(key: str) -> tuple[str, str]:
     """Owner API keys read `bk_<owner id>_<secret>`; returns (owner id, secret) or raises."""
     prefix, _, rest = key.partition("_")
     owner_id, _, secret = rest.partition("_")
-    if prefix != "bk" or not owner_id or len(secret) < 32:
+    if prefix != "bk" or not ids.valid("owner", owner_id) or len(secret) < 32:
         raise TokenError("malformed API key")
     return owner_id, secret

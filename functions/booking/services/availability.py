@@ -9,7 +9,9 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from booking.adapters import firestore_owners as owners_store
+from booking.domain import ids
 from booking.domain.availability import compute_slots, group_by_local_day
+from booking.domain.booking_rules import MAX_YEAR, MIN_YEAR
 from booking.domain.intervals import Interval
 from booking.errors import InvalidInput, NotFound
 from booking.services import busy as busy_time
@@ -32,10 +34,11 @@ def parse_query(params: dict[str, str]) -> Query:
     problems: dict[str, str] = {}
     owner_id = params.get("owner", "").strip()
     slug = params.get("event_type", "").strip()
-    if not owner_id:
-        problems["owner"] = "is required"
-    if not slug:
-        problems["event_type"] = "is required"
+    for field, kind, value in (("owner", "owner", owner_id), ("event_type", "event_type", slug)):
+        if not value:
+            problems[field] = "is required"
+        elif not ids.valid(kind, value):
+            problems[field] = ids.problem(kind)
     start = _date(params.get("start", ""), "start", problems)
     end = _date(params.get("end", ""), "end", problems)
     zone_name = params.get("time_zone", "").strip()
@@ -59,10 +62,14 @@ def parse_query(params: dict[str, str]) -> Query:
 
 def _date(value: str, field: str, problems: dict[str, str]) -> date | None:
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         problems[field] = "must be a date such as 2026-12-01"
         return None
+    if not MIN_YEAR <= day.year <= MAX_YEAR:
+        problems[field] = f"must be between the years {MIN_YEAR} and {MAX_YEAR}"
+        return None
+    return day
 
 
 def span_of(query: Query) -> Interval:
@@ -90,14 +97,15 @@ def slots(query: Query, now: datetime,
         source = busy_source or busy_time.LiveGoogleBusy()
         window = busy_time.query_span(span, duration=rules.duration,
                                       before=rules.buffer_before, after=rules.buffer_after)
-        found = compute_slots(
-            rules,
-            span=span,
-            busy=source.busy(owner, window, now),
-            booked=busy_time.booked(owner, window, event_type.slug),
-            now=now,
-            owner_daily_cap=owner.max_bookings_per_day,
-        )
+        booked = busy_time.booked(owner, window, event_type.slug)
+        cap = owner.max_bookings_per_day
+        # The rules and our own bookings first: when they leave nothing (a closed week, a span
+        # past the window, every slot booked), Google is not asked at all.
+        found = compute_slots(rules, span=span, busy=[], booked=booked, now=now,
+                              owner_daily_cap=cap)
+        if found:
+            found = compute_slots(rules, span=span, busy=source.busy(owner, window, now),
+                                  booked=booked, now=now, owner_daily_cap=cap)
     days = group_by_local_day(found, query.zone)
     return {
         "owner": owner.id,

@@ -18,6 +18,7 @@ from booking.adapters import firestore_outbox
 from booking.adapters import firestore_owners as owners_store
 from booking.domain.availability import Booked, slot_is_offered
 from booking.domain.booking_rules import (
+    TAKEN,
     GuestInputError,
     GuestRequest,
     booking_id_for,
@@ -30,7 +31,6 @@ from booking.errors import Conflict, InvalidInput, NotFound
 from booking.services import busy as busy_time
 from booking.services import calendar_writes, event_types, limits, meetings, outbox
 
-TAKEN = "That time is no longer available. Please pick another slot."
 LOCATION_TEXT = {"google_meet": "Google Meet", "phone": "Phone call", "in_person": "In person"}
 
 
@@ -63,9 +63,10 @@ def book(req: GuestRequest, now: datetime) -> tuple[dict[str, Any], bool]:
     end = req.start + rules.duration
     window = busy_time.query_span(Interval(req.start, end), duration=timedelta(0),
                                   before=rules.buffer_before, after=rules.buffer_after)
+    booked = busy_time.booked(owner, window, event_type.slug)
+    busy_time.refuse_early(rules, req.start, booked, now, owner.max_bookings_per_day)
     # Live: this is the check that must never trust anything cached or sent by the client.
     busy = busy_time.LiveGoogleBusy().busy(owner, window, now)
-    booked = busy_time.booked(owner, window, event_type.slug)
     if not slot_is_offered(rules, req.start, busy=busy, booked=booked, now=now,
                            owner_daily_cap=owner.max_bookings_per_day):
         raise Conflict(TAKEN)

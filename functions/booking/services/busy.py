@@ -12,6 +12,7 @@ check always uses `LiveGoogleBusy`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -19,8 +20,11 @@ from booking.adapters import firestore_bookings as bookings_store
 from booking.adapters import firestore_owners as owners_store
 from booking.adapters import google_calendar
 from booking.domain.availability import Booked
+from booking.domain.booking_rules import refusal
 from booking.domain.intervals import Interval
 from booking.domain.model import Connection, Owner
+from booking.domain.rules import AvailabilityRules
+from booking.errors import Conflict, InvalidInput
 from booking.services import google_access
 
 LIVE_DEADLINE = 8.0  # seconds of retrying per request
@@ -85,3 +89,15 @@ def query_span(slot_span: Interval, *, duration: timedelta, before: timedelta,
     """The busy time that can matter to slots starting in `slot_span`: a slot's before-buffer
     reaches back, its length and after-buffer reach forward."""
     return Interval(slot_span.start - before, slot_span.end + duration + after)
+
+
+def refuse_early(rules: AvailabilityRules, start: datetime, booked: Sequence[Booked],
+                 now: datetime, owner_daily_cap: int | None) -> None:
+    """The rules and our own bookings, before any Google call: a time they refuse costs no
+    Google quota, and the answer names the rule (in the past, not on the grid, ...)."""
+    refused = refusal(rules, start, booked=booked, now=now, owner_daily_cap=owner_daily_cap)
+    if refused is None:
+        return
+    if refused.taken:
+        raise Conflict(refused.message)
+    raise InvalidInput("start", refused.message)

@@ -20,7 +20,7 @@ from booking.adapters import secrets as secret_store
 from booking.adapters.firestore_bookings import Transition
 from booking.domain import tokens
 from booking.domain.availability import Booked, compute_slots, slot_is_offered
-from booking.domain.booking_rules import clashes, ledger_days
+from booking.domain.booking_rules import clashes, has_control, ledger_days
 from booking.domain.intervals import Interval, normalise, subtract
 from booking.domain.model import Owner
 from booking.errors import Conflict, Gone, InvalidInput, NotFound
@@ -62,6 +62,8 @@ def _reason(text: str) -> str:
     text = (text or "").strip()
     if len(text) > MAX_REASON:
         raise InvalidInput("reason", f"must be at most {MAX_REASON} characters")
+    if has_control(text, multiline=True):
+        raise InvalidInput("reason", "must not contain control characters")
     return text
 
 
@@ -163,6 +165,7 @@ def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: i
     window = busy_time.query_span(Interval(new_start, new_end), duration=timedelta(0),
                                   before=rules.buffer_before, after=rules.buffer_after)
     booked = busy_time.booked(owner, window, current["event_type"], exclude=booking_id)
+    busy_time.refuse_early(rules, new_start, booked, now, owner.max_bookings_per_day)
     if not slot_is_offered(rules, new_start, busy=_busy_without(owner, current, window, now),
                            booked=booked, now=now, owner_daily_cap=owner.max_bookings_per_day):
         raise Conflict("That time is no longer available. Please pick another slot.")

@@ -10,11 +10,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from booking.adapters import firestore_owners as store
 from booking.adapters import secrets as secret_store
-from booking.domain import tokens
+from booking.domain import ids, tokens
 from booking.domain.model import Owner
 from booking.errors import InvalidInput, NotFound, Unauthorized
 
-OWNER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{2,39}$")
 EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 SESSION_SECONDS = 12 * 3600
 
@@ -30,7 +29,7 @@ def validate_zone(value: str, field: str) -> str:
 def create_owner(owner_id: str, name: str, email: str, time_zone: str, now: datetime) -> str:
     """Creates the owner and returns its API key; the key is shown once and never stored."""
     problems: dict[str, str] = {}
-    if not OWNER_ID.fullmatch(owner_id):
+    if not ids.valid("owner", owner_id):
         problems["owner_id"] = "use 3-40 lowercase letters, digits or dashes"
     if not name.strip() or len(name) > 200:
         problems["name"] = "is required (at most 200 characters)"

@@ -16,7 +16,7 @@ from booking.adapters import firestore_channels as channels
 from booking.adapters import google_calendar
 from booking.adapters import secrets as secret_store
 from booking.config import get_settings
-from booking.domain import tokens
+from booking.domain import ids, tokens
 from booking.domain.model import Connection, Owner
 from booking.errors import ExternalError
 
@@ -75,14 +75,19 @@ def accept(headers: Mapping[str, str] | Any, now: datetime) -> bool:
     # `headers` is case-insensitive (werkzeug), as HTTP header names are.
     channel_id = str(headers.get("X-Goog-Channel-ID") or "")
     token = str(headers.get("X-Goog-Channel-Token") or "")
-    if not channel_id or not hmac.compare_digest(token, channel_token(channel_id)):
+    if not ids.valid("channel", channel_id):
+        return False
+    # Opaque bytes: compare_digest refuses str with non-ASCII characters.
+    expected = channel_token(channel_id).encode()
+    if not hmac.compare_digest(token.encode("utf-8", "surrogateescape"), expected):
         return False
     data = channels.get(channel_id)
     if data is None:
         return False
-    try:
-        number = int(headers.get("X-Goog-Message-Number") or 0)
-    except ValueError:
+    number_text = str(headers.get("X-Goog-Message-Number") or "0")
+    # Google counts up from 1 in a 64-bit field; anything else is not Google's.
+    if not number_text.isascii() or not number_text.isdigit() or len(number_text) > 18:
         return False
-    channels.record_message(channel_id, number, str(headers.get("X-Goog-Resource-State")), now)
+    state = str(headers.get("X-Goog-Resource-State") or "")[:32]
+    channels.record_message(channel_id, int(number_text), state, now)
     return True

@@ -14,11 +14,15 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Request, Response
+from werkzeug.exceptions import HTTPException
 
 from booking import log
 from booking.errors import BookingError, InvalidInput, PayloadTooLarge
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_FORM_PARTS = 200
+# Firestore nests maps and arrays 20 deep at most; nothing we accept needs more than a few.
+MAX_JSON_DEPTH = 16
 
 Handler = Callable[[Request], Response]
 
@@ -75,7 +79,19 @@ def entry(name: str, *, page: bool = False) -> Callable[[Handler], Handler]:
             if request.method == "GET" and request.path.rstrip("/").endswith("/_health"):
                 return json_response({"function": name, "status": "ok"})
             try:
+                _limit_body(request)
                 return handler(request)
+            except HTTPException as exc:
+                # werkzeug's own refusals (a body past the limit, a malformed form): their
+                # status, in our shape, never a 500.
+                status = exc.code or 400
+                err = PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes") \
+                    if status == 413 else InvalidInput("body", "is malformed")
+                if page:
+                    from booking.web.pages import error_page
+
+                    return html_response(error_page(err), status=err.status)
+                return json_response(error_body(err), status=err.status)
             except BookingError as exc:
                 if exc.status >= 500:
                     log.error("request failed", exc, function=name)
@@ -97,19 +113,34 @@ def entry(name: str, *, page: bool = False) -> Callable[[Handler], Handler]:
     return wrap
 
 
-def read_body(request: Request) -> dict[str, Any]:
-    """JSON or form fields as a dict of strings / JSON values; 413 past MAX_BODY_BYTES."""
+def _limit_body(request: Request) -> None:
+    """Every body and form of every function, however it is read later, is at most
+    MAX_BODY_BYTES: read once here and cached (forms parse from the cache)."""
     length = request.content_length
     if length is not None and length > MAX_BODY_BYTES:
         raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
-    raw = request.get_data(cache=True)
-    if len(raw) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
+    # A chunked body announces no length: werkzeug stops reading it at the limit.
+    request.max_content_length = MAX_BODY_BYTES
+    request.max_form_memory_size = MAX_BODY_BYTES
+    request.max_form_parts = MAX_FORM_PARTS
+    try:
+        request.get_data(cache=True)
+    except HTTPException:
+        # functions-framework drains the body after we answer; what is left is not read.
+        request._cached_data = b""  # type: ignore[attr-defined]
+        raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes") from None
+
+
+def read_body(request: Request) -> dict[str, Any]:
+    """JSON or form fields as a dict of strings / JSON values."""
+    raw = request.get_data(cache=True)  # at most MAX_BODY_BYTES: see _limit_body
     mimetype = request.mimetype or ""
     if mimetype == "application/json":
+        if json_depth(raw) > MAX_JSON_DEPTH:
+            raise InvalidInput("body", f"nests deeper than {MAX_JSON_DEPTH} levels")
         try:
             data = json.loads(raw or b"{}")
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise InvalidInput("body", "is not valid JSON") from exc
         if not isinstance(data, dict):
             raise InvalidInput("body", "must be a JSON object")
@@ -119,6 +150,29 @@ def read_body(request: Request) -> dict[str, Any]:
     if not raw:
         return {}
     raise InvalidInput("content-type", "use application/json or application/x-www-form-urlencoded")
+
+
+def json_depth(raw: bytes) -> int:
+    """How deeply brackets nest in `raw`, outside strings: checked before parsing, because the
+    parser recurses once per level (a 64 KiB body can nest 30 000 deep)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in raw:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
 
 
 def cors_headers(origin: str | None, allowed: set[str] | None) -> dict[str, str]:

@@ -32,6 +32,8 @@ from urllib.parse import urlsplit
 from flask import Request, Response
 
 from booking.config import get_settings
+from booking.domain import ids
+from booking.domain.booking_rules import parse_instant
 from booking.domain.model import Owner
 from booking.errors import InvalidInput, MethodNotAllowed, NotFound, Unauthorized
 from booking.web.http import html_response, json_response, read_body, redirect
@@ -132,6 +134,7 @@ def _api(request: Request, owner: Owner, path: str, method: str) -> Response:
     from booking.services import connect
 
     parts = [p for p in path.split("/") if p]
+    _check_path_ids(parts)
     if parts == ["connections"] and method == "GET":
         return json_response(connect.overview(owner))
     if parts == ["settings"] and method in ("PATCH", "POST"):
@@ -174,6 +177,20 @@ def _api(request: Request, owner: Owner, path: str, method: str) -> Response:
     raise NotFound("no such resource")
 
 
+_PATH_IDS = {"connections": ("connection", "no such connection"),
+             "bookings": ("booking", "no such booking"),
+             "event-types": ("event_type", "no such event type")}
+
+
+def _check_path_ids(parts: list[str]) -> None:
+    """An id in the path must look like one before it names a document: 404, as for an id
+    that is well formed but unknown."""
+    if len(parts) >= 2 and parts[0] in _PATH_IDS:
+        kind, message = _PATH_IDS[parts[0]]
+        if not ids.valid(kind, parts[1]):
+            raise NotFound(message)
+
+
 def _event_types(request: Request, owner: Owner, parts: list[str], method: str) -> Response:
     from booking.services import event_types
 
@@ -207,9 +224,9 @@ def _change_booking(request: Request, owner: Owner, booking_id: str, action: str
                                reason=str(body.get("reason", "")), by="owner", now=_now())
     else:
         try:
-            start = datetime.fromisoformat(str(body.get("start", "")).replace("Z", "+00:00"))
-        except ValueError:
-            raise InvalidInput("start", "must be an ISO 8601 instant with an offset") from None
+            start = parse_instant(str(body.get("start", "")))
+        except ValueError as exc:
+            raise InvalidInput("start", str(exc)) from None
         after = changes.reschedule(owner, booking_id, start, version=None, by="owner",
                                    now=_now())
     return json_response({"booking": _booking_row(after)})
@@ -247,6 +264,8 @@ def _integrations(request: Request, owner: Owner, sub: str, method: str) -> Resp
     _same_origin(request)
     form = request.form
     parts = [p for p in sub.split("/") if p]
+    if len(parts) == 2 and not ids.valid("connection", parts[0]):
+        raise NotFound("no such connection")
     if parts == ["settings"]:
         connect.update_settings(owner, _settings_from_form(form))
     elif len(parts) == 2 and parts[1] == "refresh":

@@ -14,9 +14,9 @@ from booking.web.http import cors_headers, error_body, json_response, read_body,
 
 def _owner_origins(owner_id: str) -> set[str]:
     from booking.adapters import firestore_owners
-    from booking.services.owners import OWNER_ID
+    from booking.domain import ids
 
-    if not OWNER_ID.fullmatch(owner_id):
+    if not ids.valid("owner", owner_id):
         return set()
     try:
         return set(firestore_owners.get_owner(owner_id).allowed_origins)
@@ -112,10 +112,11 @@ def reschedule(request: Request) -> Response:
     booking, owner = opened.booking, opened.owner
     zone = booking["guest"]["time_zone"]
     if request.method == "POST":
+        from booking.domain.booking_rules import parse_instant
         from booking.errors import InvalidInput
 
         try:
-            start = datetime.fromisoformat(request.form.get("start", "").replace("Z", "+00:00"))
+            start = parse_instant(request.form.get("start", ""))
         except ValueError:
             raise InvalidInput("start", "pick one of the offered times") from None
         after = changes.reschedule(owner, booking["id"], start,
