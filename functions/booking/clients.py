@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 
 _lock = threading.RLock()
 _cache: dict[str, Any] = {}
+_building: dict[str, threading.Lock] = {}
 
 
 def reset() -> None:
@@ -70,8 +71,21 @@ def sendgrid() -> SendGridAPIClient:
 
 
 def cached(name: str, build: Any) -> Any:
-    """A per-instance cache for adapters' own objects (credentials, discovery documents)."""
+    """A per-instance cache for adapters' own objects (credentials, discovery documents).
+
+    Built under a lock of its own name, not the cache's: building the credentials of one
+    Google account reads Secret Manager, and the other accounts of the same request must not
+    wait for it."""
     with _lock:
-        if name not in _cache:
-            _cache[name] = build()
-        return _cache[name]
+        if name in _cache:
+            return _cache[name]
+        building = _building.setdefault(name, threading.Lock())
+    with building:
+        with _lock:
+            if name in _cache:
+                return _cache[name]
+        value = build()
+        with _lock:
+            _cache[name] = value
+            _building.pop(name, None)
+        return value

@@ -46,3 +46,21 @@ def connection_docs(owner_id: str) -> list[dict[str, Any]]:
 
 def owner_doc(owner_id: str) -> dict[str, Any]:
     return dict(next(data for path, data in firestore_docs() if path == f"owners/{owner_id}"))
+
+
+def google_calls(stack: Stack, since: int = 0) -> list[dict[str, Any]]:
+    """Calendar API calls and token requests the Google stand-in logged since `since`."""
+    return [r for r in stack.google.state.requests[since:]
+            if r["service"] == "calendar" or r["path"] == "/token"]
+
+
+def round_trips(calls: list[dict[str, Any]]) -> int:
+    """How many Google latencies a caller waited for one after another: the longest chain of
+    calls each of which started after the one before it ended (each call is logged with when it
+    started and ended at the stand-in). Calls made at once count once."""
+    ordered = sorted(calls, key=lambda c: c["started"])
+    chain: list[int] = []
+    for i, call in enumerate(ordered):
+        chain.append(1 + max((chain[j] for j in range(i) if ordered[j]["at"] <= call["started"]),
+                             default=0))
+    return max(chain, default=0)

@@ -166,34 +166,41 @@ def _rfc3339(moment: datetime) -> str:
 def freebusy(conn: Connection, calendar_ids: list[str], start: datetime,
              end: datetime) -> dict[str, list[tuple[datetime, datetime]]]:
     """Busy intervals per calendar over [start, end). Chunked so no request passes Google's
-    limits (50 calendars, a bounded time span). A calendar Google reports an error for raises,
-    because an unchecked calendar must never be treated as free."""
+    limits (50 calendars, a bounded time span); the chunks are asked at once, so a long range
+    still costs one round trip. A calendar Google reports an error for raises, because an
+    unchecked calendar must never be treated as free."""
     from datetime import timedelta
 
-    busy: dict[str, list[tuple[datetime, datetime]]] = {cid: [] for cid in calendar_ids}
+    from booking import fanout
+
     span = timedelta(days=MAX_FREEBUSY_SPAN_DAYS)
+    chunks: list[tuple[list[str], dict[str, Any]]] = []
     for i in range(0, len(calendar_ids), MAX_FREEBUSY_ITEMS):
         ids = calendar_ids[i:i + MAX_FREEBUSY_ITEMS]
         chunk_start = start
         while chunk_start < end:
             chunk_end = min(end, chunk_start + span)
-            body = {
+            chunks.append((ids, {
                 "timeMin": _rfc3339(chunk_start),
                 "timeMax": _rfc3339(chunk_end),
                 "items": [{"id": cid} for cid in ids],
-            }
-            resp = call(conn, functools.partial(_freebusy_query, body=body),
-                        what="freebusy.query")
-            for cid in ids:
-                entry = resp.get("calendars", {}).get(cid)
-                if entry is None or entry.get("errors"):
-                    errors = (entry or {}).get("errors", [])
-                    reasons = ",".join(e.get("reason", "?") for e in errors)
-                    raise PermanentError("google", f"freebusy for a calendar of {conn.email} "
-                                         f"failed: {reasons or 'missing'}", 404, reasons)
-                for period in entry.get("busy", []):
-                    busy[cid].append((_parse(period["start"]), _parse(period["end"])))
+            }))
             chunk_start = chunk_end
+    responses = fanout.run_all([
+        functools.partial(call, conn, functools.partial(_freebusy_query, body=body),
+                          what="freebusy.query")
+        for _, body in chunks])
+    busy: dict[str, list[tuple[datetime, datetime]]] = {cid: [] for cid in calendar_ids}
+    for (ids, _), resp in zip(chunks, responses, strict=True):
+        for cid in ids:
+            entry = resp.get("calendars", {}).get(cid)
+            if entry is None or entry.get("errors"):
+                errors = (entry or {}).get("errors", [])
+                reasons = ",".join(e.get("reason", "?") for e in errors)
+                raise PermanentError("google", f"freebusy for a calendar of {conn.email} "
+                                     f"failed: {reasons or 'missing'}", 404, reasons)
+            for period in entry.get("busy", []):
+                busy[cid].append((_parse(period["start"]), _parse(period["end"])))
     return busy
 
 

@@ -3,8 +3,10 @@
 Gather: the owner, the event type, live busy time from every conflict calendar (never a cache)
 and the confirmed bookings. Decide: the asked start must be a slot availability offers now.
 Apply: one Firestore transaction re-checks the ledger of the days the booking can touch and
-writes the booking, its ledger entry and the outbox row for its Google event together; then
-that row is delivered at once (event, Meet link, emails) and, if Google is down, by resync.
+writes the booking, its ledger entry and the outbox rows for its Google event and for the
+after-insert conflict check together; then the event row is delivered at once (event, Meet link,
+emails) and, if Google is down, by resync, which also makes the conflict check. The guest waits
+for two Google round trips: free/busy (every account at once) and the insert.
 """
 
 from __future__ import annotations
@@ -29,7 +31,14 @@ from booking.domain.booking_rules import (
 from booking.domain.intervals import Interval
 from booking.errors import Conflict, InvalidInput, NotFound
 from booking.services import busy as busy_time
-from booking.services import calendar_writes, event_types, limits, meetings, outbox
+from booking.services import (
+    calendar_writes,
+    conflict_check,
+    event_types,
+    limits,
+    meetings,
+    outbox,
+)
 
 LOCATION_TEXT = {"google_meet": "Google Meet", "phone": "Phone call", "in_person": "In person"}
 
@@ -84,7 +93,12 @@ def book(req: GuestRequest, now: datetime) -> tuple[dict[str, Any], bool]:
     row_id = calendar_writes.row_id(booking_id, "create", 0)
     row = firestore_outbox.new_row("google_event", owner.id, {
         "owner_id": owner.id, "booking_id": booking_id, "action": "create"}, now)
-    stored, created = bookings.claim(owner.id, booking_id, doc, days, decide, [(row_id, row)])
+    # Left to resync, off the guest's path: did busy time slip in before our insert?
+    check = firestore_outbox.new_row(conflict_check.KIND, owner.id, {
+        "owner_id": owner.id, "booking_id": booking_id}, now)
+    check["due_at"] = now + conflict_check.AFTER
+    stored, created = bookings.claim(owner.id, booking_id, doc, days, decide,
+                                     [(row_id, row), (conflict_check.row_id(booking_id), check)])
     if created:
         outbox.deliver_now(row_id, now)
     return meetings.view(bookings.get(owner.id, booking_id)), created

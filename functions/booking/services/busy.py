@@ -2,9 +2,11 @@
 connected Google account.
 
 One freebusy.query per account per request covers all of that account's conflict calendars
-(the adapter chunks past Google's limits). An account that cannot be checked, because it needs
-reconnecting or Google keeps failing, makes the whole answer Unavailable, naming the account:
-offering a time nobody checked is how double bookings happen.
+(the adapter chunks past Google's limits), and the accounts are asked at once: a request waits
+one Google round trip whatever the number of accounts (a token refresh first, on an instance
+whose access token for that account has expired). An account that cannot be checked, because
+it needs reconnecting or Google keeps failing, makes the whole answer Unavailable, naming the
+account: offering a time nobody checked is how double bookings happen.
 
 `BusySource` is the one seam for a busy cache kept fresh by push notifications; the booking
 check always uses `LiveGoogleBusy`.
@@ -12,10 +14,12 @@ check always uses `LiveGoogleBusy`.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from booking import fanout
 from booking.adapters import firestore_bookings as bookings_store
 from booking.adapters import firestore_owners as owners_store
 from booking.adapters import google_calendar
@@ -35,24 +39,19 @@ class BusySource(Protocol):
 
 
 class LiveGoogleBusy:
-    """Asks Google now: one freebusy.query per account with conflict calendars."""
-
-    def __init__(self) -> None:
-        self.calls = 0
+    """Asks Google now: one freebusy.query per account with conflict calendars, all at once."""
 
     def busy(self, owner: Owner, span: Interval, now: datetime) -> list[Interval]:
-        found: list[Interval] = []
+        accounts = [conn for conn in owners_store.list_connections(owner.id)
+                    if conn.conflict_calendar_ids]
         # A guest is waiting: a Google that keeps failing for this long is answered with 503.
         with google_calendar.deadline(LIVE_DEADLINE):
-            for conn in owners_store.list_connections(owner.id):
-                if not conn.conflict_calendar_ids:
-                    continue
-                found.extend(self._account(owner, conn, span, now))
-        return found
+            per_account = fanout.run_all([
+                functools.partial(self._account, owner, conn, span, now) for conn in accounts])
+        return [interval for found in per_account for interval in found]
 
     def _account(self, owner: Owner, conn: Connection, span: Interval,
                  now: datetime) -> list[Interval]:
-        self.calls += 1
         per_calendar = google_access.use(
             owner, conn,
             lambda c: google_calendar.freebusy(c, list(c.conflict_calendar_ids), span.start,

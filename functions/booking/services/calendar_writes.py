@@ -1,8 +1,8 @@
 """Google Calendar writes for bookings, delivered through the outbox (so retried until done).
 
     create   the event on the owner's default calendar (id from the booking id, Meet, alerts,
-             the guest as attendee), then the confirmation emails, then a check that nothing
-             busy slipped in meanwhile
+             the guest as attendee), then the confirmation emails (whether busy time slipped in
+             meanwhile is conflict_check's job, later and off the guest's path)
     update   move the same event (same id, same Meet link) after a reschedule
     delete   remove it after a cancellation
 
@@ -15,14 +15,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from booking import log
 from booking.adapters import firestore_bookings as bookings
 from booking.adapters import firestore_owners as owners_store
 from booking.adapters import google_calendar
 from booking.domain.booking_rules import event_id_for
 from booking.domain.event_body import event_body, meet_link
 from booking.domain.model import Connection, Owner
-from booking.errors import ExternalError, PermanentError, ReauthRequired, TransientError
+from booking.errors import PermanentError, ReauthRequired, TransientError
 from booking.services import google_access, meetings
 
 
@@ -116,7 +115,6 @@ def _create(owner: Owner, booking: dict[str, Any]) -> dict[str, Any]:
     bookings.update(owner.id, booking["id"], fields)
     booking.update(fields)
     _owe_confirmation(owner, booking)
-    _warn_if_conflicts(owner, booking, event["id"])
     return {"event_id": event["id"]}
 
 
@@ -154,39 +152,6 @@ def _owe_confirmation(owner: Owner, booking: dict[str, Any]) -> None:
     now = datetime.now(UTC)
     emails = confirmation_emails(meetings.meeting_of(owner, booking), stamp=now)
     meetings.owe_emails(owner, emails, f"{booking['id']}:confirmation", now)
-
-
-def _warn_if_conflicts(owner: Owner, booking: dict[str, Any], our_event_id: str) -> None:
-    """Someone may have added a busy event between our check and our insert (peers ignore
-    this race); we look once more and tell the owner if so."""
-    found: list[str] = []
-    for conn in owners_store.list_connections(owner.id):
-        if not conn.healthy:
-            continue
-        for calendar_id in conn.conflict_calendar_ids:
-            try:
-                events = google_calendar.events_between(conn, calendar_id, booking["start"],
-                                                        booking["end"])
-            except ExternalError as exc:
-                log.warning("conflict re-check failed", owner=owner.id, error=str(exc))
-                continue
-            for ev in events:
-                if ev.get("id") == our_event_id or ev.get("status") == "cancelled" \
-                        or ev.get("transparency") == "transparent" or _declined(ev):
-                    continue
-                found.append(f"{ev.get('summary') or 'Busy'} ({calendar_id})")
-    if found:
-        from booking.services.notifications import conflict_email
-
-        now = datetime.now(UTC)
-        email = conflict_email(meetings.meeting_of(owner, booking, with_links=False),
-                               conflicts=found)
-        meetings.owe_emails(owner, [("owner", email)], f"{booking['id']}:conflict", now)
-
-
-def _declined(event: dict[str, Any]) -> bool:
-    return any(a.get("self") and a.get("responseStatus") == "declined"
-               for a in event.get("attendees", []))
 
 
 def _rfc3339(moment: datetime) -> str:

@@ -43,6 +43,7 @@ def _deliver_email(payload: dict[str, Any], key: str) -> dict[str, Any]:
 _HANDLERS = {
     "email": ("booking.services.outbox", "_deliver_email"),
     "google_event": ("booking.services.calendar_writes", "deliver"),
+    "conflict_check": ("booking.services.conflict_check", "deliver"),
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -128,7 +129,7 @@ def test_sendgrid_down_sends_the_emails_later_exactly_once(stack: Stack, owner_k
     assert resp.status_code == 201
     assert stack.sendgrid.messages() == []
     later = datetime.now(UTC) + timedelta(minutes=10)
-    assert outbox.drain(later) == {"sent": 2}
+    assert outbox.drain(later) == {"sent": 3}  # the two emails, and the conflict check
     assert outbox.drain(later + timedelta(hours=1)) == {}
     assert len(stack.sendgrid.messages()) == 2
 
@@ -200,9 +201,11 @@ def test_a_time_that_is_not_a_slot_is_refused(stack: Stack, owner_key: str) -> N
         assert "not one of the offered times" in resp.json()["fields"]["start"]
 
 
-def test_busy_event_slipping_in_during_the_insert_is_reported_to_the_owner(
+def test_busy_event_slipping_in_during_the_insert_is_reported_to_the_owner_by_resync(
     stack: Stack, owner_key: str
 ) -> None:
+    from booking.services import outbox
+
     day = next_tuesday()
     google(stack).set_calendar_latency("calendar.events.insert", 1.0)
 
@@ -213,14 +216,25 @@ def test_busy_event_slipping_in_during_the_insert_is_reported_to_the_owner(
 
     timer = threading.Timer(0.4, sneak_in)
     timer.start()
+    mark = len(stack.google.state.requests)
     resp = book(stack, at(day, "09:00"))
     timer.join()
     assert resp.status_code == 201  # the check before the claim saw a free slot
-    warnings = [m for m in stack.sendgrid.messages() if m["to"] == ["mia@owner.test"]
+    # The guest did not wait for the re-check: it is the outbox's, after the event.
+    assert [r["method"] for r in stack.google.state.requests[mark:]
+            if r["service"] == "calendar"] == ["calendar.freebusy.query"] * 2 \
+        + ["calendar.events.insert"]
+
+    def warnings() -> list[dict[str, Any]]:
+        return [m for m in stack.sendgrid.messages() if m["to"] == ["mia@owner.test"]
                 and "Surprise call" in m["text"]]
-    assert len(warnings) == 1
+
+    assert warnings() == []
+    assert outbox.drain(datetime.now(UTC) + timedelta(minutes=10)) == {"sent": 1}
+    assert len(warnings()) == 1
     assert not any("Surprise call" in m["text"] for m in stack.sendgrid.messages()
                    if m["to"] == ["guest@example.org"])
+    assert outbox.drain(datetime.now(UTC) + timedelta(hours=1)) == {}  # told once
 
 
 def test_google_refusing_the_event_for_good_still_confirms_and_shows_the_owner(
@@ -272,6 +286,7 @@ def test_google_down_confirms_by_email_now_and_makes_the_event_later_once(
     assert our_events(stack, B) == []
     assert len(stack.sendgrid.messages()) == 2  # nobody waits for Google to come back
     google(stack).clear_calendar_faults()
-    assert outbox.drain(datetime.now(UTC) + timedelta(minutes=10)) == {"sent": 1}
+    # The event, then the conflict check that waited for it.
+    assert outbox.drain(datetime.now(UTC) + timedelta(minutes=10)) == {"sent": 2}
     assert len(our_events(stack, B)) == 1
     assert len(stack.sendgrid.messages()) == 2

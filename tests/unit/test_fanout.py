@@ -1,0 +1,48 @@
+"""fanout.run_all: independent calls at once, results in order, failures as a loop would."""
+
+from __future__ import annotations
+
+import contextvars
+import threading
+import time
+
+import pytest
+
+from booking import fanout
+
+REQUEST = contextvars.ContextVar("request", default="none")
+
+
+def test_results_keep_task_order_and_tasks_run_together() -> None:
+    barrier = threading.Barrier(3, timeout=5)  # breaks unless all three run at once
+
+    def task(i: int) -> int:
+        barrier.wait()
+        time.sleep(0.01 * (3 - i))  # finish in reverse order
+        return i
+
+    assert fanout.run_all([lambda i=i: task(i) for i in range(3)]) == [0, 1, 2]
+
+
+def test_first_failure_in_task_order_is_raised_after_every_task_finished() -> None:
+    finished: list[str] = []
+
+    def slow_ok() -> str:
+        time.sleep(0.05)
+        finished.append("slow")
+        return "ok"
+
+    def fails(message: str) -> str:
+        raise ValueError(message)
+
+    with pytest.raises(ValueError, match="first"):
+        fanout.run_all([lambda: fails("first"), slow_ok, lambda: fails("second")])
+    assert finished == ["slow"]
+
+
+def test_tasks_see_the_callers_context() -> None:
+    token = REQUEST.set("guest-42")
+    try:
+        assert fanout.run_all([REQUEST.get, REQUEST.get]) == ["guest-42", "guest-42"]
+    finally:
+        REQUEST.reset(token)
