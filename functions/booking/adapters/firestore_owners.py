@@ -36,6 +36,7 @@ def _owner_from(doc_id: str, data: dict[str, Any]) -> Owner:
         allowed_origins=list(data.get("allowed_origins", [])),
         redirect_urls=list(data.get("redirect_urls", [])),
         max_bookings_per_day=data.get("max_bookings_per_day"),
+        language=str(data.get("language", "en")),
     )
 
 
@@ -53,6 +54,7 @@ def create_owner(owner: Owner, now: datetime) -> None:
                 "meet_enabled": owner.meet_enabled,
                 "allowed_origins": owner.allowed_origins,
                 "redirect_urls": owner.redirect_urls,
+                "language": owner.language,
                 "created_at": now,
             }
         )

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from booking.domain import ids
 from booking.domain.availability import Booked, owner_day, slot_is_offered
 from booking.domain.rules import AvailabilityRules
+from booking.domain.locales import DEFAULT_LOCALE, LOCALES
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 EMAIL = re.compile(rf"[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+")
@@ -43,6 +44,7 @@ class GuestRequest:
     notes: str
     answers: tuple[str, ...]
     idempotency_key: str | None
+    locale: str = DEFAULT_LOCALE  # the language the guest booked in: their emails and links
 
 
 def has_control(text: str, *, multiline: bool = False) -> bool:
@@ -100,11 +102,14 @@ def parse_guest_request(fields: Mapping[str, Any], *, questions: int | None = No
     if key is not None and (not isinstance(key, str) or not 8 <= len(key) <= MAX_KEY
                             or has_control(key)):
         problems["idempotency_key"] = f"must be 8 to {MAX_KEY} printable characters"
+    locale = fields.get("locale") or DEFAULT_LOCALE
+    if locale not in LOCALES:
+        problems["locale"] = f"must be one of {', '.join(LOCALES)}"
     if problems:
         raise GuestInputError(problems)
     assert start is not None
     return GuestRequest(owner_id, event_type, start, name, email, zone, notes, answers,
-                        key if isinstance(key, str) else None)
+                        key if isinstance(key, str) else None, str(locale))
 
 
 class GuestInputError(ValueError):

@@ -9,8 +9,8 @@ instant, because a name alone hides the DST state and an offset alone hides the 
     ...     tzinfo=UTC), "America/New_York")
     'Monday, 16 March 2026, 09:00–09:30 (America/New_York, GMT-04:00)'
 
-Day and month names come from our own tables, not `strftime`, so the text never depends on
-the process locale.
+Day and month names come from Babel's CLDR tables for the reader's language (`locales`), not
+`strftime`, so the text never depends on the process locale.
 """
 
 from __future__ import annotations
@@ -19,11 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)
+from booking.domain import locales
 
 
 @dataclass(frozen=True)
@@ -55,6 +51,8 @@ class Meeting:
     cancel_url: str | None = None
     reschedule_url: str | None = None
     uid_domain: str = "booking.local"
+    guest_locale: str = locales.DEFAULT_LOCALE
+    owner_locale: str = locales.DEFAULT_LOCALE
 
     def __post_init__(self) -> None:
         for name in ("start", "end"):
@@ -70,6 +68,8 @@ class Meeting:
             raise ValueError(f"Meeting.sequence must not be negative, got {self.sequence}")
         for name in ("owner_time_zone", "guest_time_zone"):
             zone_info(getattr(self, name), field=f"Meeting.{name}")
+        locales.check(self.guest_locale)
+        locales.check(self.owner_locale)
 
     @property
     def duration_minutes(self) -> int:
@@ -80,13 +80,13 @@ class Meeting:
         """The iCalendar UID: the same for the booking's whole life, across reschedules."""
         return f"{self.booking_id}@{self.uid_domain}"
 
-    def when(self, zone: str) -> str:
+    def when(self, zone: str, locale: str = locales.DEFAULT_LOCALE) -> str:
         """The meeting's time range for a reader in `zone`, e.g. for the guest's own zone."""
-        return format_range(self.start, self.end, zone)
+        return format_range(self.start, self.end, zone, locale)
 
-    def short_start(self, zone: str) -> str:
+    def short_start(self, zone: str, locale: str = locales.DEFAULT_LOCALE) -> str:
         """The start as a subject line shows it: ``Tue 1 Dec 09:00``."""
-        return format_short(self.start, zone)
+        return format_short(self.start, zone, locale)
 
 
 def zone_info(zone: str, *, field: str = "time zone") -> ZoneInfo:
@@ -108,9 +108,9 @@ def gmt_offset(local: datetime) -> str:
     return f"GMT{sign}{hours:02d}:{mins:02d}"
 
 
-def format_day(local: datetime) -> str:
-    """``Tuesday, 1 December 2026``."""
-    return f"{WEEKDAYS[local.weekday()]}, {local.day} {MONTHS[local.month - 1]} {local.year}"
+def format_day(local: datetime, locale: str = locales.DEFAULT_LOCALE) -> str:
+    """``Tuesday, 1 December 2026`` / ``torek, 1. december 2026``."""
+    return locales.long_day(local, locale)
 
 
 def _clock(local: datetime) -> str:
@@ -123,7 +123,8 @@ def _local(at: datetime, zone: str) -> datetime:
     return at.astimezone(zone_info(zone))
 
 
-def format_range(start: datetime, end: datetime, zone: str) -> str:
+def format_range(start: datetime, end: datetime, zone: str,
+                 locale: str = locales.DEFAULT_LOCALE) -> str:
     """A time range as a reader in `zone` sees it on the wall clock.
 
     ``Tuesday, 1 December 2026, 09:00–09:30 (Europe/Ljubljana, GMT+01:00)``; a range that ends
@@ -132,35 +133,24 @@ def format_range(start: datetime, end: datetime, zone: str) -> str:
     ``02:30–02:30`` with one offset would read as a zero-minute meeting.
     """
     a, b = _local(start, zone), _local(end, zone)
+    a_day = format_day(a, locale)
     if a.utcoffset() != b.utcoffset():
-        b_day = "" if a.date() == b.date() else f"{format_day(b)}, "
+        b_day = "" if a.date() == b.date() else f"{format_day(b, locale)}, "
         return (
-            f"{format_day(a)}, {_clock(a)} {gmt_offset(a)} – "
+            f"{a_day}, {_clock(a)} {gmt_offset(a)} – "
             f"{b_day}{_clock(b)} {gmt_offset(b)} ({zone})"
         )
     if a.date() == b.date():
-        return f"{format_day(a)}, {_clock(a)}–{_clock(b)} ({zone}, {gmt_offset(a)})"
-    return f"{format_day(a)}, {_clock(a)} – {format_day(b)}, {_clock(b)} ({zone}, {gmt_offset(a)})"
+        return f"{a_day}, {_clock(a)}–{_clock(b)} ({zone}, {gmt_offset(a)})"
+    return (f"{a_day}, {_clock(a)} – {format_day(b, locale)}, {_clock(b)} "
+            f"({zone}, {gmt_offset(a)})")
 
 
-def format_short(at: datetime, zone: str) -> str:
+def format_short(at: datetime, zone: str, locale: str = locales.DEFAULT_LOCALE) -> str:
     """``Tue 1 Dec 09:00``: the compact wall-clock start a subject line has room for."""
-    local = _local(at, zone)
-    return (
-        f"{WEEKDAYS[local.weekday()][:3]} {local.day} {MONTHS[local.month - 1][:3]} "
-        f"{_clock(local)}"
-    )
+    return locales.short_start(_local(at, zone), locale)
 
 
-def format_duration(minutes: int) -> str:
+def format_duration(minutes: int, locale: str = locales.DEFAULT_LOCALE) -> str:
     """``30 minutes``, ``1 hour``, ``1 hour 30 minutes``, ``2 days``."""
-    if minutes < 0:
-        raise ValueError(f"a duration cannot be negative, got {minutes}")
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    parts = [
-        f"{n} {unit}{'' if n == 1 else 's'}"
-        for n, unit in ((days, "day"), (hours, "hour"), (mins, "minute"))
-        if n
-    ]
-    return " ".join(parts) if parts else "0 minutes"
+    return locales.duration(minutes, locale)

@@ -100,3 +100,4 @@ class Owner:
     redirect_urls: list[str] = field(default_factory=list)
     # Owner-wide: bookings of all event types together on one day; None = no cap.
     max_bookings_per_day: int | None = None
+    language: str = "en"  # what owner-facing pages and emails are written in

@@ -117,3 +117,41 @@ def slots(query: Query, now: datetime,
         "days": {day: [moment.isoformat() for moment in moments]
                  for day, moments in days.items()},
     }
+
+
+@dataclass(frozen=True)
+class PublicEventType:
+    """What a booking page may show of an owner and one of their active event types."""
+
+    owner_id: str
+    owner_name: str
+    owner_time_zone: str
+    slug: str
+    title: str
+    description: str
+    duration_minutes: int
+    questions: tuple[str, ...]
+    location: str
+    embed_origins: tuple[str, ...]
+
+
+def public_event_type(owner_id: str, slug: str) -> PublicEventType:
+    try:
+        owner = owners_store.get_owner(owner_id)
+        event_type = event_types.load_active(owner, slug)
+    except (NotFound, InvalidInput):
+        raise NotFound("no such owner or event type") from None
+    return PublicEventType(owner.id, owner.name, owner.time_zone, event_type.slug,
+                           event_type.title, event_type.description,
+                           event_type.rules.duration_minutes, event_type.questions,
+                           event_type.location, tuple(owner.allowed_origins))
+
+
+def month_slots(owner_id: str, slug: str, month: date, zone: ZoneInfo,
+                now: datetime) -> dict[str, list[datetime]]:
+    """The free starts of one month as the guest's local days: {"2026-12-04": [09:00, ...]}."""
+    first = month.replace(day=1)
+    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    found = slots(Query(owner_id, slug, first, last, zone), now)
+    return {day: [datetime.fromisoformat(s) for s in starts]
+            for day, starts in found["days"].items()}

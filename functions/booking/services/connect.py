@@ -19,6 +19,7 @@ from booking.adapters import google_calendar, google_oauth
 from booking.adapters import secrets as secret_store
 from booking.config import CALENDAR_SCOPE, LOGIN_SCOPES, get_settings
 from booking.domain import tokens
+from booking.domain.locales import LOCALES
 from booking.domain.model import CONNECTED, CalendarRef, Connection, Owner
 from booking.errors import BookingError, ExternalError, Gone, InvalidInput, NotFound
 from booking.services import google_access
@@ -177,7 +178,7 @@ def overview(owner: Owner) -> dict[str, Any]:
     conns = store.list_connections(owner.id)
     return {
         "owner": {"id": owner.id, "name": owner.name, "email": owner.email,
-                  "time_zone": owner.time_zone},
+                  "time_zone": owner.time_zone, "language": owner.language},
         "meet_enabled": owner.meet_enabled,
         "allowed_origins": owner.allowed_origins,
         "redirect_urls": owner.redirect_urls,
@@ -275,6 +276,21 @@ def update_settings(owner: Owner, body: dict[str, Any]) -> None:
         else:
             owner_updates["meet_enabled"] = body["meet_enabled"]
 
+    if "language" in body:
+        if body["language"] not in LOCALES:
+            problems["language"] = f"must be one of {', '.join(LOCALES)}"
+        else:
+            owner_updates["language"] = body["language"]
+    if "time_zone" in body:
+        from booking.services.owners import validate_zone
+
+        try:
+            zone = body["time_zone"]
+            owner_updates["time_zone"] = validate_zone(zone if isinstance(zone, str) else "",
+                                                       "time_zone")
+        except InvalidInput as exc:
+            problems.update(exc.fields)
+
     for name in ("allowed_origins", "redirect_urls"):
         if name in body:
             values = body[name]
@@ -296,7 +312,8 @@ def update_settings(owner: Owner, body: dict[str, Any]) -> None:
             owner_updates["max_bookings_per_day"] = cap
 
     unknown = set(body) - {"default_calendar", "conflict_calendars", "meet_enabled",
-                           "allowed_origins", "redirect_urls", "max_bookings_per_day"}
+                           "allowed_origins", "redirect_urls", "max_bookings_per_day",
+                           "language", "time_zone"}
     for name in sorted(unknown):
         problems[name] = "is not a setting"
     if problems:

@@ -18,6 +18,7 @@ from booking.config import get_settings
 from booking.domain.email import Email
 from booking.domain.model import Connection, Owner
 from booking.errors import ExternalError, ReauthRequired, Unavailable
+from booking.i18n import t
 from booking.rendering import render, render_text
 
 T = TypeVar("T")
@@ -44,13 +45,14 @@ def reconnect_needed(owner: Owner, conn: Connection, now: datetime) -> None:
     if not store.mark_needs_reconnect(owner.id, conn.id, conn.token_version):
         return
     link = get_settings().function_url("owner") + "/integrations"
-    context = {"owner": owner, "account": conn.email, "link": link}
+    subject = t(owner.language, "Reconnect your Google account %(account)s", account=conn.email)
+    context = {"owner": owner, "account": conn.email, "link": link, "subject": subject}
     email = Email(
         to_email=owner.email,
         to_name=owner.name,
-        subject=f"Reconnect your Google account {conn.email}",
-        text=render_text("email/reconnect.txt", **context),
-        html=render("email/reconnect.html", **context),
+        subject=subject,
+        text=render_text("email/reconnect.txt", owner.language, **context),
+        html=render("email/reconnect.html", owner.language, **context),
         category="reconnect",
     )
     outbox.owe_email(f"reconnect:{owner.id}:{conn.id}:{conn.token_version}", owner.id, email, now)

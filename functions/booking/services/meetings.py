@@ -14,6 +14,7 @@ from urllib.parse import urlencode, urlsplit
 from booking.adapters import secrets as secret_store
 from booking.config import get_settings
 from booking.domain import tokens
+from booking.domain.locales import DEFAULT_LOCALE
 from booking.domain.meeting import Meeting
 from booking.domain.model import Owner
 
@@ -30,8 +31,10 @@ def link_token(owner_id: str, booking: dict[str, Any], action: str) -> str:
 
 
 def link(owner_id: str, booking: dict[str, Any], action: str) -> str:
+    """The guest's link; it opens its page in the language the guest booked in."""
     token = link_token(owner_id, booking, action)
-    return f"{get_settings().function_url(action)}?{urlencode({'token': token})}"
+    lang = booking["guest"].get("locale", DEFAULT_LOCALE)
+    return f"{get_settings().function_url(action)}?{urlencode({'token': token, 'lang': lang})}"
 
 
 def meeting_of(owner: Owner, booking: dict[str, Any], *, with_links: bool = True) -> Meeting:
@@ -60,6 +63,8 @@ def meeting_of(owner: Owner, booking: dict[str, Any], *, with_links: bool = True
         cancel_url=link(owner.id, booking, "cancel") if with_links else None,
         reschedule_url=link(owner.id, booking, "reschedule") if with_links else None,
         uid_domain=host,
+        guest_locale=guest.get("locale", DEFAULT_LOCALE),
+        owner_locale=owner.language,
     )
 
 

@@ -29,6 +29,7 @@ from booking.domain.meeting import (
     format_range,
     zone_info,
 )
+from booking.i18n import t, tn
 from booking.rendering import render, render_text
 
 Role = Literal["guest", "owner"]
@@ -44,6 +45,7 @@ class Reader:
     """The meeting as one recipient sees it: their zone, the other party, their links only."""
 
     role: Role
+    locale: str
     name: str
     email: str
     zone: str
@@ -79,21 +81,22 @@ def _lines(text: str) -> str:
 def reader(m: Meeting, role: Role) -> Reader:
     if role == "guest":
         name, email, zone = m.guest_name, m.guest_email, m.guest_time_zone
-        other_name, other_email = m.owner_name, m.owner_email
+        other_name, other_email, locale = m.owner_name, m.owner_email, m.guest_locale
     else:
         name, email, zone = m.owner_name, m.owner_email, m.owner_time_zone
-        other_name, other_email = m.guest_name, m.guest_email
+        other_name, other_email, locale = m.guest_name, m.guest_email, m.owner_locale
     return Reader(
         role=role,
+        locale=locale,
         name=name,
         email=email,
         zone=zone,
         other_name=other_name,
         other_email=other_email,
         title=m.title,
-        when=m.when(zone),
-        short_start=m.short_start(zone),
-        duration=format_duration(m.duration_minutes),
+        when=m.when(zone, locale),
+        short_start=m.short_start(zone, locale),
+        duration=format_duration(m.duration_minutes, locale),
         join_url=_web_url(m.meet_link),
         location=one_line(m.location),
         description=_lines(m.description),
@@ -109,9 +112,17 @@ def _readers(m: Meeting) -> list[Reader]:
     return [reader(m, "guest"), reader(m, "owner")]
 
 
-def _subject(prefix: str, r: Reader, lead: str = "") -> str:
+def _subject(kind: str, r: Reader, lead: str = "") -> str:
     """``Confirmed: Intro call with Ana Novak — Tue 1 Dec 09:00``, on one line whatever it holds."""
-    return one_line(f"{prefix}: {r.title} with {r.other_name} {lead} — {r.short_start}")
+    prefix = {
+        "confirmation": t(r.locale, "Confirmed"),
+        "reschedule": t(r.locale, "Rescheduled"),
+        "cancellation": t(r.locale, "Cancelled"),
+        "reminder": t(r.locale, "Reminder"),
+        "conflict": t(r.locale, "Conflict"),
+    }[kind]
+    with_other = t(r.locale, "%(title)s with %(other)s", title=r.title, other=r.other_name)
+    return one_line(f"{prefix}: {with_other} {lead} — {r.short_start}")
 
 
 def _invite(m: Meeting, r: Reader, *, method: str, stamp: datetime) -> Attachment:
@@ -135,8 +146,8 @@ def _email(
         to_email=r.email,
         to_name=one_line(r.name),
         subject=subject,
-        text=render_text(f"email/{template}.txt", **context),
-        html=render(f"email/{template}.html", **context),
+        text=render_text(f"email/{template}.txt", r.locale, **context),
+        html=render(f"email/{template}.html", r.locale, **context),
         attachments=(attachment,) if attachment else (),
         category=category,
         reply_to=r.other_email if reply_to else None,
@@ -151,7 +162,7 @@ def confirmation_emails(m: Meeting, *, stamp: datetime) -> list[tuple[str, Email
             _email(
                 r,
                 template="confirmation",
-                subject=_subject("Confirmed", r),
+                subject=_subject("confirmation", r),
                 category="confirmation",
                 attachment=_invite(m, r, method="REQUEST", stamp=stamp),
             ),
@@ -176,10 +187,10 @@ def reschedule_emails(
             _email(
                 r,
                 template="reschedule",
-                subject=_subject("Rescheduled", r),
+                subject=_subject("reschedule", r),
                 category="reschedule",
                 attachment=_invite(m, r, method="REQUEST", stamp=stamp),
-                previous_when=format_range(previous_start, previous_end, r.zone),
+                previous_when=format_range(previous_start, previous_end, r.zone, r.locale),
             ),
         )
         for r in _readers(m)
@@ -202,7 +213,7 @@ def cancellation_emails(
                 _email(
                     r,
                     template="cancellation",
-                    subject=_subject("Cancelled", r),
+                    subject=_subject("cancellation", r),
                     category="cancellation",
                     attachment=_invite(m, r, method="CANCEL", stamp=stamp),
                     by_reader=cancelled_by == r.role,
@@ -213,7 +224,8 @@ def cancellation_emails(
     return emails
 
 
-def reminder_lead(minutes_before: int, start: datetime, stamp: datetime, zone: str) -> str:
+def reminder_lead(minutes_before: int, start: datetime, stamp: datetime, zone: str,
+                  locale: str = "en") -> str:
     """How soon, in words: ``in 1 hour`` for short leads, else ``today`` / ``tomorrow`` /
     ``in 2 days`` by the reader's calendar days between `stamp` and `start`.
 
@@ -223,14 +235,18 @@ def reminder_lead(minutes_before: int, start: datetime, stamp: datetime, zone: s
     if minutes_before <= 0:
         raise ValueError(f"minutes_before must be positive, got {minutes_before}")
     if minutes_before < RELATIVE_LEAD_LIMIT_MINUTES:
-        return f"in {format_duration(minutes_before)}"
+        # Whole units, so each language can inflect them (Slovenian: "čez 1 uro", "čez 2 uri").
+        if minutes_before % 60 == 0:
+            hours = minutes_before // 60
+            return tn(locale, "in %(num)s hour", "in %(num)s hours", hours)
+        return tn(locale, "in %(num)s minute", "in %(num)s minutes", minutes_before)
     tz = zone_info(zone)
     days = (start.astimezone(tz).date() - stamp.astimezone(tz).date()).days
     if days <= 0:
-        return "today"
+        return t(locale, "today")
     if days == 1:
-        return "tomorrow"
-    return f"in {days} days"
+        return t(locale, "tomorrow")
+    return tn(locale, "in %(num)s day", "in %(num)s days", days)
 
 
 def reminder_email(m: Meeting, *, minutes_before: int, stamp: datetime) -> Email:
@@ -238,11 +254,11 @@ def reminder_email(m: Meeting, *, minutes_before: int, stamp: datetime) -> Email
     if stamp.tzinfo is None or stamp.utcoffset() is None:
         raise ValueError(f"stamp must be timezone-aware, got {stamp!r}")
     r = reader(m, "guest")
-    lead = reminder_lead(minutes_before, m.start, stamp, r.zone)
+    lead = reminder_lead(minutes_before, m.start, stamp, r.zone, r.locale)
     return _email(
         r,
         template="reminder",
-        subject=_subject("Reminder", r, lead),
+        subject=_subject("reminder", r, lead),
         category="reminder",
         lead=lead,
     )
@@ -258,13 +274,11 @@ def conflict_email(m: Meeting, *, conflicts: list[str]) -> Email:
     if not names:
         raise ValueError("conflict_email needs at least one conflicting event")
     r = reader(m, "owner")
-    count = f"{len(names)} event{'' if len(names) == 1 else 's'}"
     return _email(
         r,
         template="conflict",
-        subject=_subject("Conflict", r),
+        subject=_subject("conflict", r),
         category="conflict",
         reply_to=False,
         conflicts=names,
-        count=count,
     )

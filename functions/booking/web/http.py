@@ -51,7 +51,8 @@ def html_response(html: str, status: int = 200,
         "form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'",
     }
     for key, value in {**page_headers, **(headers or {})}.items():
-        resp.headers[key] = value
+        if value:
+            resp.headers[key] = value  # an empty value drops a default (embeddable pages)
     return resp
 
 
@@ -98,19 +99,28 @@ def entry(name: str, *, page: bool = False) -> Callable[[Handler], Handler]:
                 if page:
                     from booking.web.pages import error_page
 
-                    return html_response(error_page(exc), status=exc.status)
+                    return html_response(error_page(exc, _locale(request)), status=exc.status)
                 return json_response(error_body(exc), status=exc.status)
             except Exception as exc:  # noqa: BLE001 - the last line of defence: log, answer 500
                 log.error("unhandled error", exc, function=name, path=request.path)
                 if page:
                     from booking.web.pages import crash_page
 
-                    return html_response(crash_page(), status=500)
+                    return html_response(crash_page(_locale(request)), status=500)
                 return json_response({"error": "internal", "message": "internal error"}, 500)
 
         return run
 
     return wrap
+
+
+def _locale(request: Request) -> str:
+    from booking import i18n
+
+    try:
+        return i18n.pick(request.values.get("lang"), request.accept_languages)
+    except Exception:  # noqa: BLE001 - an error page must render whatever the request holds
+        return "en"
 
 
 def _limit_body(request: Request) -> None:

@@ -110,17 +110,20 @@ def route(request: Request) -> Response:
 
 
 def _login(request: Request) -> Response:
+    from booking import i18n
     from booking.rendering import render
     from booking.services import owners
 
+    locale = i18n.pick(request.args.get("lang"), request.accept_languages)
     if request.method == "GET":
-        return html_response(render("login.html", error=None))
+        return html_response(render("login.html", locale, error=None))
     _same_origin(request)
     key = str(read_body(request).get("api_key", ""))
     try:
         owner = owners.authenticate_key(key)
     except Unauthorized:
-        return html_response(render("login.html", error="That key is not valid."), status=401)
+        return html_response(render("login.html", locale,
+                                    error=i18n.t(locale, "That key is not valid.")), status=401)
     resp = redirect(get_settings().function_url("owner") + "/integrations")
     resp.set_cookie(
         COOKIE, owners.session_for(owner.id, _now()), max_age=owners.SESSION_SECONDS,
@@ -245,25 +248,36 @@ def _reload(owner: Owner) -> Owner:
 
 
 def _integrations(request: Request, owner: Owner, sub: str, method: str) -> Response:
+    from booking.domain.meeting import format_day
+    from booking.i18n import t
     from booking.rendering import render
     from booking.services import connect
 
     base = get_settings().function_url("owner")
+    locale = owner.language
+    parts = [p for p in sub.split("/") if p]
     if method == "GET" and sub == "":
         notice = None
         if request.args.get("connected"):
-            notice = "Google account connected."
+            notice = t(locale, "Google account connected.")
         elif request.args.get("reconnected"):
-            notice = "Google account reconnected."
+            notice = t(locale, "Google account reconnected.")
+        view = connect.overview(owner)
+        for conn in view["connections"]:
+            conn["connected_since"] = format_day(datetime.fromisoformat(conn["connected_at"]),
+                                                 locale)
         return html_response(render(
-            "integrations.html", view=connect.overview(owner), notice=notice, base=base,
+            "integrations.html", locale, view=view, notice=notice, base=base,
             oauth_start=get_settings().function_url("oauth_start"),
         ))
+    if method == "GET" and len(parts) == 2 and parts[1] == "disconnect":
+        # Disconnecting revokes Google's grant: the owner confirms on a page of its own.
+        conn = connect.require_connection(owner, parts[0])
+        return html_response(render("disconnect.html", locale, conn=conn, base=base))
     if method != "POST":
         raise MethodNotAllowed("use POST")
     _same_origin(request)
     form = request.form
-    parts = [p for p in sub.split("/") if p]
     if len(parts) == 2 and not ids.valid("connection", parts[0]):
         raise NotFound("no such connection")
     if parts == ["settings"]:
@@ -290,4 +304,7 @@ def _settings_from_form(form: Any) -> dict[str, Any]:
             raise InvalidInput("conflict", "is malformed")
         conflicts.append({"connection_id": conn_id, "calendar_id": cal_id})
     body["conflict_calendars"] = conflicts
+    for name in ("language", "time_zone"):
+        if form.get(name):
+            body[name] = form.get(name)
     return body

@@ -2,30 +2,37 @@
 
 from __future__ import annotations
 
+from booking.domain.locales import DEFAULT_LOCALE
 from booking.errors import BookingError
+from booking.i18n import t
 from booking.rendering import render
 
-_TITLES = {
-    400: "Something in the request is not right",
-    401: "Please sign in",
-    404: "Not found",
-    409: "That did not work out",
-    410: "This link no longer works",
-    503: "Please try again in a moment",
-}
+
+def _title(status: int, locale: str) -> str:
+    titles = {
+        400: t(locale, "Something in the request is not right"),
+        401: t(locale, "Please sign in"),
+        404: t(locale, "Not found"),
+        409: t(locale, "That did not work out"),
+        410: t(locale, "This link no longer works"),
+        503: t(locale, "Please try again in a moment"),
+    }
+    return titles.get(status, t(locale, "Something went wrong"))
 
 
 def message_page(title: str, message: str, link: str | None = None,
-                 link_text: str | None = None) -> str:
-    return render("message.html", title=title, message=message, link=link, link_text=link_text)
+                 link_text: str | None = None, locale: str = DEFAULT_LOCALE) -> str:
+    return render("message.html", locale, title=title, message=message, link=link,
+                  link_text=link_text)
 
 
-def error_page(exc: BookingError) -> str:
-    return message_page(_TITLES.get(exc.status, "Something went wrong"), exc.message)
+def error_page(exc: BookingError, locale: str = DEFAULT_LOCALE) -> str:
+    return message_page(_title(exc.status, locale), exc.message, locale=locale)
 
 
-def crash_page() -> str:
+def crash_page(locale: str = DEFAULT_LOCALE) -> str:
     return message_page(
-        "Something went wrong",
-        "We could not finish this request. Nothing was changed; please try again.",
+        t(locale, "Something went wrong"),
+        t(locale, "We could not finish this request. Nothing was changed; please try again."),
+        locale=locale,
     )

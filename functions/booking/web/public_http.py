@@ -27,6 +27,20 @@ def _owner_origins(owner_id: str) -> set[str]:
 def book(request: Request) -> Response:
     from booking.services import booking as service
 
+    parts = [p for p in request.path.split("/") if p]
+    if len(parts) == 2:  # /book/<owner>/<event type>: the booking page and its form
+        from booking.web import booking_page
+        from booking.web.http import html_response
+        from booking.web.pages import error_page
+
+        try:
+            return booking_page.handle(request, parts[0], parts[1])
+        except BookingError as exc:
+            if exc.status >= 500:
+                raise
+            return html_response(error_page(exc, _locale(request)), exc.status)
+    if parts:
+        raise NotFound("no such page")
     if request.method == "OPTIONS":
         # A preflight carries no body, so no owner: allow it, and let the real answer's
         # headers decide (they are only sent for the owner's own origins).
@@ -55,6 +69,12 @@ def book(request: Request) -> Response:
     return json_response({"booking": view}, 201 if created else 200, cors)
 
 
+def _locale(request: Request) -> str:
+    from booking import i18n
+
+    return i18n.pick(request.values.get("lang"), request.accept_languages)
+
+
 def _open(request: Request, action: str) -> tuple[datetime, str, Any]:
     """The link's booking, for GET (show) and POST (act) alike: (now, token, Opened)."""
     from booking.services import changes
@@ -79,6 +99,7 @@ def _token(request: Request) -> str:
 def cancel(request: Request) -> Response:
     """GET shows the booking and a Confirm button (and changes nothing); POST cancels."""
     from booking.domain.meeting import format_range
+    from booking.i18n import t
     from booking.rendering import render
     from booking.services import changes
     from booking.web.http import html_response
@@ -86,15 +107,18 @@ def cancel(request: Request) -> Response:
     now, token, opened = _open(request, "cancel")
     booking, owner = opened.booking, opened.owner
     zone = booking["guest"]["time_zone"]
-    when = format_range(booking["start"], booking["end"], zone)
+    locale = _locale(request)
+    when = format_range(booking["start"], booking["end"], zone, locale)
     if request.method == "GET":
-        return html_response(render("cancel.html", booking=booking, owner=owner, when=when,
-                                    token=token))
+        return html_response(render("cancel.html", locale, booking=booking, owner=owner,
+                                    when=when, token=token))
     changes.cancel(owner, booking["id"], version=int(booking.get("version", 1)),
                    reason=request.form.get("reason", ""), by="guest", now=now)
-    return html_response(render("message.html", title="Your booking is cancelled",
-                                message=f"{booking['title']} with {owner.name}, {when}, is "
-                                        "cancelled. We emailed you and the host."))
+    return html_response(render(
+        "message.html", locale, title=t(locale, "Your booking is cancelled"),
+        message=t(locale, "%(title)s with %(owner)s, %(when)s, is cancelled. We emailed you "
+                          "and the host.", title=booking["title"], owner=owner.name,
+                  when=when)))
 
 
 def reschedule(request: Request) -> Response:
@@ -103,7 +127,8 @@ def reschedule(request: Request) -> Response:
     from zoneinfo import ZoneInfo
 
     from booking.domain.availability import group_by_local_day
-    from booking.domain.meeting import format_range
+    from booking.domain.meeting import format_day, format_range
+    from booking.i18n import t
     from booking.rendering import render
     from booking.services import changes
     from booking.web.http import html_response
@@ -111,6 +136,7 @@ def reschedule(request: Request) -> Response:
     now, token, opened = _open(request, "reschedule")
     booking, owner = opened.booking, opened.owner
     zone = booking["guest"]["time_zone"]
+    locale = _locale(request)
     if request.method == "POST":
         from booking.domain.booking_rules import parse_instant
         from booking.errors import InvalidInput
@@ -122,13 +148,15 @@ def reschedule(request: Request) -> Response:
         after = changes.reschedule(owner, booking["id"], start,
                                    version=int(booking.get("version", 1)), by="guest", now=now)
         return html_response(render(
-            "message.html", title="Your booking is moved",
-            message=f"{after['title']} with {owner.name} is now "
-                    f"{format_range(after['start'], after['end'], zone)}. We emailed you and "
-                    "the host the new time."))
+            "message.html", locale, title=t(locale, "Your booking is moved"),
+            message=t(locale, "%(title)s with %(owner)s is now %(when)s. We emailed you and "
+                              "the host the new time.", title=after["title"], owner=owner.name,
+                      when=format_range(after["start"], after["end"], zone, locale))))
     first = max(now, booking["start"] - timedelta(days=7))
     slots = changes.free_slots(opened, first, first + timedelta(days=14), now)
-    days = group_by_local_day(slots, ZoneInfo(zone))
+    # Each day is titled like every other date we show (the reader's language, long form).
+    days = [{"title": format_day(starts[0], locale), "starts": starts}
+            for starts in group_by_local_day(slots, ZoneInfo(zone)).values()]
     return html_response(render(
-        "reschedule.html", booking=booking, owner=owner, token=token, days=days,
-        when=format_range(booking["start"], booking["end"], zone), zone=zone))
+        "reschedule.html", locale, booking=booking, owner=owner, token=token, days=days,
+        when=format_range(booking["start"], booking["end"], zone, locale), zone=zone))
