@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from booking.domain import ids
 from booking.domain.availability import Booked, owner_day, slot_is_offered
-from booking.domain.rules import AvailabilityRules
 from booking.domain.locales import DEFAULT_LOCALE, LOCALES
+from booking.domain.rules import AvailabilityRules
 
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 EMAIL = re.compile(rf"[A-Za-z0-9.!#$%&'*+/=?^_`{{|}}~-]+@{_LABEL}(?:\.{_LABEL})+")

@@ -22,8 +22,7 @@ from flask import Request, Response
 
 from booking import i18n
 from booking.config import get_settings
-from booking.domain import locales
-from booking.domain.event_types import SLUG
+from booking.domain import ids, locales
 from booking.errors import Conflict, InvalidInput, MethodNotAllowed, NotFound
 from booking.web.http import SECURITY_HEADERS, html_response, read_body
 
@@ -54,9 +53,7 @@ def handle(request: Request, owner_id: str, slug: str) -> Response:
         resp = Response(SCRIPT, mimetype="text/javascript")
         resp.headers.update(SECURITY_HEADERS)
         return resp
-    from booking.services.owners import OWNER_ID
-
-    if not OWNER_ID.fullmatch(owner_id) or not SLUG.fullmatch(slug):
+    if not ids.valid("owner", owner_id) or not ids.valid("event_type", slug):
         raise NotFound("no such owner or event type")
     if request.method not in ("GET", "POST"):
         raise MethodNotAllowed("use GET or POST")
