@@ -6,10 +6,14 @@ service (and so its SDKs) on first call, so a cold start pays only for what that
 
 from __future__ import annotations
 
+import flask
 import functions_framework
 from flask import Request, Response
 
-from booking.web.http import entry
+from booking.web.http import answer_routing_errors, entry
+
+if flask.has_app_context():  # functions-framework runs this module inside its app's context
+    answer_routing_errors(flask.current_app)
 
 
 @functions_framework.http

@@ -17,7 +17,13 @@ from flask import Request, Response
 from werkzeug.exceptions import HTTPException
 
 from booking import log
-from booking.errors import BookingError, InvalidInput, PayloadTooLarge
+from booking.errors import (
+    BookingError,
+    InvalidInput,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+)
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_FORM_PARTS = 200
@@ -121,6 +127,19 @@ def _locale(request: Request) -> str:
         return i18n.pick(request.values.get("lang"), request.accept_languages)
     except Exception:  # noqa: BLE001 - an error page must render whatever the request holds
         return "en"
+
+def answer_routing_errors(app: Any) -> None:
+    """functions-framework's own routing refuses some paths before our entry point runs (a
+    newline in the path fails its `<path:path>` rule): answer those in our JSON shape too."""
+
+    def answer(exc: HTTPException) -> Response:
+        status = exc.code or 400
+        err: BookingError = NotFound("no such resource") if status == 404 else \
+            MethodNotAllowed("method not allowed") if status == 405 else \
+            InvalidInput("request", "is malformed")
+        return json_response(error_body(err), status=err.status)
+
+    app.register_error_handler(HTTPException, answer)
 
 
 def _limit_body(request: Request) -> None:

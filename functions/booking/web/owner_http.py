@@ -1,6 +1,7 @@
 """The owner's side over HTTP: sign-in, the integration page, the JSON management API, OAuth.
 
 Routes (paths relative to the `owner` function):
+    GET  /openapi.yaml                    the published contract (functions/openapi.yaml)
     GET  /login, POST /login              trade the API key for a session cookie
     POST /logout
     GET  /integrations                    the Google Calendar integration page
@@ -19,13 +20,14 @@ Routes (paths relative to the `owner` function):
     POST /api/bookings/<id>/cancel        {reason}: the same effects as the guest's link
     POST /api/bookings/<id>/reschedule    {start}
     GET  /api/outbox/failed               emails and Google writes that failed for good
-Every route but /login needs `Authorization: Bearer <key>` or the session cookie. Page forms
-also need a same-origin request (SameSite=Strict cookie plus an Origin check).
+Every route but /login and /openapi.yaml needs `Authorization: Bearer <key>` or the session
+cookie. Page forms also need a same-origin request (SameSite=Strict cookie plus an Origin check).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -95,6 +97,8 @@ def route(request: Request) -> Response:
     method = request.method
     if path == "/login":
         return _login(request)
+    if path == "/openapi.yaml" and method == "GET":
+        return _contract()
     if path == "/logout" and method == "POST":
         resp = redirect(get_settings().function_url("owner") + "/login")
         resp.delete_cookie(COOKIE, path="/")
@@ -107,6 +111,17 @@ def route(request: Request) -> Response:
             return owner
         return _integrations(request, owner, path[len("/integrations"):], method)
     raise NotFound("no such page")
+
+
+CONTRACT = Path(__file__).resolve().parents[2] / "openapi.yaml"
+
+
+def _contract() -> Response:
+    """The published OpenAPI document; public, like the functions it describes."""
+    resp = Response(CONTRACT.read_bytes(), status=200, mimetype="application/yaml")
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Access-Control-Allow-Origin"] = "*"
+    return resp
 
 
 def _login(request: Request) -> Response:
