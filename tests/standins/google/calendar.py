@@ -59,6 +59,7 @@ from tests.standins.google.calendar_model import (
     etag_for,
     invalid,
     not_found,
+    purge,
     resolve,
     role_of,
     store,
@@ -115,7 +116,9 @@ def _one_of(*allowed: Any) -> Callable[[Any], bool]:
 SETTING_CHECKS: dict[str, Callable[[Any], bool]] = {
     "freebusy_merge": _one_of("none", "overlapping", "touching"),
     "freebusy_max_days": _whole(1),
-    "conference_status": _one_of("success", "failure"),
+    "conference_status": _one_of("success", "failure", "pending"),
+    "conference_outcome": _one_of("success", "failure"),
+    "conference_delay": _number(0),
     "push_delay": _number(0, 60),
     "push_retry_delays": lambda v: isinstance(v, list) and all(_number(0, 60)(x) for x in v),
     "push_timeout": _number(0.01, 60),
@@ -123,6 +126,8 @@ SETTING_CHECKS: dict[str, Callable[[Any], bool]] = {
     "push_number_step": _whole(1),
     "push_loss_rate": _number(0, 1),
     "seed": _whole(0),
+    "sync_token_max_age": _number(0),
+    "deleted_retention": _number(0),
 }
 
 
@@ -187,6 +192,7 @@ class _Api:
             except oauth.AuthError as exc:
                 raise _AuthFailure(exc) from None
             caller = token.email
+            self._pass_time()
             self._inject_fault(method_id)
             delay = self._latency(method_id)
             if delay:
@@ -227,6 +233,16 @@ class _Api:
             return Response(status=status, headers=headers)
         return Response(json.dumps(out), status=status, headers=headers,
                         mimetype="application/json")
+
+    def _pass_time(self) -> None:
+        """What Google does in the background, done when the next call comes: purge deleted
+        events, finish pending Meet requests (their watchers get a push)."""
+        state = self.state
+        with state.lock:
+            st = store(state)
+            purge(st, state.now())
+            for calendar_id, _ in events.resolve_conferences(st, state.now()):
+                calendar_push.notify(state, calendar_id)
 
     def _inject_fault(self, method_id: str) -> None:
         with self.state.lock:
@@ -465,7 +481,8 @@ def events_instances(call: Call, calendar_id: str, event_id: str) -> tuple[int, 
 def events_list(call: Call, calendar_id: str) -> tuple[int, Any]:
     with call.state.lock:
         cal, role = resolve(call.state, call.caller, calendar_id, "freeBusyReader")
-        return 200, calendar_sync.list_events(store(call.state), cal, role, call.query)
+        return 200, calendar_sync.list_events(store(call.state), cal, role, call.query,
+                                              call.state.now())
 
 
 def events_watch(call: Call, calendar_id: str) -> tuple[int, Any]:
@@ -731,6 +748,22 @@ def _control_routes(bp: Blueprint, state: GoogleState) -> None:
         if flush_push(state, timeout):
             return _json({"flushed": True})
         return _json({"flushed": False, "pending": calendar_push.pending(state)}, 504)
+
+    @bp.post("/_control/conferences/resolve")
+    @guarded
+    def control_resolve_conferences() -> Response:
+        data = _payload()
+        outcome = data.get("outcome")
+        if outcome not in (None, "success", "failure"):
+            raise invalid("outcome must be success or failure")
+        with state.lock:
+            done = events.resolve_conferences(
+                store(state), state.now(), outcome=outcome, calendar_id=data.get("calendar_id"),
+                event_id=data.get("event_id"), force=True,
+            )
+            for calendar_id in {c for c, _ in done}:
+                calendar_push.notify(state, calendar_id)
+            return _json({"resolved": [e for _, e in done]})
 
     @bp.post("/_control/push/drop")
     @guarded

@@ -175,16 +175,19 @@ def _normalize_attendees(attendees: Any, organizer: str, calendar_id: str) -> li
     return out
 
 
-def _meet(st: CalendarStore, request: dict[str, Any]) -> dict[str, Any]:
+def _meet(st: CalendarStore, request: dict[str, Any], status: str | None = None) -> dict[str, Any]:
+    """Conference data for a Meet create request: `status` (else the setting) is success (a
+    room), failure, or pending (no room yet; `resolve_conferences` finishes it later)."""
     key = request.get("conferenceSolutionKey") or {}
     if key.get("type") != "hangoutsMeet":
         raise invalid("Invalid conference type value.", "conferenceData")
+    outcome = status or st.settings.conference_status
     create = {
         "requestId": request.get("requestId", ""),
         "conferenceSolutionKey": {"type": "hangoutsMeet"},
-        "status": {"statusCode": st.settings.conference_status},
+        "status": {"statusCode": outcome},
     }
-    if st.settings.conference_status != "success":
+    if outcome != "success":
         return {"createRequest": create}
     code = new_meet_code()
     return {
@@ -203,6 +206,51 @@ def _meet(st: CalendarStore, request: dict[str, Any]) -> dict[str, Any]:
         },
         "conferenceId": code,
     }
+
+
+def _pending_request(record: EventRecord) -> dict[str, Any] | None:
+    request = (record.resource.get("conferenceData") or {}).get("createRequest") or {}
+    pending = (request.get("status") or {}).get("statusCode") == "pending"
+    return request if pending else None
+
+
+def _track_pending(st: CalendarStore, cal: CalendarData, record: EventRecord, now: float) -> None:
+    request = _pending_request(record)
+    if request is not None:
+        due = now + float(st.settings.conference_delay)
+        st.pending_conferences.append((due, cal.id, record.id, str(request.get("requestId"))))
+
+
+def resolve_conferences(
+    st: CalendarStore, now: float, *, outcome: str | None = None, calendar_id: str | None = None,
+    event_id: str | None = None, force: bool = False,
+) -> list[tuple[str, str]]:
+    """Finishes pending Meet requests that are due (or the chosen ones, when forced) with
+    `outcome` (else Settings.conference_outcome): the event changes as Google changes it, with
+    a new etag, so a later read or incremental sync sees it. Returns (calendar, event) ids."""
+    done: list[tuple[str, str]] = []
+    waiting: list[tuple[float, str, str, str]] = []
+    for due, cal_id, ev_id, request_id in st.pending_conferences:
+        chosen = calendar_id in (None, cal_id) and event_id in (None, ev_id)
+        if not (chosen and (force or due <= now)):
+            waiting.append((due, cal_id, ev_id, request_id))
+            continue
+        cal = st.calendars.get(cal_id)
+        record = cal.events.get(ev_id) if cal else None
+        request = _pending_request(record) if record else None
+        if cal is None or record is None or request is None or (
+            request.get("requestId") != request_id
+        ):
+            continue
+        final = _meet(st, request, outcome or st.settings.conference_outcome)
+        seq = st.next_seq()
+        record.resource["conferenceData"] = final
+        _hangout_link(record.resource)
+        record.resource.update(etag=etag_for(seq), updated=ms_z(epoch(now)))
+        record.seq = seq
+        done.append((cal_id, ev_id))
+    st.pending_conferences = waiting
+    return done
 
 
 def _conference(
@@ -335,7 +383,7 @@ def insert(
             event_id = new_event_id()
     elif not isinstance(event_id, str) or not EVENT_ID.fullmatch(event_id):
         raise invalid("Invalid resource id value.")
-    elif event_id in cal.events:
+    elif event_id in cal.events or event_id in cal.purged_ids:
         # Ids of deleted events stay taken, which is what makes a deterministic id idempotent.
         raise ApiError(409, "duplicate", "The requested identifier already exists.")
     merged = {k: copy.deepcopy(v) for k, v in body.items() if k not in READ_ONLY}
@@ -363,6 +411,7 @@ def insert(
     if send_updates:
         record.send_updates.append(send_updates)
     cal.events[event_id] = record
+    _track_pending(st, cal, record, now)
     return record
 
 
@@ -430,6 +479,7 @@ def modify(
     _remember_conference(record)
     if send_updates:
         record.send_updates.append(send_updates)
+    _track_pending(st, cal, record, now)
     return record
 
 
@@ -446,6 +496,8 @@ def delete(
                 delete(st, cal, other, now=now, send_updates=None)
     seq = st.next_seq()
     record.deleted = True
+    record.deleted_at = now
+    st.deletions.append((now, cal.id, record.id))
     record.seq = seq
     record.resource["status"] = "cancelled"
     record.resource["etag"] = etag_for(seq)

@@ -168,6 +168,7 @@ class EventRecord:
     end: datetime
     seq: int
     deleted: bool = False
+    deleted_at: float | None = None  # stand-in clock; purged `deleted_retention` later
     send_updates: list[str] = field(default_factory=list)
     conference_request_ids: set[str] = field(default_factory=set)
 
@@ -191,6 +192,10 @@ class CalendarData:
     events: dict[str, EventRecord] = field(default_factory=dict)
     sync_epoch: int = 0
     seq: int = 0  # last change to the calendar's own metadata (etag of list entries)
+    # Ids of purged deleted events (still taken) and the newest change a purge forgot: a sync
+    # token from before it can no longer report that deletion, so it gets 410.
+    purged_ids: set[str] = field(default_factory=set)
+    purged_seq: int = 0
 
 
 @dataclass
@@ -210,7 +215,12 @@ class Settings:
     freebusy_merge: str = "touching"
     # Longest free/busy window; cal.com reports Google refusing more than 90 days.
     freebusy_max_days: int = 90
-    conference_status: str = "success"  # "success" | "failure" for new Meet conferences
+    # New Meet conferences: "success" at once, "failure", or "pending", which becomes
+    # conference_outcome once conference_delay seconds (stand-in clock) have passed, on the next
+    # API call after that; POST /_control/conferences/resolve finishes them at once.
+    conference_status: str = "success"
+    conference_outcome: str = "success"
+    conference_delay: float = 0.0
     # Push delivery (calendar_push): seconds from the change to the first attempt, the waits
     # between retries (exponential, as Google backs off), the answer timeout, whether quick
     # successive changes fold into one push, the largest jump of message numbers, and the
@@ -221,6 +231,11 @@ class Settings:
     push_fold: bool = True
     push_number_step: int = 4
     push_loss_rate: float = 0.0
+    # Time on the stand-in's one clock (GoogleState.now, moved by POST /_control/clock). Google
+    # states no figures: sync tokens "expire" and deleted events are kept "for a while"; these
+    # defaults are ours. updatedMin older than the retention is 410 updatedMinTooLongAgo.
+    sync_token_max_age: float = 7 * 86400
+    deleted_retention: float = 30 * 86400
     # Seeds the stand-in's randomness (message number jumps, losses) so a run can be replayed.
     seed: int = 2026
 
@@ -238,6 +253,10 @@ class CalendarStore:
     settings: Settings = field(default_factory=Settings)
     rng: random.Random = field(default_factory=lambda: random.Random(Settings.seed))
     push_drop_next: int = 0  # the next N pushes are lost (control API)
+    # (due, calendar id, event id, requestId) of Meet requests still pending.
+    pending_conferences: list[tuple[float, str, str, str]] = field(default_factory=list)
+    # (deleted_at, calendar id, event id) in deletion order, for the purge.
+    deletions: list[tuple[float, str, str]] = field(default_factory=list)
 
     def next_seq(self) -> int:
         self.seq += 1
@@ -369,3 +388,19 @@ def resolve(
 
 def utc_range_days(start: datetime, end: datetime) -> float:
     return (end - start) / timedelta(days=1)
+
+
+def purge(st: CalendarStore, now: float) -> None:
+    """Forgets deleted events older than Settings.deleted_retention (then `get` is 404)."""
+    keep = st.settings.deleted_retention
+    while st.deletions and st.deletions[0][0] + keep <= now:
+        _, calendar_id, event_id = st.deletions.pop(0)
+        cal = st.calendars.get(calendar_id)
+        record = cal.events.get(event_id) if cal else None
+        if cal is None or record is None or not record.deleted or record.deleted_at is None:
+            continue
+        if record.deleted_at + keep > now:
+            continue  # deleted again later; a newer entry covers it
+        del cal.events[event_id]
+        cal.purged_ids.add(event_id)
+        cal.purged_seq = max(cal.purged_seq, record.seq)

@@ -94,11 +94,15 @@ def full_sync_required() -> ApiError:
     )
 
 
-def sync_token(st: CalendarStore, cal: CalendarData, seq: int) -> str:
-    return encode_token({"g": st.generation, "c": cal.id, "e": cal.sync_epoch, "s": seq})
+def sync_token(st: CalendarStore, cal: CalendarData, seq: int, now: float) -> str:
+    return encode_token(
+        {"g": st.generation, "c": cal.id, "e": cal.sync_epoch, "s": seq, "t": round(now, 3)}
+    )
 
 
-def _token_seq(st: CalendarStore, cal: CalendarData, token: str) -> int:
+def _token_seq(st: CalendarStore, cal: CalendarData, token: str, now: float) -> int:
+    """The change sequence a sync token was issued at; 410 when it expired (too old on the
+    stand-in's clock), was invalidated, or predates a purged deletion it never reported."""
     payload = decode_token(token)
     if (
         payload is None
@@ -106,10 +110,23 @@ def _token_seq(st: CalendarStore, cal: CalendarData, token: str) -> int:
         or payload.get("c") != cal.id
         or payload.get("e") != cal.sync_epoch
         or not isinstance(payload.get("s"), int)
+        or not isinstance(payload.get("t"), int | float)
         or payload["s"] > st.seq
+        or payload["s"] < cal.purged_seq
+        or now - payload["t"] > st.settings.sync_token_max_age
     ):
         raise full_sync_required()
     return int(payload["s"])
+
+
+def updated_min_too_long_ago() -> ApiError:
+    return ApiError(
+        410,
+        "updatedMinTooLongAgo",
+        "The requested minimum modification time lies too far in the past.",
+        domain="calendar",
+        location="updatedMin",
+    )
 
 
 def _property_filters(query: Query, name: str) -> list[tuple[str, str]]:
@@ -187,7 +204,7 @@ def _deleted_item(record: EventRecord, cal: CalendarData, single: bool) -> list[
 
 
 def list_events(
-    st: CalendarStore, cal: CalendarData, role: str, query: Query
+    st: CalendarStore, cal: CalendarData, role: str, query: Query, now: float
 ) -> dict[str, Any]:
     """The events.list response for one page; the caller holds the state lock."""
     size = page_size(query, DEFAULT_PAGE, MAX_PAGE)
@@ -207,7 +224,7 @@ def list_events(
                 "Sync token cannot be used with other request restrictions.",
                 domain="calendar",
             )
-        since = _token_seq(st, cal, token)
+        since = _token_seq(st, cal, token, now)
     if order not in (None, "startTime", "updated"):
         raise invalid("Invalid value for: orderBy", "orderBy")
     if order == "startTime" and not single:
@@ -228,6 +245,10 @@ def list_events(
                 items.append((record.seq, render(record, cal, tz=tz, role=role)))
     else:
         filters = _Filters(query)
+        if filters.updated_min is not None and (
+            filters.updated_min.timestamp() < now - st.settings.deleted_retention
+        ):
+            raise updated_min_too_long_ago()
         for record in cal.events.values():
             if not filters.wants(record):
                 continue
@@ -249,14 +270,15 @@ def list_events(
         else:
             items.sort(key=lambda pair: pair[0])
 
-    return _page(st, cal, role, query, items, offset, size, snapshot, with_sync_token=True)
+    return _page(st, cal, role, query, items, offset, size, snapshot, now=now)
 
 
 def _page(
     st: CalendarStore, cal: CalendarData, role: str, query: Query,
     items: list[tuple[Any, dict[str, Any]]], offset: int, size: int, snapshot: int,
-    *, with_sync_token: bool,
+    *, now: float | None,
 ) -> dict[str, Any]:
+    """One page; the last page of a listing that can be synced (now given) has nextSyncToken."""
     page = [item for _, item in items[offset:offset + size]]
     body: dict[str, Any] = {
         "kind": "calendar#events",
@@ -275,8 +297,8 @@ def _page(
         body["nextPageToken"] = encode_token(
             {"o": offset + size, "s": snapshot, "f": fingerprint(query), "g": st.generation}
         )
-    elif with_sync_token:
-        body["nextSyncToken"] = sync_token(st, cal, snapshot)
+    elif now is not None:
+        body["nextSyncToken"] = sync_token(st, cal, snapshot, now)
     return body
 
 
@@ -326,7 +348,7 @@ def list_instances(
         found = [f for f in found if f[2] == original or (
             "recurringEventId" not in f[1] and f[0][0] == original)]
     items = sorted(((key, item) for key, item, _ in found), key=lambda pair: pair[0])
-    return _page(st, cal, role, query, items, offset, size, snapshot, with_sync_token=False)
+    return _page(st, cal, role, query, items, offset, size, snapshot, now=None)
 
 
 def _overlaps(start: datetime, end: datetime, filters: _Filters) -> bool:

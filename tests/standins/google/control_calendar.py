@@ -157,6 +157,16 @@ class CalendarControl(ControlBase):
             return self._items("GET", "/push/deliveries")
         return self._items("GET", "/push/deliveries", channel_id=channel_id)
 
+    def resolve_conferences(
+        self, outcome: str | None = None, calendar_id: str | None = None,
+        event_id: str | None = None,
+    ) -> list[str]:
+        """Finishes pending Meet requests now (all, or the chosen ones) as success or failure
+        (default: the conference_outcome setting); returns the event ids."""
+        result = self._object("POST", "/conferences/resolve", json={
+            "outcome": outcome, "calendar_id": calendar_id, "event_id": event_id})
+        return list(result["resolved"])
+
     def drop_pushes(self, count: int = 1) -> None:
         """The next `count` push messages are lost (never sent), as Google warns some may be."""
         self._call("POST", "/push/drop", json={"count": count})
