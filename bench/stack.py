@@ -125,7 +125,14 @@ def local_stack(event_types: Sequence[Mapping[str, Any]] = (CALL,), busy_events:
 @contextmanager
 def _servers(firestore_host: str, quiet: bool) -> Iterator[LocalStack]:
     from scripts.functions_host import create_host
-    from tests.conftest import CLIENT_ID, CLIENT_SECRET, SENDGRID_KEY, Stack, stack_env
+    from tests.conftest import (
+        CLIENT_ID,
+        CLIENT_SECRET,
+        MAIL_FROM,
+        SENDGRID_KEY,
+        Stack,
+        stack_env,
+    )
     from tests.standins.firestore_emulator import reset
     from tests.standins.google import GoogleStandin
     from tests.standins.google.control import GoogleControl
@@ -139,7 +146,8 @@ def _servers(firestore_host: str, quiet: bool) -> Iterator[LocalStack]:
     try:
         google = _start(started, StandinServer(GoogleStandin()))
         secret_manager = _start(started, StandinServer(SecretManagerStandin()))
-        sendgrid = _start(started, StandinServer(SendGridStandin(api_key=SENDGRID_KEY)))
+        sendgrid = _start(started, StandinServer(
+            SendGridStandin(api_key=SENDGRID_KEY, verified_senders=[MAIL_FROM])))
         functions = _start(started, StandinServer(create_host()))
         os.environ.update(stack_env(Stack(
             project=project, firestore_host=firestore_host, secret_manager=secret_manager.app,

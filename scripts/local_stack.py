@@ -35,6 +35,7 @@ PROJECT = "demo-booking-local"
 CLIENT_ID = "local-client.apps.googleusercontent.com"
 CLIENT_SECRET = secrets.token_urlsafe(24)
 SENDGRID_KEY = "SG.local-" + secrets.token_urlsafe(12)
+DEMO_MAIL_FROM = "bookings@demo.test"
 DEMO_OWNER = "demo-coach"
 # What a run sets; the owner command must find them in the run's file, not in the caller's shell.
 _ENV_NAMES = ("GOOGLE_CLOUD_PROJECT", "FIRESTORE_EMULATOR_HOST", "SECRET_MANAGER_ENDPOINT",
@@ -83,7 +84,11 @@ def main() -> int:
 
         google = StandinServer(GoogleStandin(), args.google_port).start()
         secret_manager = StandinServer(SecretManagerStandin(), args.secret_manager_port).start()
-        sendgrid = StandinServer(SendGridStandin(api_key=SENDGRID_KEY), args.sendgrid_port).start()
+        # The demo's sender is a verified Sender Identity, as it must be at SendGrid.
+        sendgrid = StandinServer(
+            SendGridStandin(api_key=SENDGRID_KEY, verified_senders=[DEMO_MAIL_FROM]),
+            args.sendgrid_port,
+        ).start()
         started += [google, secret_manager, sendgrid]
         base = f"http://127.0.0.1:{args.port}"
         env = {
@@ -92,7 +97,7 @@ def main() -> int:
             "SECRET_MANAGER_ENDPOINT": secret_manager.url,
             "SENDGRID_HOST": sendgrid.url,
             "SENDGRID_API_KEY": SENDGRID_KEY,
-            "MAIL_FROM": "bookings@demo.test",
+            "MAIL_FROM": DEMO_MAIL_FROM,
             "MAIL_FROM_NAME": "Demo Bookings",
             "FUNCTION_BASE_URL": base,
             "GOOGLE_CLIENT_ID": CLIENT_ID,

@@ -20,6 +20,9 @@ from tests.standins.server import StandinServer
 ROOT = Path(__file__).resolve().parent.parent
 TEST_PROJECT = "demo-booking-test"
 SENDGRID_KEY = "SG.test-key"
+# The product's sender; registered with the SendGrid stand-in as a verified Sender Identity,
+# as an operator does in SendGrid before the first mail can leave.
+MAIL_FROM = "bookings@example.test"
 CLIENT_ID = "test-client.apps.googleusercontent.com"
 CLIENT_SECRET = "test-client-secret"
 
@@ -62,7 +65,8 @@ def secret_manager_server() -> Iterator[StandinServer]:
 def sendgrid_server() -> Iterator[StandinServer]:
     from tests.standins.sendgrid import SendGridStandin
 
-    with StandinServer(SendGridStandin(api_key=SENDGRID_KEY)) as server:
+    standin = SendGridStandin(api_key=SENDGRID_KEY, verified_senders=[MAIL_FROM])
+    with StandinServer(standin) as server:
         yield server
 
 
@@ -110,7 +114,7 @@ def stack_env(stack: Stack) -> dict[str, str]:
         "SECRET_MANAGER_ENDPOINT": stack.secret_manager_url,
         "SENDGRID_HOST": stack.sendgrid_url,
         "SENDGRID_API_KEY": SENDGRID_KEY,
-        "MAIL_FROM": "bookings@example.test",
+        "MAIL_FROM": MAIL_FROM,
         "FUNCTION_BASE_URL": stack.base_url,
         "GOOGLE_CLIENT_ID": CLIENT_ID,
         "GOOGLE_CLIENT_SECRET": CLIENT_SECRET,

@@ -124,7 +124,7 @@ def test_per_personalization_subjects_replace_the_top_level_one(
             subject=None,
             personalizations=[
                 {"to": [{"email": "a@example.test"}], "subject": "For A"},
-                {"to": [{"email": "b@example.test"}], "cc": [{"email": "a@example.test"}],
+                {"to": [{"email": "b@example.test"}], "cc": [{"email": "c@example.test"}],
                  "subject": "For B"},
             ],
         )
@@ -132,9 +132,56 @@ def test_per_personalization_subjects_replace_the_top_level_one(
 
     [message] = standin.messages()
     assert [p["subject"] for p in message["personalizations"]] == ["For A", "For B"]
-    # One address may appear in two personalizations: only within one is it a duplicate.
     assert message["to"] == ["a@example.test", "b@example.test"]
-    assert message["cc"] == ["a@example.test"]
+    assert message["cc"] == ["c@example.test"]
+
+
+def test_an_address_in_two_personalizations_is_refused(
+    client: SendGridAPIClient, standin: SendGridStandin
+) -> None:
+    """SendGrid's Mail Send errors page (twilio.com/docs/sendgrid/api-reference/mail-send/errors,
+    "personalizations"): "Each unique email address in the personalizations array should only be
+    included once." Nothing is sent."""
+    with pytest.raises(http_exc.BadRequestsError) as excinfo:
+        client.send(body(subject=None, personalizations=[
+            {"to": [{"email": "a@example.test"}], "subject": "For A"},
+            {"to": [{"email": "b@example.test"}], "cc": [{"email": "A@example.test"}],
+             "subject": "For B"},
+        ]))
+
+    assert errors_of(excinfo) == [{
+        "message": "Each unique email address in the personalizations array should only be "
+        "included once. You have included [A@example.test] more than once.",
+        "field": "personalizations",
+        "help": HELP + "personalizations",
+    }]
+    assert standin.messages() == []
+
+
+def test_mail_from_an_unverified_sender_is_403_with_sendgrids_body(
+    client: SendGridAPIClient, standin: SendGridStandin, sendgrid_server: StandinServer
+) -> None:
+    """Sender verification (twilio.com/docs/sendgrid/ui/sending-email/sender-verification):
+    mail leaves only from a verified Sender Identity or an authenticated domain; otherwise 403
+    "The from address does not match a verified Sender Identity..." on field `from`."""
+    with pytest.raises(http_exc.ForbiddenError) as excinfo:
+        client.send(body(**{"from": {"email": "someone@elsewhere.test"}}))
+
+    assert excinfo.value.status_code == 403
+    assert json.loads(excinfo.value.body) == {"errors": [{
+        "message": "The from address does not match a verified Sender Identity. Mail cannot be "
+        "sent until this error is resolved. Visit https://sendgrid.com/docs/for-developers/"
+        "sending-email/sender-identity/ to see the Sender Identity requirements",
+        "field": "from", "help": None}]}
+    assert standin.messages() == []
+    assert "bookings@example.test" in requests.get(
+        f"{sendgrid_server.url}/_control/senders", timeout=5).json()
+
+    added = requests.post(f"{sendgrid_server.url}/_control/senders",
+                          json={"email": "@elsewhere.test"}, timeout=5)
+    assert added.status_code == 201
+    client.send(body(**{"from": {"email": "someone@elsewhere.test"}}))
+    assert len(standin.messages()) == 1
 
 
 def test_concurrent_sends_are_all_captured_once(

@@ -5,7 +5,9 @@ Point the real library at it with `SendGridAPIClient(api_key, host=url)`; it pos
 
     POST /v3/mail/send                      SendGrid's Mail Send: 202 + X-Message-Id, or errors
     POST /_control/faults {"count", "status"}  the next `count` sends fail with `status`
-    POST /_control/reset                    forget messages and faults
+    GET  /_control/senders                  the verified Sender Identities
+    POST /_control/senders {"email"}        verify one more ("@example.test" = a whole domain)
+    POST /_control/reset                    forget messages and faults (senders stay as built)
     GET  /_mailbox.json                     captured messages, decoded, in arrival order
     GET  /_mailbox                          the same as an HTML page, newest first
     GET  /_mailbox/{id}/attachments/{n}     one attachment's decoded bytes
@@ -20,6 +22,11 @@ stand-in is deliberately stricter, and says so at the check:
   shows in tests instead of as a silently lost email;
 - CR or LF in the subject, names or header values is refused (documented by SendGrid only for
   attachment fields and content types).
+
+An address may appear once in the whole personalizations array (400, SendGrid's errors page), and
+mail goes out only from a verified Sender Identity: any other `from` is 403 with SendGrid's body
+(https://www.twilio.com/docs/sendgrid/ui/sending-email/sender-verification). The harness and the
+local run register the product's MAIL_FROM; nothing is verified by default.
 """
 
 from __future__ import annotations
@@ -52,6 +59,15 @@ _RESERVED_HEADERS = {
     "x-sg-id", "x-sg-eid", "received", "dkim-signature", "content-type",
     "content-transfer-encoding", "to", "from", "subject", "reply-to", "cc", "bcc",
 }  # fmt: skip
+UNVERIFIED_SENDER_MESSAGE = (
+    "The from address does not match a verified Sender Identity. Mail cannot be sent until this "
+    "error is resolved. Visit https://sendgrid.com/docs/for-developers/sending-email/"
+    "sender-identity/ to see the Sender Identity requirements"
+)
+DUPLICATE_ACROSS_MESSAGE = (
+    "Each unique email address in the personalizations array should only be included once. "
+    "You have included [{address}] more than once."
+)
 _FAULT_BODIES = {
     429: "too many requests",
     500: "internal server error",
@@ -168,6 +184,8 @@ def _check_personalizations(personalizations: object) -> list[dict[str, Any]]:
             )
         )
     total = 0
+    everywhere: set[str] = set()  # addresses of earlier personalizations
+    across_reported = False
     for i, p in enumerate(personalizations):
         where = f"personalizations.{i}"
         if not isinstance(p, dict):
@@ -210,7 +228,14 @@ def _check_personalizations(personalizations: object) -> list[dict[str, Any]]:
                             "personalizations",
                         )
                     )
+                if key in everywhere and key not in seen and not across_reported:
+                    across_reported = True
+                    errors.append(
+                        _error(DUPLICATE_ACROSS_MESSAGE.format(address=address),
+                               "personalizations", "personalizations")
+                    )
                 seen.add(key)
+        everywhere |= seen
         subject = p.get("subject")
         if subject is not None:
             errors += _check_subject_value(subject, f"{where}.subject", "personalizations.subject")
@@ -546,9 +571,18 @@ def decode(message: CapturedMessage) -> dict[str, Any]:
 class SendGridStandin:
     """SendGrid's Mail Send plus a mailbox, in memory and thread-safe; a WSGI app."""
 
-    def __init__(self, api_key: str, max_request_bytes: int = MAX_REQUEST_BYTES) -> None:
+    def __init__(
+        self,
+        api_key: str,
+        max_request_bytes: int = MAX_REQUEST_BYTES,
+        verified_senders: Iterable[str] = (),
+    ) -> None:
+        """`verified_senders`: addresses (or "@domain" for an authenticated domain) mail may
+        come from; every other `from` is refused with 403, as SendGrid does."""
         self.api_key = api_key
         self.max_request_bytes = max_request_bytes
+        self._built_senders = {s.lower() for s in verified_senders}
+        self.verified_senders = set(self._built_senders)
         self._lock = threading.Lock()
         self._captured: list[CapturedMessage] = []
         self._faults: list[int] = []
@@ -559,6 +593,19 @@ class SendGridStandin:
         with self._lock:
             self._captured.clear()
             self._faults.clear()
+            self.verified_senders = set(self._built_senders)
+
+    def verify_sender(self, email: str) -> None:
+        """Adds a verified Sender Identity (an address, or "@domain")."""
+        with self._lock:
+            self.verified_senders.add(email.lower())
+
+    def is_verified(self, email: str) -> bool:
+        address = email.lower()
+        with self._lock:
+            return address in self.verified_senders or (
+                "@" + address.rpartition("@")[2] in self.verified_senders
+            )
 
     def fail_next(self, count: int, status: int = 429) -> None:
         """The next `count` authorised sends answer `status` (429, 500, 503...) and are dropped."""
@@ -592,6 +639,21 @@ class SendGridStandin:
             return self._send(request)
         if path == "/_control/faults" and method == "POST":
             return self._control_faults(request)
+        if path == "/_control/senders" and method == "GET":
+            with self._lock:
+                return _json_response(200, sorted(self.verified_senders))
+        if path == "/_control/senders" and method == "POST":
+            try:
+                email = json.loads(request.get_data() or b"{}")["email"]
+            except (ValueError, KeyError, TypeError):
+                email = None
+            if not isinstance(email, str) or not (_EMAIL.fullmatch(email) or (
+                email.startswith("@") and "." in email
+            )):
+                return _json_response(400, {"errors": [{"field": "email",
+                                                        "message": "an address or @domain"}]})
+            self.verify_sender(email)
+            return _json_response(201, {"email": email.lower()})
         if path == "/_control/reset" and method == "POST":
             self.reset()
             return Response(status=204)
@@ -634,6 +696,9 @@ class SendGridStandin:
         errors = validate(body)
         if errors:
             return _json_response(400, {"errors": errors})
+        if not self.is_verified(str(body["from"]["email"])):
+            return _json_response(403, {"errors": [
+                {"message": UNVERIFIED_SENDER_MESSAGE, "field": "from", "help": None}]})
         message_id = secrets.token_urlsafe(16)[:22]
         received_at = datetime.now(UTC).isoformat(timespec="microseconds")
         with self._lock:

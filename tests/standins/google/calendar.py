@@ -53,6 +53,7 @@ from tests.standins.google.calendar_model import (
     EventRecord,
     Fault,
     calendar,
+    charge,
     create_calendar,
     decode_token,
     encode_token,
@@ -127,6 +128,10 @@ SETTING_CHECKS: dict[str, Callable[[Any], bool]] = {
     "push_loss_rate": _number(0, 1),
     "seed": _whole(0),
     "sync_token_max_age": _number(0),
+    "quota_user_per_minute": _whole(0),
+    "quota_project_per_minute": _whole(0),
+    "quota_calendar_writes_per_second": _whole(0),
+    "quota_user_inserts_per_day": _whole(0),
     "deleted_retention": _number(0),
 }
 
@@ -193,6 +198,7 @@ class _Api:
                 raise _AuthFailure(exc) from None
             caller = token.email
             self._pass_time()
+            self._charge_quotas(method_id, token, kwargs.get("calendar_id"))
             self._inject_fault(method_id)
             delay = self._latency(method_id)
             if delay:
@@ -244,6 +250,29 @@ class _Api:
             for calendar_id, _ in events.resolve_conferences(st, state.now()):
                 calendar_push.notify(state, calendar_id)
 
+    def _charge_quotas(self, method_id: str, token: oauth.AccessToken,
+                       calendar_id: str | None) -> None:
+        """Google's quotas, in the order a request meets them; each refusal is the body from
+        Google's errors page (developers.google.com/calendar/api/guides/errors)."""
+        state = self.state
+        with state.lock:
+            st, now, limits = store(state), state.now(), store(state).settings
+            if not charge(st, ("project", token.client_id), limits.quota_project_per_minute,
+                          60.0, now):
+                raise usage_limit(429, "rateLimitExceeded")
+            if not charge(st, ("user", token.client_id, token.email),
+                          limits.quota_user_per_minute, 60.0, now):
+                raise usage_limit(403, "userRateLimitExceeded")
+            if method_id in WRITES and calendar_id is not None:
+                target = token.email if calendar_id == "primary" else calendar_id
+                if not charge(st, ("writes", target), limits.quota_calendar_writes_per_second,
+                              1.0, now):
+                    raise usage_limit(403, "rateLimitExceeded")
+            if method_id == "calendar.events.insert" and not charge(
+                st, ("inserts", token.email), limits.quota_user_inserts_per_day, 86400.0, now
+            ):
+                raise usage_limit(403, "quotaExceeded")
+
     def _inject_fault(self, method_id: str) -> None:
         with self.state.lock:
             faults = store(self.state).faults
@@ -260,6 +289,18 @@ class _Api:
         with self.state.lock:
             latency = store(self.state).latency
             return latency.get(method_id, latency.get("*", 0.0))
+
+
+WRITES = frozenset({
+    "calendar.events.insert", "calendar.events.patch", "calendar.events.update",
+    "calendar.events.delete",
+})
+
+
+def usage_limit(status: int, reason: str) -> ApiError:
+    # The errors page's bodies: {"error": {"errors": [{"domain": "usageLimits", "reason",
+    # "message"}], "code", "message"}}, no "status" field.
+    return ApiError(status, reason, USAGE_LIMIT_REASONS[reason], domain="usageLimits")
 
 
 def _method_id(name: str) -> str:

@@ -17,6 +17,7 @@ import random
 import re
 import secrets
 import string
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -236,6 +237,15 @@ class Settings:
     # defaults are ours. updatedMin older than the retention is 410 updatedMinTooLongAgo.
     sync_token_max_age: float = 7 * 86400
     deleted_retention: float = 30 * 86400
+    # Quotas, on the stand-in's clock, 0 = no limit. Google's usage-limits page: 600 requests a
+    # minute per user per project and 10,000 per project, counted over a sliding minute; its
+    # "operational limits" also refuse writes to one calendar in quick succession (no figure
+    # given: ours is 10 a second); "Calendar usage limits" cap how many events a user creates
+    # (no figure given: ours is 10,000 a day).
+    quota_user_per_minute: int = 600
+    quota_project_per_minute: int = 10000
+    quota_calendar_writes_per_second: int = 10
+    quota_user_inserts_per_day: int = 10000
     # Seeds the stand-in's randomness (message number jumps, losses) so a run can be replayed.
     seed: int = 2026
 
@@ -253,6 +263,8 @@ class CalendarStore:
     settings: Settings = field(default_factory=Settings)
     rng: random.Random = field(default_factory=lambda: random.Random(Settings.seed))
     push_drop_next: int = 0  # the next N pushes are lost (control API)
+    # Times (stand-in clock) of the requests each quota has counted, by quota key.
+    quota_hits: dict[tuple[str, ...], deque[float]] = field(default_factory=dict)
     # (due, calendar id, event id, requestId) of Meet requests still pending.
     pending_conferences: list[tuple[float, str, str, str]] = field(default_factory=list)
     # (deleted_at, calendar id, event id) in deletion order, for the purge.
@@ -404,3 +416,17 @@ def purge(st: CalendarStore, now: float) -> None:
         del cal.events[event_id]
         cal.purged_ids.add(event_id)
         cal.purged_seq = max(cal.purged_seq, record.seq)
+
+
+def charge(st: CalendarStore, key: tuple[str, ...], limit: int, window: float, now: float) -> bool:
+    """Counts one request against a sliding-window quota; False (and not counted) when the
+    window already holds `limit` requests. A limit of 0 means none."""
+    if limit <= 0:
+        return True
+    hits = st.quota_hits.setdefault(key, deque())
+    while hits and hits[0] <= now - window:
+        hits.popleft()
+    if len(hits) >= limit:
+        return False
+    hits.append(now)
+    return True
