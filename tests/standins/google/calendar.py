@@ -10,23 +10,10 @@ calendar.v3.json (violations go to state.schema_violations), the bearer token ch
 oauth.authenticate with the method's scopes, injected faults and latency applied, the handler
 run, the response checked, and the exchange appended to state.requests.
 
-Control API (JSON, for tests and the local run; see control_calendar.CalendarControl):
-    POST   /_control/calendars                              create or re-describe a calendar
-    GET    /_control/calendars                              every calendar, with its ACL
-    DELETE /_control/calendars/<id>                         delete it (watchers get not_exists)
-    GET    /_control/calendars/<id>/events                  raw events, deleted ones included
-    POST   /_control/calendars/<id>/events                  add an event as its owner would
-    PATCH  /_control/calendars/<id>/events/<event>          edit (merge) as the owner would
-    DELETE /_control/calendars/<id>/events/<event>          delete as the owner would
-    POST   /_control/faults          DELETE /_control/faults   fail the next n calls of a method
-    POST   /_control/latency                                delay calls of a method
-    GET    /_control/calendar/requests?name=events.insert   recorded Calendar traffic
-    POST   /_control/sync-tokens/expire                     410 for every older sync token
-    POST   /_control/channels/expire                        channels expire now
-    GET    /_control/channels                               watch channels
-    GET    /_control/push/deliveries?channel_id=            push outcomes
-    POST   /_control/push/flush                             wait until every push was delivered
-    POST   /_control/calendar/settings                      freebusy merge, Meet outcome, retries
+Control API (JSON, for tests and the local run; client: control_calendar.CalendarControl):
+every route and setting is documented in tests/standins/README.md. Before each call the stand-in
+catches up with time (purges deleted events, finishes pending Meet requests) and charges the
+quotas (Settings.quota_*), so both happen on the one clock without a background thread.
 """
 
 from __future__ import annotations
@@ -128,6 +115,9 @@ SETTING_CHECKS: dict[str, Callable[[Any], bool]] = {
     "push_loss_rate": _number(0, 1),
     "seed": _whole(0),
     "sync_token_max_age": _number(0),
+    "visibility_lag": _number(0),
+    "revocation_delay": _number(0),
+    "detect_id_collisions": _one_of(True, False),
     "quota_user_per_minute": _whole(0),
     "quota_project_per_minute": _whole(0),
     "quota_calendar_writes_per_second": _whole(0),
@@ -831,6 +821,7 @@ def _control_routes(bp: Blueprint, state: GoogleState) -> None:
                     raise invalid(f"bad value for {key}: {value!r}")
                 setattr(candidate, key, value)
             st.settings = candidate
+            state.revocation_delay = float(candidate.revocation_delay)
             if "seed" in data:
                 st.rng.seed(candidate.seed)
             return _json(asdict(candidate))

@@ -31,6 +31,7 @@ from tests.standins.google.calendar_model import (
     new_event_id,
     new_meet_code,
     required,
+    will_change,
     zone,
 )
 from tests.standins.google.discovery_schema import DiscoverySchemas
@@ -243,6 +244,7 @@ def resolve_conferences(
         ):
             continue
         final = _meet(st, request, outcome or st.settings.conference_outcome)
+        will_change(st, record, now)
         seq = st.next_seq()
         record.resource["conferenceData"] = final
         _hangout_link(record.resource)
@@ -383,8 +385,11 @@ def insert(
             event_id = new_event_id()
     elif not isinstance(event_id, str) or not EVENT_ID.fullmatch(event_id):
         raise invalid("Invalid resource id value.")
-    elif event_id in cal.events or event_id in cal.purged_ids:
+    elif (event_id in cal.events or event_id in cal.purged_ids) and (
+        st.settings.detect_id_collisions
+    ):
         # Ids of deleted events stay taken, which is what makes a deterministic id idempotent.
+        # With detect_id_collisions off the insert goes through and replaces the old event.
         raise ApiError(409, "duplicate", "The requested identifier already exists.")
     merged = {k: copy.deepcopy(v) for k, v in body.items() if k not in READ_ONLY}
     _conference(st, None, body, merged, conference_version, replace=True)
@@ -411,6 +416,7 @@ def insert(
     if send_updates:
         record.send_updates.append(send_updates)
     cal.events[event_id] = record
+    will_change(st, record, now, new=True)
     _track_pending(st, cal, record, now)
     return record
 
@@ -463,6 +469,7 @@ def modify(
         merged = _deep_merge(base, writable)
     _conference(st, record, body, merged, conference_version, replace)
     resource, begin, finish = _finish(st, cal, merged, now)
+    will_change(st, record, now)
     seq = st.next_seq()
     sequence = int(record.resource.get("sequence", 0))
     if (begin, finish, resource.get("recurrence")) != (
@@ -494,6 +501,7 @@ def delete(
         for other in exceptions_of(cal, record.id):
             if not other.cancelled:
                 delete(st, cal, other, now=now, send_updates=None)
+    will_change(st, record, now)
     seq = st.next_seq()
     record.deleted = True
     record.deleted_at = now

@@ -23,7 +23,9 @@ from tests.standins.google.calendar_model import (
     parse_rfc3339,
     required,
     role_of,
+    store,
     utc_range_days,
+    visible,
     zone,
 )
 from tests.standins.google.state import GoogleState
@@ -59,7 +61,11 @@ def _busy(state: GoogleState, calendar_id: str, start: datetime, end: datetime,
     cal = calendar(state, calendar_id)
     assert cal is not None
     periods: list[Interval] = []
-    for record in cal.events.values():
+    st = store(state)
+    for stored in cal.events.values():
+        record = visible(stored, state.now(), st.settings.visibility_lag)
+        if record is None:
+            continue  # written, but not visible yet
         resource = record.resource
         if record.cancelled or resource.get("transparency") == "transparent":
             continue

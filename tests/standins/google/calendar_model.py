@@ -12,6 +12,7 @@ A sync token names a calendar, the `seq` it was issued at and the calendar's `sy
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import random
 import re
@@ -172,6 +173,11 @@ class EventRecord:
     deleted_at: float | None = None  # stand-in clock; purged `deleted_retention` later
     send_updates: list[str] = field(default_factory=list)
     conference_request_ids: set[str] = field(default_factory=set)
+    # Visibility lag (Settings.visibility_lag): while `hidden_since_seq` is set and the lag since
+    # `changed_at` runs, events.list and freebusy see `before` (None: nothing) instead.
+    changed_at: float = 0.0
+    before: EventRecord | None = None
+    hidden_since_seq: int | None = None
 
     @property
     def id(self) -> str:
@@ -246,6 +252,13 @@ class Settings:
     quota_project_per_minute: int = 10000
     quota_calendar_writes_per_second: int = 10
     quota_user_inserts_per_day: int = 10000
+    # "Google does not promise everything" switches, all off by default: seconds before a write
+    # shows in events.list and freebusy; seconds an access token keeps working after the user
+    # removed the app; whether an insert with a used id is refused (Event.id: "we cannot
+    # guarantee that ID collisions will be detected at event creation time").
+    visibility_lag: float = 0.0
+    revocation_delay: float = 0.0
+    detect_id_collisions: bool = True
     # Seeds the stand-in's randomness (message number jumps, losses) so a run can be replayed.
     seed: int = 2026
 
@@ -430,3 +443,36 @@ def charge(st: CalendarStore, key: tuple[str, ...], limit: int, window: float, n
         return False
     hits.append(now)
     return True
+
+
+def will_change(st: CalendarStore, record: EventRecord, now: float, *, new: bool = False) -> None:
+    """Call before changing a record (after creating one, with new=True): with a visibility
+    lag, lists and freebusy keep showing what was visible before this change."""
+    lag = st.settings.visibility_lag
+    if lag <= 0:
+        record.hidden_since_seq, record.before = None, None
+        return
+    if not lagging(record, now, lag):
+        record.before = None if new else copy.deepcopy(record)
+        if record.before is not None:
+            record.before.before, record.before.hidden_since_seq = None, None
+        record.hidden_since_seq = st.seq + 1 if not new else record.seq
+    record.changed_at = now
+
+
+def lagging(record: EventRecord, now: float, lag: float) -> bool:
+    return record.hidden_since_seq is not None and lag > 0 and now < record.changed_at + lag
+
+
+def visible(record: EventRecord, now: float, lag: float) -> EventRecord | None:
+    """The record as events.list and freebusy see it now."""
+    return record.before if lagging(record, now, lag) else record
+
+
+def visible_horizon(st: CalendarStore, cal: CalendarData, now: float) -> int:
+    """The newest change sequence every list may already show: a sync token issued now must
+    not claim a change that is still hidden, or that change would never be reported."""
+    lag = st.settings.visibility_lag
+    hidden = [r.hidden_since_seq for r in cal.events.values()
+              if r.hidden_since_seq is not None and lagging(r, now, lag)]
+    return min(st.seq, min(hidden, default=st.seq + 1) - 1)

@@ -38,6 +38,8 @@ from tests.standins.google.calendar_model import (
     invalid,
     ms_z,
     parse_rfc3339,
+    visible,
+    visible_horizon,
     zone,
 )
 
@@ -231,10 +233,14 @@ def list_events(
         raise invalid("The requested ordering is not available for the particular query.",
                       "orderBy")
     offset, snapshot = _page_offset(st, query)
+    if _one(query, "pageToken") is None:
+        snapshot = visible_horizon(st, cal, now)
+    lag = st.settings.visibility_lag
+    shown = [v for v in (visible(r, now, lag) for r in cal.events.values()) if v is not None]
 
     items: list[tuple[Any, dict[str, Any]]] = []
     if token is not None:
-        changed = [r for r in cal.events.values() if since < r.seq <= snapshot]
+        changed = [r for r in shown if since < r.seq <= snapshot]
         for record in sorted(changed, key=lambda r: (r.seq, r.id)):
             if record.cancelled:
                 items += [(record.seq, item) for item in _deleted_item(record, cal, single)]
@@ -249,7 +255,7 @@ def list_events(
             filters.updated_min.timestamp() < now - st.settings.deleted_retention
         ):
             raise updated_min_too_long_ago()
-        for record in cal.events.values():
+        for record in shown:
             if not filters.wants(record):
                 continue
             if record.cancelled:

@@ -212,7 +212,7 @@ def authenticate(
         raise AuthError(401, "authError", _INVALID_CREDENTIALS)
     with state.lock:
         token = state.access_tokens.get(value.strip())
-        if token is None or token.revoked or token.expires_at <= state.now():
+        if token is None or token.dead(state.now()):
             raise AuthError(401, "authError", _INVALID_CREDENTIALS)
         if any_of_scopes and not (token.scopes & canonical_scopes(any_of_scopes)):
             raise AuthError(403, "insufficientPermissions", _INSUFFICIENT_SCOPES)
@@ -814,7 +814,12 @@ def revoke_grant(state: GoogleState, email: str, client_id: str) -> bool:
             found = True
     for token in state.access_tokens.values():
         if token.email == email and token.client_id == client_id and not token.revoked:
-            token.revoked = True
+            if state.revocation_delay > 0:
+                # The access token keeps working a while; refresh tokens die at once.
+                if token.revoke_at is None:
+                    token.revoke_at = state.now() + state.revocation_delay
+            else:
+                token.revoked = True
             found = True
     for code in state.auth_codes.values():
         if code.email == email and code.client_id == client_id:
@@ -1169,7 +1174,7 @@ def blueprint(state: GoogleState) -> Blueprint:
         with state.lock:
             token = state.access_tokens.get(raw)
             now = state.now()
-            if token is None or token.revoked or token.expires_at <= now:
+            if token is None or token.dead(now):
                 return _oauth_json(
                     {"error": "invalid_token", "error_description": "Invalid Value"}, 400
                 )

@@ -43,6 +43,12 @@ class AccessToken:
     expires_at: float  # epoch seconds
     refresh_token: str | None = None  # the refresh token it came from; revoking it kills this
     revoked: bool = False
+    revoke_at: float | None = None  # a revocation still taking effect (revocation_delay)
+
+    def dead(self, now: float) -> bool:
+        """Expired, revoked, or revoked a while ago and that has now taken effect."""
+        return (self.revoked or self.expires_at <= now
+                or (self.revoke_at is not None and self.revoke_at <= now))
 
 
 @dataclass
@@ -99,6 +105,9 @@ class GoogleState:
         self.consent_sessions: dict[str, Any] = {}
         # Seconds added to `clock` by the control API; reset() brings it back to 0.
         self.clock_offset = 0.0
+        # Seconds before a revocation stops access tokens (Google: "it might take some time
+        # before the revocation has full effect"); set through the Calendar settings.
+        self.revocation_delay = 0.0
         # Free for the Calendar part: calendars, events, channels, sync tokens, faults, requests.
         self.calendar: dict[str, Any] = {}
         # Calendar traffic that broke calendar.v3.json's schemas; the test harness fails on any.
