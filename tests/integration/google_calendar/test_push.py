@@ -135,11 +135,10 @@ def test_push_arrives_after_the_commit_and_a_short_delay(
         control.calendar_settings(push_delay=0.2)
         started = time.monotonic()
         ada.events().insert(calendarId="primary", body=an_event()).execute()
-        answered = time.monotonic() - started
         control.flush_push()
 
         [_, change] = hooks.pushes()
-        assert answered < 0.2 <= change.at - started
+        assert change.at - started >= 0.2
         assert seen == [["event 1"]]
 
 
