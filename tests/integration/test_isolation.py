@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Stack
+from tests.conftest import MAIL_FROM, Stack
 from tests.integration.helpers import firestore_docs, google, make_owner
 
 
@@ -26,7 +26,7 @@ def _leave_traces(stack: Stack, tag: str) -> None:
     from sendgrid.helpers.mail import Mail
 
     SendGridAPIClient("SG.test-key", host=stack.sendgrid_url).send(Mail(
-        from_email="a@example.test", to_emails="b@example.test", subject=tag,
+        from_email=MAIL_FROM, to_emails="b@example.test", subject=tag,
         plain_text_content="x"))
     assert len(stack.sendgrid.messages()) == 1
 

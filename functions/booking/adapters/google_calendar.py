@@ -29,6 +29,7 @@ HTTP_TIMEOUT = 15.0
 DEFAULT_DEADLINE = 20.0
 MAX_FREEBUSY_ITEMS = 50  # Google's calendarExpansionMax ceiling
 MAX_FREEBUSY_SPAN_DAYS = 60  # stay well inside "The requested time range is too long."
+MEET_WAITS = (0.2, 0.4, 0.8, 1.6)  # seconds between reads of a pending Meet room (3 s in all)
 
 
 def credentials_for(conn: Connection) -> Any:
@@ -233,18 +234,31 @@ def stop_channel(conn: Connection, channel_id: str, resource_id: str) -> None:
 
 
 def insert_event(conn: Connection, calendar_id: str, body: dict[str, Any], *,
-                 conference: bool) -> dict[str, Any]:
+                 conference: bool, sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
     """Inserts; a 409 means our deterministic id exists already (an earlier try got through),
-    so the existing event is returned instead of a second one being made."""
+    so the existing event is returned instead of a second one being made. A Meet room still
+    being made is waited for briefly, so the emails can carry its link."""
     try:
-        resp: dict[str, Any] = call(conn, lambda s: s.events().insert(
+        event: dict[str, Any] = call(conn, lambda s: s.events().insert(
             calendarId=calendar_id, body=body, conferenceDataVersion=1 if conference else 0,
             sendUpdates="none"), what="events.insert")
-        return resp
     except PermanentError as exc:
         if exc.status != 409:
             raise
-    return get_event(conn, calendar_id, str(body["id"]))
+        event = get_event(conn, calendar_id, str(body["id"]))
+    # Google makes Meet rooms asynchronously: createRequest.status.statusCode is "pending" until
+    # a later read shows "success" (or "failure") (Create events guide, conferencing).
+    for pause in MEET_WAITS if conference else ():
+        if not _conference_pending(event):
+            break
+        sleep(pause)
+        event = get_event(conn, calendar_id, str(event["id"]))
+    return event
+
+
+def _conference_pending(event: dict[str, Any]) -> bool:
+    request = (event.get("conferenceData") or {}).get("createRequest") or {}
+    return bool((request.get("status") or {}).get("statusCode") == "pending")
 
 
 def get_event(conn: Connection, calendar_id: str, event_id: str) -> dict[str, Any]:

@@ -26,6 +26,23 @@ from tests.integration.bookings.conftest import (
 from tests.integration.helpers import google
 
 
+def test_a_meet_room_google_is_still_making_reaches_the_emails(
+    stack: Stack, owner_key: str
+) -> None:
+    """Create events guide, conferencing (developers.google.com/calendar/api/guides/
+    create-events#conferencing): conference creation is asynchronous; the insert may answer
+    createRequest status "pending" and a later read "success" with the link."""
+    google(stack).calendar_settings(conference_status="pending", conference_delay=0.5)
+
+    resp = book(stack, at(next_tuesday(), "10:00"))
+
+    assert resp.status_code == 201, resp.text
+    link = resp.json()["booking"]["meet_link"]
+    assert link and link.startswith("https://meet.google.com/")
+    assert all(link in m["text"] for m in stack.sendgrid.messages())
+    assert len(stack.sendgrid.messages()) == 2
+
+
 def test_happy_path_event_meet_and_two_emails_with_local_times_and_ics(
     stack: Stack, owner_key: str
 ) -> None:
