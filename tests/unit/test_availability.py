@@ -390,6 +390,52 @@ def test_owner_daily_cap_counts_bookings_of_every_event_type() -> None:
     )
 
 
+def test_weekly_limit_fills_the_rest_of_the_week_from_the_owners_week_start() -> None:
+    every_day = weekly(("09:00", "17:00"), days=range(7))
+    two = [
+        Booked(Interval(on(0, "09:00"), on(0, "10:00"))),
+        Booked(Interval(on(1, "09:00"), on(1, "10:00"))),
+    ]
+    # Monday 2026-06-01 starts the week: Mon..Sun are full, the next Monday is open.
+    r = make_rules(weekly_hours=every_day, max_bookings_per_week=2)
+    found = slots(r, booked=two, span=Interval(on(-1), on(8)))
+    assert sorted({s.start.date() for s in found}) == [MONDAY - timedelta(days=1),
+                                                       MONDAY + timedelta(days=7)]
+    # With weeks from Sunday (en-US) the Sunday 2026-06-07 starts a new week.
+    r = make_rules(weekly_hours=every_day, max_bookings_per_week=2, week_start=6)
+    found = slots(r, booked=two, span=Interval(on(-1), on(8)))
+    assert sorted({s.start.date() for s in found}) == [MONDAY + timedelta(days=6),
+                                                       MONDAY + timedelta(days=7)]
+
+
+def test_monthly_limit_and_booked_minutes() -> None:
+    june = Booked(Interval(on(0, "09:00"), on(0, "11:00")))  # 120 minutes
+    r = make_rules(max_bookings_per_month=1)
+    assert slots(r, booked=[june]) == []
+    assert slots(r, booked=[june], span=Interval(on(30), on(31)))  # 1 July is a new month
+    # 180 minutes a day: after 120, one more hour fits, then nothing.
+    r = make_rules(max_minutes_per_day=180)
+    assert day_labels(slots(r, booked=[june]), "Mon")[0] == "11:00"
+    r = make_rules(max_minutes_per_day=179)
+    assert day_labels(slots(r, booked=[june]), "Mon") == []
+    assert day_labels(slots(r, booked=[june]), "Tue")
+    # 150 minutes a week: 30 are left, so a half-hour meeting fits any day of that week.
+    r = make_rules(max_minutes_per_week=150, duration_minutes=30)
+    assert len(day_labels(slots(r, booked=[june]), "Fri")) == 16
+    r = make_rules(max_minutes_per_week=149, duration_minutes=30)
+    assert day_labels(slots(r, booked=[june]), "Fri") == []
+    r = make_rules(max_minutes_per_month=120, duration_minutes=30)
+    assert slots(r, booked=[june]) == []
+
+
+def test_limits_reach_as_far_as_their_longest_period() -> None:
+    assert make_rules().limit_reach == timedelta(days=2)
+    assert make_rules(max_minutes_per_week=60).limit_reach == timedelta(days=8)
+    assert make_rules(max_bookings_per_week=1).limit_reach == timedelta(days=8)
+    assert make_rules(max_bookings_per_month=1).limit_reach == timedelta(days=32)
+    assert make_rules(max_minutes_per_month=60).limit_reach == timedelta(days=32)
+
+
 def test_daily_limit_counts_by_the_owner_day() -> None:
     # 22:30Z on Monday is Tuesday 00:30 in Ljubljana: it fills Tuesday, not Monday.
     r = make_rules(time_zone="Europe/Ljubljana", max_bookings_per_day=1)
@@ -591,19 +637,40 @@ def reference_slots(
     blocks = [(b.start, b.end) for b in busy_times] + [
         (b.interval.start - b.buffer_before, b.interval.end + b.buffer_after) for b in booked
     ]
-    per_day = Counter(
-        ref_owner_day(b.interval.start, zone) for b in booked if b.counts_toward_limit
-    )
+    ours = [
+        (ref_owner_day(b.interval.start, zone), b.interval.duration)
+        for b in booked
+        if b.counts_toward_limit
+    ]
     all_per_day = Counter(ref_owner_day(b.interval.start, zone) for b in booked)
+
+    def week_of(day: date) -> date:
+        while day.weekday() != rules.week_start:
+            day -= timedelta(days=1)
+        return day
+
+    def same(period: str, one: date, other: date) -> bool:
+        if period == "day":
+            return one == other
+        if period == "week":
+            return week_of(one) == week_of(other)
+        return (one.year, one.month) == (other.year, other.month)
+
+    def below_limits(day: date) -> bool:
+        for period in ("day", "week", "month"):
+            most = getattr(rules, f"max_bookings_per_{period}")
+            minutes = getattr(rules, f"max_minutes_per_{period}")
+            inside = [length for home, length in ours if same(period, home, day)]
+            if most is not None and len(inside) >= most:
+                return False
+            if minutes is not None and sum(inside, timedelta()) + duration > minutes * MIN:
+                return False
+        return owner_cap is None or all_per_day[day] < owner_cap
     found: list[Interval] = []
     day = span.start.astimezone(zone).date() - timedelta(days=2)
     while day <= span.end.astimezone(zone).date() + timedelta(days=2):
         in_window = today <= day < today + timedelta(days=rules.booking_window_days)
-        limit = rules.max_bookings_per_day
-        below_limit = (limit is None or per_day[day] < limit) and (
-            owner_cap is None or all_per_day[day] < owner_cap
-        )
-        for local in rules.ranges_on(day) if in_window and below_limit else ():
+        for local in rules.ranges_on(day) if in_window and below_limits(day) else ():
             range_start = ref_instant(day, local.start, zone)
             range_end = ref_instant(day, local.end, zone)
             start = range_start
@@ -655,6 +722,12 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
         minimum_notice_minutes=draw(st.sampled_from([0, 0, 30, 240, 1440, 2000])),
         booking_window_days=draw(st.integers(1, 6)),
         max_bookings_per_day=draw(st.none() | st.integers(1, 3)),
+        max_bookings_per_week=draw(st.none() | st.integers(1, 4)),
+        max_bookings_per_month=draw(st.none() | st.integers(1, 5)),
+        max_minutes_per_day=draw(st.none() | st.integers(1, 48).map(lambda n: n * 5)),
+        max_minutes_per_week=draw(st.none() | st.integers(1, 96).map(lambda n: n * 5)),
+        max_minutes_per_month=draw(st.none() | st.integers(1, 96).map(lambda n: n * 5)),
+        week_start=draw(st.integers(0, 6)),
     )
     busy_times = []
     for _ in range(draw(st.integers(0, 12))):

@@ -74,6 +74,15 @@ def test_the_rules_take_the_owners_zone() -> None:
     assert parse_event_type(data(), "Asia/Tokyo").rules.time_zone == "Asia/Tokyo"
 
 
+def test_the_rules_take_the_owners_week_start_and_never_store_it() -> None:
+    et = parse_event_type(data(rules=rules_data(max_bookings_per_week=3)), ZONE, 6)
+    assert et.rules.week_start == 6 and et.rules.max_bookings_per_week == 3
+    assert "week_start" not in et.to_dict()["rules"]
+    with pytest.raises(EventTypeError) as error:
+        parse_event_type(data(rules=rules_data(week_start="sun")), ZONE)
+    assert "locale" in error.value.fields["rules.week_start"]
+
+
 def test_only_slug_title_and_rules_are_required() -> None:
     et = parse_event_type({"slug": "x", "title": "X", "rules": rules_data()}, ZONE)
     assert et == EventType(slug="x", title="X", rules=et.rules)

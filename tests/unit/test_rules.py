@@ -225,6 +225,11 @@ def test_rules_refuse_a_zone_that_is_not_text() -> None:
         ("booking_window_days", 731, 730),
         ("max_bookings_per_day", 0, 1),
         ("max_bookings_per_day", 1001, 1000),
+        ("max_bookings_per_week", 0, 1),
+        ("max_bookings_per_month", 1001, 1000),
+        ("max_minutes_per_day", 4, 5),
+        ("max_minutes_per_week", 31 * 1440 + 1, 31 * 1440),
+        ("max_minutes_per_month", 0, 5),
     ],
 )
 def test_rules_bounds_name_the_field(field: str, bad: int, good: int) -> None:
@@ -305,6 +310,9 @@ def test_stored_form_round_trips_through_json() -> None:
         ({"slot_interval_minutes": "15"}, "slot_interval_minutes", "whole number"),
         ({"max_bookings_per_day": 0}, "max_bookings_per_day", "between 1 and 1000"),
         ({"booking_window_days": 1000}, "booking_window_days", "between 1 and 730"),
+        ({"max_minutes_per_week": "240"}, "max_minutes_per_week", "whole number"),
+        ({"week_start": "monday"}, "week_start", "one of mon, tue"),
+        ({"week_start": 0}, "week_start", "one of mon, tue"),
         ({"time_zone": ["Europe/Ljubljana"]}, "time_zone", "IANA"),
         ({"time_zone": "Mars/Olympus"}, "time_zone", "not an IANA"),
         ({"weekly_hours": [["09:00", "17:00"]]}, "weekly_hours", "map weekdays"),
@@ -378,6 +386,12 @@ def any_rules(draw: st.DrawFn) -> AvailabilityRules:
         minimum_notice_minutes=draw(st.integers(0, 365 * 1440)),
         booking_window_days=draw(st.integers(1, 730)),
         max_bookings_per_day=draw(st.none() | st.integers(1, 1000)),
+        max_bookings_per_week=draw(st.none() | st.integers(1, 1000)),
+        max_bookings_per_month=draw(st.none() | st.integers(1, 1000)),
+        max_minutes_per_day=draw(st.none() | st.integers(5, 1440)),
+        max_minutes_per_week=draw(st.none() | st.integers(5, 31 * 1440)),
+        max_minutes_per_month=draw(st.none() | st.integers(5, 31 * 1440)),
+        week_start=draw(st.integers(0, 6)),
         overrides=tuple(DateOverride(day, draw(day_ranges())) for day in days),
     )
 

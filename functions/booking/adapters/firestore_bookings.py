@@ -3,6 +3,12 @@
     owners/{owner_id}/bookings/{booking_id}   the booking (guest, times, status, Google ids)
     owners/{owner_id}/ledger/{YYYY-MM-DD}     entries: {booking_id: {start, end, buffers, day,
                                                                  event_type}}
+    owners/{owner_id}/ledger/{slug}@{YYYY-MM} the same entries, of one event type's month
+
+A booking's entry also goes to its event type's month document. A claim whose event type has
+weekly or monthly limits reads the month documents its week and month touch, under the same
+condition as the days; any other claim adds its entry there unconditionally (a merge of one
+field), so bookings without such limits never wait on each other's month.
 
 A booking's entry is written to the ledger of the owner day it starts on and of both
 neighbours. Two bookings that could clash start at most a day apart, so they always share a
@@ -21,8 +27,8 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from booking import clients
@@ -31,6 +37,12 @@ from booking.domain.intervals import Interval
 from booking.errors import NotFound, Unavailable
 
 ATTEMPTS = 30
+
+
+def tally_key(event_type: str, day: date) -> str:
+    """The document that holds an event type's bookings of one owner month (for its weekly and
+    monthly limits), in the ledger collection beside the days: ``intro@2026-12``."""
+    return f"{event_type}@{day:%Y-%m}"
 
 
 def _owner(owner_id: str) -> Any:
@@ -68,14 +80,12 @@ class Ledger:
     def booked(self, exclude: str | None = None) -> list[Booked]:
         return [booked_of(e) for bid, e in self.entries.items() if bid != exclude]
 
-    def count_on(self, day: str, *, event_type: str | None = None,
-                 exclude: str | None = None) -> int:
-        """Bookings whose owner day is `day`: all of them, or those of `event_type` only.
+    def counted(self, event_type: str, exclude: str | None = None) -> list[Booked]:
+        """Every booking read, marked as counting toward `event_type`'s own limits or not.
         Entries written before they named their event type count for every type: a limit may
         then refuse a booking it should not, but never lets one too many through."""
-        return sum(1 for bid, e in self.entries.items()
-                   if e.get("day") == day and bid != exclude
-                   and (event_type is None or e.get("event_type") in (None, event_type)))
+        return [replace(booked_of(e), counts_toward_limit=e.get("event_type") in (None, event_type))
+                for bid, e in self.entries.items() if bid != exclude]
 
 
 @dataclass(frozen=True)
@@ -138,10 +148,15 @@ def _committed(batch: Any, attempt: int) -> bool:
 
 def claim(owner_id: str, booking_id: str, doc: dict[str, Any], days: Sequence[str],
           decide: Callable[[Ledger], None],
-          outbox_rows: Sequence[tuple[str, dict[str, Any]]]) -> tuple[dict[str, Any], bool]:
+          outbox_rows: Sequence[tuple[str, dict[str, Any]]],
+          also: Sequence[str] = (), watch: Sequence[str] = ()) -> tuple[dict[str, Any], bool]:
     """Creates the booking, its ledger entries and its outbox rows at once, after `decide` saw
-    the ledger of `days` and did not raise. An existing booking with this id (the same
-    idempotency key) is returned as it is: (booking, created)."""
+    the ledger of `days` and `watch` and did not raise, on the condition that none of those
+    changed meanwhile. The entry goes to each of `days` and, without a condition, to `also`.
+    An existing booking with this id (the same idempotency key) is returned as it is:
+    (booking, created)."""
+    from google.cloud import firestore as fs
+
     db = clients.firestore()
     booking_ref = _col(owner_id).document(booking_id)
     outbox = db.collection("outbox")
@@ -149,11 +164,15 @@ def claim(owner_id: str, booking_id: str, doc: dict[str, Any], days: Sequence[st
         existing = booking_ref.get()
         if existing.exists:
             return {"id": existing.id, **existing.to_dict()}, False
-        ledger = _read_ledger(owner_id, days)
+        ledger = _read_ledger(owner_id, [*days, *watch])
         decide(ledger)
         batch = db.batch()
         batch.create(booking_ref, doc)
         _write_ledger(batch, owner_id, ledger, booking_id, (), days, entry_of(doc))
+        for key in also:
+            batch.set(_ledger(owner_id, key), {"touched": fs.SERVER_TIMESTAMP,
+                                               "entries": {booking_id: entry_of(doc)}},
+                      merge=True)
         for row_id, row in outbox_rows:
             batch.create(outbox.document(row_id), row)
         if not _committed(batch, attempt):

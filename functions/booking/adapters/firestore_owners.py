@@ -37,6 +37,8 @@ def _owner_from(doc_id: str, data: dict[str, Any]) -> Owner:
         redirect_urls=list(data.get("redirect_urls", [])),
         max_bookings_per_day=data.get("max_bookings_per_day"),
         language=str(data.get("language", "en")),
+        locale=data.get("locale"),
+        week_start=int(data.get("week_start", 0)),
     )
 
 

@@ -41,9 +41,12 @@ Alignment. Starts step by the slot interval from the start of each working range
 meeting that ends at 10:05 does not turn the rest of the morning into 10:05, 10:20, ...
 Steps are elapsed time, so across a clock change the local labels follow the clock (see DST).
 
-Daily limits. A day with `max_bookings_per_day` bookings of this event type (those of `booked`
-that count toward the limit, by the owner day of their start) offers nothing at all; nor does a
-day holding `owner_daily_cap` bookings of any of the owner's event types (every `booked`).
+Limits. Bookings of this event type (those of `booked` that count toward the limit) count by
+the owner day of their start toward that day, its week (starting on `week_start`) and its
+month. A day offers nothing at all once one more booking would pass any of the limits on
+them: `max_bookings_per_*` bookings already, or `max_minutes_per_*` less than one more
+meeting's length left. Nor does a day holding `owner_daily_cap` bookings of any of the owner's
+event types (every `booked`).
 
 DST. A wall-clock range [a, b) on day D runs from the first instant the owner's clock reads a
 on D, or has jumped past it, to the same instant for b (`local_instant`). Worked out for
@@ -80,10 +83,12 @@ from booking.domain.rules import AvailabilityRules
 
 __all__ = [
     "Booked",
+    "Limits",
     "blocked_time",
     "bookable_days",
     "compute_slots",
     "group_by_local_day",
+    "limit_periods",
     "local_instant",
     "owner_day",
     "slot_is_offered",
@@ -204,36 +209,60 @@ def bookable_days(
         owner_day(span.end - _TICK, zone),
         today + timedelta(days=rules.booking_window_days - 1),
     )
-    full = _days_at_limit(rules, booked, owner_daily_cap)
+    full = Limits(rules, booked, owner_daily_cap)
     days: list[date] = []
     day = first
     while day <= last:
-        if day not in full:
+        if not full.reached_on(day):
             days.append(day)
         day += _ONE_DAY
     return days
 
 
-def _days_at_limit(
-    rules: AvailabilityRules, booked: Sequence[Booked], owner_daily_cap: int | None
-) -> set[date]:
-    limit = rules.max_bookings_per_day
-    if limit is None and owner_daily_cap is None:
-        return set()
-    zone = rules.zone
-    ours: Counter[date] = Counter()
-    everyone: Counter[date] = Counter()
-    for booking in booked:
-        day = owner_day(booking.interval.start, zone)
-        everyone[day] += 1
-        if booking.counts_toward_limit:
-            ours[day] += 1
-    full: set[date] = set()
-    if limit is not None:
-        full = {day for day, count in ours.items() if count >= limit}
-    if owner_daily_cap is not None:
-        full |= {day for day, count in everyone.items() if count >= owner_daily_cap}
-    return full
+def limit_periods(day: date, week_start: int) -> tuple[tuple[str, date], ...]:
+    """The periods a day belongs to, each named by its first day: the day itself, its week
+    (weeks start on `week_start`, 0 = Monday) and its month."""
+    week = day - timedelta(days=(day.weekday() - week_start) % 7)
+    return (("day", day), ("week", week), ("month", day.replace(day=1)))
+
+
+class Limits:
+    """This event type's bookings and booked time per owner day, week and month, and every
+    booking per day (for the owner's cap), counted once so each day's check is a look-up."""
+
+    def __init__(
+        self, rules: AvailabilityRules, booked: Sequence[Booked], owner_daily_cap: int | None
+    ) -> None:
+        self.rules = rules
+        self.owner_daily_cap = owner_daily_cap
+        self.count: Counter[tuple[str, date]] = Counter()
+        self.time: dict[tuple[str, date], timedelta] = {}
+        self.everyone: Counter[date] = Counter()
+        for booking in booked:
+            day = owner_day(booking.interval.start, rules.zone)
+            self.everyone[day] += 1
+            if booking.counts_toward_limit:
+                for key in self._periods(day):
+                    self.count[key] += 1
+                    self.time[key] = self.time.get(key, _ZERO) + booking.interval.duration
+
+    def _periods(self, day: date) -> tuple[tuple[str, date], ...]:
+        return limit_periods(day, self.rules.week_start)
+
+    def reached_on(self, day: date) -> bool:
+        """Whether one more booking starting on `day` would pass any limit."""
+        cap = self.owner_daily_cap
+        if cap is not None and self.everyone[day] >= cap:
+            return True
+        for key in self._periods(day):
+            most, minutes = self.rules.limits(key[0])
+            if most is not None and self.count[key] >= most:
+                return True
+            # A booking fits only whole: 30 minutes left of a day's 240 take no 45-minute one.
+            booked = self.time.get(key, _ZERO)
+            if minutes is not None and booked + self.rules.duration > timedelta(minutes=minutes):
+                return True
+        return False
 
 
 def working_ranges(rules: AvailabilityRules, days: Sequence[date]) -> list[Interval]:

@@ -14,7 +14,13 @@ from typing import Any
 
 from booking.domain import ids
 from booking.domain.booking_rules import has_control
-from booking.domain.rules import AvailabilityRules, RuleError, parse_rules, rules_to_dict
+from booking.domain.rules import (
+    WEEKDAYS,
+    AvailabilityRules,
+    RuleError,
+    parse_rules,
+    rules_to_dict,
+)
 
 LOCATIONS = ("google_meet", "phone", "in_person", "custom")
 REMINDER_METHODS = ("email", "popup")
@@ -47,6 +53,7 @@ class EventType:
     def to_dict(self) -> dict[str, Any]:
         rules = rules_to_dict(self.rules)
         rules.pop("time_zone", None)  # always the owner's zone, read when evaluated
+        rules.pop("week_start", None)  # from the owner's locale, read when evaluated
         return {
             "slug": self.slug,
             "title": self.title,
@@ -64,8 +71,10 @@ _KNOWN = {"slug", "title", "description", "location", "location_details", "remin
           "questions", "active", "rules"}
 
 
-def parse_event_type(data: Mapping[str, Any], owner_time_zone: str) -> EventType:
-    """An EventType from its JSON form; EventTypeError names each bad field."""
+def parse_event_type(data: Mapping[str, Any], owner_time_zone: str,
+                     owner_week_start: int = 0) -> EventType:
+    """An EventType from its JSON form; EventTypeError names each bad field. The owner's zone
+    and week start (0 = Monday, from the owner's locale) complete its rules."""
     problems: dict[str, str] = {}
     for key in sorted(set(data) - _KNOWN):
         problems[str(key)] = "is not an event type field"
@@ -106,9 +115,13 @@ def parse_event_type(data: Mapping[str, Any], owner_time_zone: str) -> EventType
     rules: AvailabilityRules | None = None
     if not isinstance(raw_rules, Mapping):
         problems["rules"] = "is required: weekly_hours, duration_minutes and the other rules"
+    elif "week_start" in raw_rules:
+        problems["rules.week_start"] = ("follows the owner's locale: set it with PATCH "
+                                        "/owner/api/settings {\"locale\": \"en-US\"}")
     else:
         try:
-            rules = parse_rules({**raw_rules, "time_zone": owner_time_zone})
+            rules = parse_rules({**raw_rules, "time_zone": owner_time_zone,
+                                 "week_start": WEEKDAYS[owner_week_start]})
         except RuleError as exc:
             problems[f"rules.{exc.field}"] = exc.message
     if problems or rules is None:

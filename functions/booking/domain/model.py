@@ -101,3 +101,7 @@ class Owner:
     # Owner-wide: bookings of all event types together on one day; None = no cap.
     max_bookings_per_day: int | None = None
     language: str = "en"  # what owner-facing pages and emails are written in
+    # BCP 47 with a region (sl-SI, en-US): where the owner's weeks start (0 = Monday .. 6 =
+    # Sunday, from CLDR when the locale is set), for weekly limits.
+    locale: str | None = None
+    week_start: int = 0

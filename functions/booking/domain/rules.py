@@ -43,7 +43,9 @@ BUFFER_MINUTES = (0, 240)
 NOTICE_MINUTES = (0, 365 * MINUTES_PER_DAY)
 BOOKING_WINDOW_DAYS = (1, 730)
 DEFAULT_BOOKING_WINDOW_DAYS = 60
-MAX_BOOKINGS_PER_DAY = (1, 1000)
+MAX_BOOKINGS = (1, 1000)  # per day, week or month
+MAX_MINUTES = (5, 31 * MINUTES_PER_DAY)  # of booked time per day, week or month
+PERIODS = ("day", "week", "month")
 
 _CLOCK = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d|24:00")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -176,7 +178,9 @@ class AvailabilityRules:
 
     `slot_interval_minutes` None means "same as the duration", kept as None rather than copied
     so that changing the duration later moves the interval with it.
-    `max_bookings_per_day` None means unlimited.
+    Limits (`max_bookings_per_*`, `max_minutes_per_*`) count this event type's bookings by
+    the owner day of their start; None means unlimited. A week starts on `week_start`
+    (0 = Monday .. 6 = Sunday), which comes from the owner's locale.
     """
 
     time_zone: str
@@ -188,6 +192,12 @@ class AvailabilityRules:
     minimum_notice_minutes: int = 0
     booking_window_days: int = DEFAULT_BOOKING_WINDOW_DAYS
     max_bookings_per_day: int | None = None
+    max_bookings_per_week: int | None = None
+    max_bookings_per_month: int | None = None
+    max_minutes_per_day: int | None = None
+    max_minutes_per_week: int | None = None
+    max_minutes_per_month: int | None = None
+    week_start: int = 0
     overrides: tuple[DateOverride, ...] = ()
     _by_day: Mapping[date, DateOverride] = field(
         init=False, repr=False, compare=False, default_factory=dict
@@ -211,10 +221,15 @@ class AvailabilityRules:
             "minimum_notice_minutes", self.minimum_notice_minutes, NOTICE_MINUTES, "minutes"
         )
         _check_whole("booking_window_days", self.booking_window_days, BOOKING_WINDOW_DAYS, "days")
-        if self.max_bookings_per_day is not None:
-            _check_whole(
-                "max_bookings_per_day", self.max_bookings_per_day, MAX_BOOKINGS_PER_DAY, "bookings"
-            )
+        for period in PERIODS:
+            for name, bounds, unit in (
+                (f"max_bookings_per_{period}", MAX_BOOKINGS, "bookings"),
+                (f"max_minutes_per_{period}", MAX_MINUTES, "minutes"),
+            ):
+                value = getattr(self, name)
+                if value is not None:
+                    _check_whole(name, value, bounds, unit)
+        _check_whole("week_start", self.week_start, (0, 6), "days after Monday")
         by_day: dict[date, DateOverride] = {}
         for override in self.overrides:
             if override.day in by_day:
@@ -251,6 +266,22 @@ class AvailabilityRules:
     def minimum_notice(self) -> timedelta:
         return timedelta(minutes=self.minimum_notice_minutes)
 
+    def limits(self, period: str) -> tuple[int | None, int | None]:
+        """(max bookings, max minutes) of this event type per `period` (day, week or month)."""
+        bookings: int | None = getattr(self, f"max_bookings_per_{period}")
+        minutes: int | None = getattr(self, f"max_minutes_per_{period}")
+        return bookings, minutes
+
+    @property
+    def limit_reach(self) -> timedelta:
+        """How far from a day bookings can count toward its limits (its month, its week, or
+        the neighbouring days that a booking's buffers can reach)."""
+        if self.max_bookings_per_month or self.max_minutes_per_month:
+            return timedelta(days=32)
+        if self.max_bookings_per_week or self.max_minutes_per_week:
+            return timedelta(days=8)
+        return timedelta(days=2)
+
     def ranges_on(self, day: date) -> tuple[TimeRange, ...]:
         """The working ranges of an owner-local date: its override if any, else its weekday's."""
         override = self._by_day.get(day)
@@ -266,7 +297,8 @@ class AvailabilityRules:
 #  "overrides": {"2026-12-24": [], "2026-12-31": [["10:00", "12:00"]]},
 #  "duration_minutes": 30, "slot_interval_minutes": null, "buffer_before_minutes": 0,
 #  "buffer_after_minutes": 10, "minimum_notice_minutes": 240, "booking_window_days": 60,
-#  "max_bookings_per_day": null}
+#  "max_bookings_per_day": null, "max_bookings_per_week": 10, "max_minutes_per_day": 240,
+#  "week_start": "mon"}
 #
 # Weekdays left out are closed. Unknown keys are errors rather than ignored: a typo such as
 # "bufer_after_minutes" would otherwise silently mean no buffer.
@@ -283,6 +315,12 @@ _KNOWN = frozenset(
         "minimum_notice_minutes",
         "booking_window_days",
         "max_bookings_per_day",
+        "max_bookings_per_week",
+        "max_bookings_per_month",
+        "max_minutes_per_day",
+        "max_minutes_per_week",
+        "max_minutes_per_month",
+        "week_start",
     }
 )
 
@@ -396,7 +434,20 @@ def parse_rules(data: Mapping[str, object]) -> AvailabilityRules:
         minimum_notice_minutes=_whole(data, "minimum_notice_minutes", 0),
         booking_window_days=_whole(data, "booking_window_days", DEFAULT_BOOKING_WINDOW_DAYS),
         max_bookings_per_day=_whole_or_none(data, "max_bookings_per_day"),
+        max_bookings_per_week=_whole_or_none(data, "max_bookings_per_week"),
+        max_bookings_per_month=_whole_or_none(data, "max_bookings_per_month"),
+        max_minutes_per_day=_whole_or_none(data, "max_minutes_per_day"),
+        max_minutes_per_week=_whole_or_none(data, "max_minutes_per_week"),
+        max_minutes_per_month=_whole_or_none(data, "max_minutes_per_month"),
+        week_start=_weekday(data, "week_start"),
     )
+
+
+def _weekday(data: Mapping[str, object], name: str) -> int:
+    value = data.get(name, WEEKDAYS[0])
+    if value not in WEEKDAYS:
+        raise RuleError(name, f"must be one of {', '.join(WEEKDAYS)}, got {value!r}")
+    return WEEKDAYS.index(str(value))
 
 
 def _ranges_to_list(ranges: Sequence[TimeRange]) -> list[list[str]]:
@@ -422,4 +473,10 @@ def rules_to_dict(rules: AvailabilityRules) -> dict[str, object]:
         "minimum_notice_minutes": rules.minimum_notice_minutes,
         "booking_window_days": rules.booking_window_days,
         "max_bookings_per_day": rules.max_bookings_per_day,
+        "max_bookings_per_week": rules.max_bookings_per_week,
+        "max_bookings_per_month": rules.max_bookings_per_month,
+        "max_minutes_per_day": rules.max_minutes_per_day,
+        "max_minutes_per_week": rules.max_minutes_per_week,
+        "max_minutes_per_month": rules.max_minutes_per_month,
+        "week_start": WEEKDAYS[rules.week_start],
     }

@@ -97,7 +97,7 @@ def slots(query: Query, now: datetime,
         source = busy_source or busy_time.LiveGoogleBusy()
         window = busy_time.query_span(span, duration=rules.duration,
                                       before=rules.buffer_before, after=rules.buffer_after)
-        booked = busy_time.booked(owner, window, event_type.slug)
+        booked = busy_time.booked(owner, window, event_type.slug, reach=rules.limit_reach)
         cap = owner.max_bookings_per_day
         # The rules and our own bookings first: when they leave nothing (a closed week, a span
         # past the window, every slot booked), Google is not asked at all.

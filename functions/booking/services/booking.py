@@ -25,7 +25,6 @@ from booking.domain.booking_rules import (
     GuestRequest,
     booking_id_for,
     clashes,
-    ledger_days,
     parse_guest_request,
 )
 from booking.domain.intervals import Interval
@@ -72,7 +71,7 @@ def book(req: GuestRequest, now: datetime) -> tuple[dict[str, Any], bool]:
     end = req.start + rules.duration
     window = busy_time.query_span(Interval(req.start, end), duration=timedelta(0),
                                   before=rules.buffer_before, after=rules.buffer_after)
-    booked = busy_time.booked(owner, window, event_type.slug)
+    booked = busy_time.booked(owner, window, event_type.slug, reach=rules.limit_reach)
     busy_time.refuse_early(rules, req.start, booked, now, owner.max_bookings_per_day)
     # Live: this is the check that must never trust anything cached or sent by the client.
     busy = busy_time.LiveGoogleBusy().busy(owner, window, now)
@@ -80,16 +79,15 @@ def book(req: GuestRequest, now: datetime) -> tuple[dict[str, Any], bool]:
                            owner_daily_cap=owner.max_bookings_per_day):
         raise Conflict(TAKEN)
 
-    zone = rules.zone
-    days = ledger_days(req.start, zone)
+    docs = limits.documents(event_type.slug, rules, req.start)
     new = Booked(Interval(req.start, end), rules.buffer_before, rules.buffer_after)
 
     def decide(ledger: bookings.Ledger) -> None:
         if clashes(new, ledger.booked()):
             raise Conflict(TAKEN)
-        limits.refuse_if_full(ledger, days[1], event_type.slug, rules, owner)
+        limits.refuse_if_full(ledger, docs.day, event_type.slug, rules, owner)
 
-    doc = _document(owner, event_type, req, booking_id, end, now, days)
+    doc = _document(owner, event_type, req, booking_id, end, now, list(docs.days))
     row_id = calendar_writes.row_id(booking_id, "create", 0)
     row = firestore_outbox.new_row("google_event", owner.id, {
         "owner_id": owner.id, "booking_id": booking_id, "action": "create"}, now)
@@ -97,8 +95,10 @@ def book(req: GuestRequest, now: datetime) -> tuple[dict[str, Any], bool]:
     check = firestore_outbox.new_row(conflict_check.KIND, owner.id, {
         "owner_id": owner.id, "booking_id": booking_id}, now)
     check["due_at"] = now + conflict_check.AFTER
-    stored, created = bookings.claim(owner.id, booking_id, doc, days, decide,
-                                     [(row_id, row), (conflict_check.row_id(booking_id), check)])
+    stored, created = bookings.claim(
+        owner.id, booking_id, doc, decide=decide,
+        outbox_rows=[(row_id, row), (conflict_check.row_id(booking_id), check)],
+        **limits.claim_arguments(docs))
     if created:
         outbox.deliver_now(row_id, now)
     return meetings.view(bookings.get(owner.id, booking_id)), created

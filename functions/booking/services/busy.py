@@ -62,13 +62,13 @@ class LiveGoogleBusy:
                 for start, end in periods if start < end]
 
 
-def booked(owner: Owner, span: Interval, event_type: str,
-           exclude: str | None = None) -> list[Booked]:
+def booked(owner: Owner, span: Interval, event_type: str, exclude: str | None = None,
+           reach: timedelta = timedelta(days=2)) -> list[Booked]:
     """Confirmed bookings that can touch `span` or count toward the daily limit of an owner day
     it reaches (an owner day can start up to 26 hours away from a UTC edge), with their own
     buffers. Those of `event_type` count toward its own limits; every one toward the owner's.
-    `exclude` leaves out a booking being moved."""
-    reach = timedelta(days=2)
+    `exclude` leaves out a booking being moved; `reach` widens the span to the weeks or months
+    of weekly and monthly limits (`AvailabilityRules.limit_reach`)."""
     found = []
     for doc in bookings_store.confirmed_starting_between(owner.id, span.start - reach,
                                                          span.end + reach):

@@ -20,7 +20,7 @@ from booking.adapters import secrets as secret_store
 from booking.adapters.firestore_bookings import Transition
 from booking.domain import tokens
 from booking.domain.availability import Booked, compute_slots, slot_is_offered
-from booking.domain.booking_rules import clashes, has_control, ledger_days
+from booking.domain.booking_rules import clashes, has_control
 from booking.domain.intervals import Interval, normalise, subtract
 from booking.domain.model import Owner
 from booking.errors import Conflict, Gone, InvalidInput, NotFound
@@ -141,7 +141,8 @@ def free_slots(opened: Opened, start: datetime, end: datetime,
     span = Interval(start, end)
     window = busy_time.query_span(span, duration=rules.duration, before=rules.buffer_before,
                                   after=rules.buffer_after)
-    booked = busy_time.booked(owner, window, booking["event_type"], exclude=booking["id"])
+    booked = busy_time.booked(owner, window, booking["event_type"], exclude=booking["id"],
+                              reach=rules.limit_reach)
     return compute_slots(rules, span=span, busy=_busy_without(owner, booking, window, now),
                          booked=booked, now=now, owner_daily_cap=owner.max_bookings_per_day)
 
@@ -164,13 +165,15 @@ def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: i
     new_end = new_start + rules.duration
     window = busy_time.query_span(Interval(new_start, new_end), duration=timedelta(0),
                                   before=rules.buffer_before, after=rules.buffer_after)
-    booked = busy_time.booked(owner, window, current["event_type"], exclude=booking_id)
+    booked = busy_time.booked(owner, window, current["event_type"], exclude=booking_id,
+                              reach=rules.limit_reach)
     busy_time.refuse_early(rules, new_start, booked, now, owner.max_bookings_per_day)
     if not slot_is_offered(rules, new_start, busy=_busy_without(owner, current, window, now),
                            booked=booked, now=now, owner_daily_cap=owner.max_bookings_per_day):
         raise Conflict("That time is no longer available. Please pick another slot.")
 
-    days = ledger_days(new_start, rules.zone)
+    docs = limits.documents(current["event_type"], rules, new_start)
+    days = list(docs.days)
     sequence = int(current.get("sequence", 0)) + 1
     staged = {**current, "start": new_start, "end": new_end, "sequence": sequence,
               "version": int(current.get("version", 1)) + 1}
@@ -184,7 +187,7 @@ def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: i
         _unchanged(booking, version=version, sequence=sequence)
         if clashes(moved, ledger.booked(exclude=booking_id)):
             raise Conflict("That time is no longer available. Please pick another slot.")
-        limits.refuse_if_full(ledger, days[1], booking["event_type"], rules, owner,
+        limits.refuse_if_full(ledger, docs.day, booking["event_type"], rules, owner,
                               exclude=booking_id)
         return Transition(
             fields={"start": new_start, "end": new_end, "sequence": sequence,
@@ -194,6 +197,7 @@ def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: i
             remove=tuple(booking["ledger_days"]), add=tuple(days), outbox_rows=tuple(rows))
 
     after = bookings.transition(owner.id, booking_id,
-                                lambda b: sorted({*days, *b["ledger_days"]}), decide)
+                                lambda b: sorted({*days, *docs.watch, *b["ledger_days"]}),
+                                decide)
     _deliver(rows, now)
     return after

@@ -21,6 +21,7 @@ from booking.config import CALENDAR_SCOPE, LOGIN_SCOPES, get_settings
 from booking.domain import tokens
 from booking.domain.locales import LOCALES
 from booking.domain.model import CONNECTED, CalendarRef, Connection, Owner
+from booking.domain.rules import WEEKDAYS
 from booking.errors import BookingError, ExternalError, Gone, InvalidInput, NotFound
 from booking.services import google_access
 
@@ -183,6 +184,8 @@ def overview(owner: Owner) -> dict[str, Any]:
         "allowed_origins": owner.allowed_origins,
         "redirect_urls": owner.redirect_urls,
         "max_bookings_per_day": owner.max_bookings_per_day,
+        "locale": owner.locale,
+        "week_start": WEEKDAYS[owner.week_start],
         "default_calendar": owner.default_calendar.to_dict() if owner.default_calendar else None,
         "connections": [connection_view(owner, c) for c in conns],
     }
@@ -311,9 +314,15 @@ def update_settings(owner: Owner, body: dict[str, Any]) -> None:
         else:
             owner_updates["max_bookings_per_day"] = cap
 
+    if "locale" in body:
+        try:
+            owner_updates.update(_week_locale(body["locale"]))
+        except ValueError:
+            problems["locale"] = "must be a locale with its region such as sl-SI, en-GB or en-US"
+
     unknown = set(body) - {"default_calendar", "conflict_calendars", "meet_enabled",
                            "allowed_origins", "redirect_urls", "max_bookings_per_day",
-                           "language", "time_zone"}
+                           "language", "time_zone", "locale"}
     for name in sorted(unknown):
         problems[name] = "is not a setting"
     if problems:
@@ -322,6 +331,23 @@ def update_settings(owner: Owner, body: dict[str, Any]) -> None:
         store.update_connection(owner.id, conn_id, {"conflict_calendar_ids": ids})
     if owner_updates:
         store.update_owner(owner.id, owner_updates)
+
+
+def _week_locale(value: Any) -> dict[str, Any]:
+    """The owner's locale and the first day of its week (CLDR weekData, through Babel), kept
+    on the owner so that availability never loads locale data; null is ISO's Monday."""
+    if value is None:
+        return {"locale": None, "week_start": 0}
+    from babel import Locale, UnknownLocaleError
+
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError("not a locale")
+    try:
+        found = Locale.parse(value.strip().replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError) as exc:
+        raise ValueError("not a locale") from exc
+    spelled = "-".join(p for p in (found.language, found.script, found.territory) if p)
+    return {"locale": spelled, "week_start": found.first_week_day}
 
 
 def _is_web_address(value: str, *, origin: bool) -> bool:

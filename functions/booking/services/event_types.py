@@ -15,7 +15,7 @@ def _parse(owner: Owner, data: Any) -> EventType:
     if not isinstance(data, dict):
         raise InvalidInput("body", "must be a JSON object")
     try:
-        return parse_event_type(data, owner.time_zone)
+        return parse_event_type(data, owner.time_zone, owner.week_start)
     except EventTypeError as exc:
         raise InvalidInput(exc.fields) from exc
 
@@ -35,8 +35,8 @@ def replace(owner: Owner, slug: str, data: Any, now: datetime) -> dict[str, Any]
 
 
 def load(owner: Owner, slug: str) -> EventType:
-    """The stored event type, evaluated in the owner's current zone."""
-    return parse_event_type(store.get(owner.id, slug), owner.time_zone)
+    """The stored event type, evaluated in the owner's current zone and locale."""
+    return parse_event_type(store.get(owner.id, slug), owner.time_zone, owner.week_start)
 
 
 def load_active(owner: Owner, slug: str) -> EventType:

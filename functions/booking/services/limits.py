@@ -1,12 +1,20 @@
 """Booking limits, checked inside the atomic claim (book and reschedule share it).
 
 Availability hides a full day before a guest picks it; this is the check that cannot be raced:
-it runs on the ledger the claim read, and the claim commits only if that ledger is unchanged.
+it runs on the ledger documents the claim read, and the claim commits only if none of them
+changed. The days' documents hold every booking of those days (the owner's daily cap, and the
+event type's daily limits); the event type's month documents hold its bookings for weekly and
+monthly limits, and are read under the condition only when such limits are set.
 """
 
 from __future__ import annotations
 
-from booking.adapters.firestore_bookings import Ledger
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from booking.adapters.firestore_bookings import Ledger, tally_key
+from booking.domain.availability import Limits, limit_periods, owner_day
+from booking.domain.booking_rules import ledger_days
 from booking.domain.model import Owner
 from booking.domain.rules import AvailabilityRules
 from booking.errors import Conflict
@@ -14,13 +22,41 @@ from booking.errors import Conflict
 DAY_FULL = "That day is fully booked. Please pick another day."
 
 
-def refuse_if_full(ledger: Ledger, day: str, slug: str, rules: AvailabilityRules, owner: Owner,
-                   exclude: str | None = None) -> None:
-    """The event type's own daily limit counts its own bookings only; the owner's daily cap
-    counts every booking of the day. `exclude` is a booking being moved."""
-    limit = rules.max_bookings_per_day
-    if limit is not None and ledger.count_on(day, event_type=slug, exclude=exclude) >= limit:
-        raise Conflict(DAY_FULL)
-    cap = owner.max_bookings_per_day
-    if cap is not None and ledger.count_on(day, exclude=exclude) >= cap:
+@dataclass(frozen=True)
+class Documents:
+    """The ledger documents a booking starting on `day` is written to and checked against."""
+
+    day: date
+    days: tuple[str, ...]  # its owner day and both neighbours, then its month document
+    watch: tuple[str, ...]  # other month documents its weekly limit must read
+    unconditional: bool  # no weekly or monthly limit: its month document is only written
+
+
+def documents(slug: str, rules: AvailabilityRules, start: datetime) -> Documents:
+    day = owner_day(start, rules.zone)
+    own = tally_key(slug, day)
+    periods = dict(limit_periods(day, rules.week_start))
+    needed: set[str] = set()
+    if any(rules.limits("month")):
+        needed.add(own)
+    if any(rules.limits("week")):
+        first = periods["week"]
+        needed |= {tally_key(slug, first), tally_key(slug, first + timedelta(days=6))}
+    return Documents(day, (*ledger_days(start, rules.zone), own),
+                     tuple(sorted(needed - {own})), not needed)
+
+
+def claim_arguments(docs: Documents) -> dict[str, tuple[str, ...]]:
+    """How `firestore_bookings.claim` reads and writes them."""
+    if docs.unconditional:
+        return {"days": docs.days[:-1], "also": docs.days[-1:], "watch": ()}
+    return {"days": docs.days, "also": (), "watch": docs.watch}
+
+
+def refuse_if_full(ledger: Ledger, day: date, slug: str, rules: AvailabilityRules,
+                   owner: Owner, exclude: str | None = None) -> None:
+    """The event type's own limits count its own bookings only; the owner's daily cap counts
+    every booking of the day. `exclude` is a booking being moved."""
+    counted = Limits(rules, ledger.counted(slug, exclude), owner.max_bookings_per_day)
+    if counted.reached_on(day):
         raise Conflict(DAY_FULL)

@@ -4,7 +4,7 @@ owner's daily cap counts them all, and neither is overrun by fifty simultaneous 
 from __future__ import annotations
 
 import threading
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import requests
@@ -99,3 +99,65 @@ def test_fifty_guests_racing_for_different_slots_never_overrun_the_limits(
     confirmed = [b for b in bookings() if b["status"] == "confirmed"]
     assert len(confirmed) == 3 == [code for _, code in results].count(201)
     assert sum(1 for b in confirmed if b["event_type"] == "quick") <= 2
+
+
+def test_weekly_limit_follows_the_owners_locale_and_a_cancellation_frees_it(
+    stack: Stack, owner_key: str
+) -> None:
+    # Two a week; for an en-US owner the week runs Sunday to Saturday.
+    bad = owner_api(stack.base_url, owner_key, "PATCH", "/settings", json={"locale": "english"})
+    assert bad.status_code == 400 and "locale" in bad.json()["fields"]
+    resp = owner_api(stack.base_url, owner_key, "PATCH", "/settings", json={"locale": "en_us"})
+    assert resp.json()["locale"] == "en-US" and resp.json()["week_start"] == "sun"
+    every_day = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    _event_type(stack, owner_key, "weekly", max_bookings_per_week=2, max_minutes_per_day=60,
+                weekly_hours=every_day)
+    tuesday = next_tuesday()
+    monday, sunday = tuesday - timedelta(days=1), tuesday + timedelta(days=5)
+    first = book(stack, at(monday, "09:00"), event_type="weekly")
+    assert first.status_code == 201
+    # 60 minutes a day: one more half hour on Monday, then Monday is full.
+    assert book(stack, at(monday, "10:00"), event_type="weekly").status_code == 201
+    assert _offered(stack, "weekly", tuesday) == []  # the week holds two now
+    assert _offered(stack, "weekly", sunday - timedelta(days=1)) == []  # Saturday: same week
+    assert _offered(stack, "weekly", sunday)  # Sunday starts a new week in the US
+    # Monday's booking cancelled by the owner: the week has room again, Monday too.
+    booking_id = first.json()["booking"]["id"]
+    cancelled = owner_api(stack.base_url, owner_key, "POST", f"/bookings/{booking_id}/cancel",
+                          json={"reason": "ill"})
+    assert cancelled.status_code == 200, cancelled.text
+    assert _offered(stack, "weekly", tuesday)[:1] == ["09:00"]
+    assert book(stack, at(tuesday, "09:00"), event_type="weekly").status_code == 201
+    assert book(stack, at(tuesday + timedelta(days=1), "09:00"),
+                event_type="weekly").status_code == 409
+    # Rules that cannot be are named.
+    bad = owner_api(stack.base_url, owner_key, "POST", "/event-types", json={
+        "slug": "odd", "title": "Odd", "rules": rules(max_minutes_per_month=2)})
+    assert bad.status_code == 400 and "rules.max_minutes_per_month" in bad.json()["fields"]
+
+
+def test_fifty_guests_across_a_week_never_overrun_a_weekly_limit(
+    stack: Stack, owner_key: str
+) -> None:
+    _event_type(stack, owner_key, "twice", duration_minutes=5, max_bookings_per_week=2)
+    tuesday = next_tuesday()
+    results: list[int] = []
+    lock = threading.Lock()
+
+    def attempt(i: int) -> None:
+        # Ten guests on each weekday of one week, each for a slot of their own.
+        day = tuesday + timedelta(days=i % 5 - 1)
+        minute = 9 * 60 + 5 * i
+        r = book(stack, at(day, f"{minute // 60:02d}:{minute % 60:02d}"), event_type="twice",
+                 email=f"g{i}@example.org")
+        with lock:
+            results.append(r.status_code)
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(CONCURRENT)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert set(results) <= {201, 409}, results
+    assert results.count(201) == 2
+    assert len([b for b in bookings() if b["status"] == "confirmed"]) == 2
