@@ -3,8 +3,10 @@ the second), two event types, and small helpers to book and to look at the outco
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -14,6 +16,7 @@ from tests.conftest import Stack
 from tests.drivers import connect_google_account, owner_api
 from tests.integration.helpers import firestore_docs, google, make_owner
 
+T = TypeVar("T")
 ZONE = ZoneInfo("Europe/Ljubljana")
 CONCURRENT = 50  # simultaneous requests for one slot in the race test
 A = "mia@gmail.test"
@@ -68,6 +71,24 @@ def book(stack: Stack, when: datetime, **fields: Any) -> requests.Response:
             "name": "Guest Person", "email": "guest@example.org",
             "time_zone": "America/New_York", **fields}
     return requests.post(f"{stack.base_url}/book", json=body, timeout=60)
+
+
+def race(attempt: Callable[[int], T]) -> list[T]:
+    """Runs attempt(0) .. attempt(CONCURRENT - 1) at once and returns what they gave."""
+    results: list[T] = []
+    lock = threading.Lock()
+
+    def run(i: int) -> None:
+        outcome = attempt(i)
+        with lock:
+            results.append(outcome)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(CONCURRENT)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return results
 
 
 def bookings() -> list[dict[str, Any]]:

@@ -3,7 +3,6 @@ owner's daily cap counts them all, and neither is overrun by fifty simultaneous 
 
 from __future__ import annotations
 
-import threading
 from datetime import date, timedelta
 from typing import Any
 
@@ -12,11 +11,11 @@ import requests
 from tests.conftest import Stack
 from tests.drivers import owner_api
 from tests.integration.bookings.conftest import (
-    CONCURRENT,
     at,
     book,
     bookings,
     next_tuesday,
+    race,
     rules,
 )
 
@@ -79,22 +78,15 @@ def test_fifty_guests_racing_for_different_slots_never_overrun_the_limits(
     assert owner_api(stack.base_url, owner_key, "PATCH", "/settings",
                      json={"max_bookings_per_day": 3}).status_code == 200
     day = next_tuesday()
-    results: list[tuple[str, int]] = []
-    lock = threading.Lock()
 
-    def attempt(i: int) -> None:
+    def attempt(i: int) -> tuple[str, int]:
         slug = "quick" if i % 2 else "brief"
         minute = 9 * 60 + 5 * i
         r = book(stack, at(day, f"{minute // 60:02d}:{minute % 60:02d}"), event_type=slug,
                  email=f"g{i}@example.org")
-        with lock:
-            results.append((slug, r.status_code))
+        return slug, r.status_code
 
-    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(CONCURRENT)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    results = race(attempt)
     assert {code for _, code in results} <= {201, 409}, results
     confirmed = [b for b in bookings() if b["status"] == "confirmed"]
     assert len(confirmed) == 3 == [code for _, code in results].count(201)
@@ -141,23 +133,15 @@ def test_fifty_guests_across_a_week_never_overrun_a_weekly_limit(
 ) -> None:
     _event_type(stack, owner_key, "twice", duration_minutes=5, max_bookings_per_week=2)
     tuesday = next_tuesday()
-    results: list[int] = []
-    lock = threading.Lock()
 
-    def attempt(i: int) -> None:
+    def attempt(i: int) -> int:
         # Ten guests on each weekday of one week, each for a slot of their own.
         day = tuesday + timedelta(days=i % 5 - 1)
         minute = 9 * 60 + 5 * i
-        r = book(stack, at(day, f"{minute // 60:02d}:{minute % 60:02d}"), event_type="twice",
-                 email=f"g{i}@example.org")
-        with lock:
-            results.append(r.status_code)
+        return book(stack, at(day, f"{minute // 60:02d}:{minute % 60:02d}"),
+                    event_type="twice", email=f"g{i}@example.org").status_code
 
-    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(CONCURRENT)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    results = race(attempt)
     assert set(results) <= {201, 409}, results
     assert results.count(201) == 2
     assert len([b for b in bookings() if b["status"] == "confirmed"]) == 2
