@@ -99,7 +99,7 @@ def test_weekly_limit_follows_the_owners_locale_and_a_cancellation_frees_it(
     # Two a week; for an en-US owner the week runs Sunday to Saturday.
     bad = owner_api(stack.base_url, owner_key, "PATCH", "/settings", json={"locale": "english"})
     assert bad.status_code == 400 and "locale" in bad.json()["fields"]
-    resp = owner_api(stack.base_url, owner_key, "PATCH", "/settings", json={"locale": "en_us"})
+    resp = owner_api(stack.base_url, owner_key, "PATCH", "/settings", json={"locale": "en-us"})
     assert resp.json()["locale"] == "en-US" and resp.json()["week_start"] == "sun"
     every_day = {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
     _event_type(stack, owner_key, "weekly", max_bookings_per_week=2, max_minutes_per_day=60,
