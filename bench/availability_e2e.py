@@ -1,6 +1,6 @@
 """End-to-end benchmark of the `availability` function on the local stack.
 
-    python -m bench.availability_e2e [--requests 40]
+    python -m bench.availability_e2e [--requests 40] [--latency-requests 20]
 
 Starts the Firestore emulator (or uses FIRESTORE_EMULATOR_HOST), the stand-ins and every
 function on real ports, seeds an owner with two connected Google accounts (three conflict
@@ -8,18 +8,27 @@ calendars, 300 busy events) and one event type (bench/stack.py), then asks for t
 slots again and again. Prints median and p95 latency, and per request the Firestore reads
 (documents returned by get/stream, counted in this process) and Google calls (recorded by the
 stand-in).
+
+Then, at Google's latency (bench/google_latency.py: freebusy.query 150 ms, a token refresh
+100 ms), owners with 1, 3 and 6 connected accounts (a conflict calendar each) ask for the same
+two weeks, `--latency-requests` times each, the path before issue 17 (one account after
+another) and today's (every account at once) alternating. Per number of accounts: Google round
+trips per request, p50 / p95 latency both ways, old / new, and new against the physical limit
+of this design (one freebusy round trip; on an instance's first request, a token refresh
+before it). Exits 1 if today's path takes more than one round trip (two on a first request).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import time
 from datetime import timedelta
 from typing import Any
 
-from bench.stack import LocalStack, local_stack
+from bench.stack import CALL, LocalStack, local_stack
 
 READS = {"count": 0}
 
@@ -53,9 +62,71 @@ def _count_firestore_reads() -> Any:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--latency-requests", type=int, default=20,
+                        help="per owner and path at Google's latency (0: skip)")
     args = parser.parse_args()
-    with local_stack() as st:
-        return _run(st, args.requests)
+    with local_stack(quiet=True) as st:
+        code = _run(st, args.requests)
+        if args.latency_requests > 0:
+            print()
+            code = max(code, _at_google_latency(st, args.latency_requests))
+        return code
+
+
+def _at_google_latency(st: LocalStack, n: int) -> int:
+    import requests
+
+    from bench import google_latency as gl
+
+    owners = {k: gl.seed_owner(st, f"acc{k}", k, [CALL]) for k in gl.ACCOUNTS}
+    day = st.busy_from.date()
+    session = requests.Session()
+
+    def ask(owner: gl.Owner) -> tuple[float, list[dict[str, Any]]]:
+        mark = st.google_mark()
+        t0 = time.perf_counter()
+        resp = session.get(f"{st.base_url}/availability", timeout=60, params={
+            "owner": owner.owner_id, "event_type": "call", "start": day.isoformat(),
+            "end": (day + timedelta(days=13)).isoformat(), "time_zone": "America/New_York"})
+        elapsed = time.perf_counter() - t0
+        if resp.status_code != 200:
+            raise RuntimeError(f"availability {owner.owner_id}: {resp.status_code} {resp.text}")
+        return elapsed, gl.google_calls(st, mark, st.google_mark())
+
+    for owner in owners.values():
+        ask(owner)  # warm: imports, clients, access tokens
+    warm = {k: (gl.Sample(), gl.Sample()) for k in owners}
+    first = {k: (gl.Sample(), gl.Sample()) for k in owners}
+    gl.google_like(st)
+    try:
+        for _ in range(n):
+            for k, owner in owners.items():
+                # First requests first: forgetting tokens forgets every owner's, and this
+                # owner's own are back before its warm requests.
+                for fresh, (old, new) in ((True, first[k]), (False, warm[k])):
+                    for sample, legacy in ((old, True), (new, False)):
+                        if fresh:
+                            gl.forget_access_tokens()
+                        with gl.old_path() if legacy else contextlib.nullcontext():
+                            sample.add(*ask(owner))
+    finally:
+        gl.no_latency(st)
+    print(f"availability at Google's latency: 14 days, {n} requests per owner and path, "
+          "old and new alternating\n(old: one account after another, as before issue 17; "
+          "new: every account at once)\n")
+    warm_ok = gl.compare("warm instance (access tokens cached)", warm,
+                         dict.fromkeys(owners, gl.GOOGLE_LATENCY["calendar.freebusy.query"]),
+                         "one freebusy.query round trip, 150 ms")
+    print()
+    first_ok = gl.compare("first request of an instance (every account's token refreshed)",
+                          first, dict.fromkeys(owners, gl.GOOGLE_LATENCY["calendar.freebusy.query"]
+                                               + gl.TOKEN_LATENCY),
+                          "a token refresh then a freebusy.query, 100 + 150 ms")
+    trips_ok = all(max(w[1].round_trips) <= 1 and max(f[1].round_trips) <= 2
+                   for w, f in zip(warm.values(), first.values(), strict=True))
+    gl.verdict(trips_ok, "1 warm, 2 on a first request, whatever the accounts",
+               warm_ok[0] and first_ok[0], warm_ok[1] and first_ok[1])
+    return 0 if trips_ok else 1
 
 
 def _run(st: LocalStack, n: int) -> int:

@@ -1,6 +1,6 @@
 """End-to-end benchmark of the `book` function on the local stack: throughput and contention.
 
-    python -m bench.booking [--bookings 60] [--racers 50] [--threads 4]
+    python -m bench.booking [--bookings 60] [--racers 50] [--threads 4] [--latency-bookings 12]
 
 The stack and its owner come from bench/stack.py (two connected Google accounts, three conflict
 calendars with 300 busy events, bookings written to a@gmail.test) with two event types, both
@@ -19,13 +19,22 @@ Mon-Fri 09:00-17:00 every 15 minutes: "call" (30 minutes, 10 minutes' buffer aft
    confirmed booking in that hour, one live Google event with our booking id, the same one;
    and overall as many live events with our booking ids as confirmed bookings.
 
+3. At Google's latency (bench/google_latency.py: freebusy.query 150 ms, events.list 120 ms,
+   events.insert with Meet 400 ms): owners with 1, 3 and 6 connected accounts (a conflict
+   calendar each) book `--latency-bookings` slots each by the path before issue 17 (accounts
+   one after another, the conflict re-check inside the request) and as many by today's,
+   alternating. Per number of accounts: Google round trips on the guest's critical path, p50 /
+   p95 both ways, old / new, and new against the physical limit (freebusy then insert).
+
 Exits 1 if the race had not exactly one winner or had any error, if Firestore and Google
-disagree, if a throughput booking was refused, or if Calendar traffic broke the API's schemas.
+disagree, if a throughput booking was refused, if Calendar traffic broke the API's schemas, or
+if a booking at Google's latency took more than two round trips or was refused.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import statistics
 import sys
@@ -71,12 +80,16 @@ def main() -> int:
     parser.add_argument("--bookings", type=int, default=60, help="per throughput phase")
     parser.add_argument("--racers", type=int, default=50)
     parser.add_argument("--threads", type=int, default=4, help="pool of the second phase")
+    parser.add_argument("--latency-bookings", type=int, default=12,
+                        help="per owner and path at Google's latency (0: skip)")
     args = parser.parse_args()
     if args.bookings < 1 or args.racers < 2 or args.threads < 1:
         parser.error("need --bookings >= 1, --racers >= 2 and --threads >= 1")
     started = time.perf_counter()
     with local_stack(event_types=(CALL, DEEP), quiet=True) as st:
         code = _run(st, args.bookings, args.racers, args.threads)
+        if args.latency_bookings > 0:
+            code = max(code, _at_google_latency(st, args.latency_bookings))
     print(f"\nwhole run {time.perf_counter() - started:.1f} s (emulator, stand-ins and seeding "
           "included)")
     return code
@@ -135,10 +148,11 @@ def _zone(st: LocalStack) -> Any:
     return ZoneInfo(st.time_zone)
 
 
-def _offered(session: Any, st: LocalStack, slug: str, first: date) -> dict[str, list[datetime]]:
+def _offered(session: Any, st: LocalStack, slug: str, first: date,
+             owner_id: str = "") -> dict[str, list[datetime]]:
     """The availability function's slots by owner-local day, as aware datetimes."""
     resp = session.get(f"{st.base_url}/availability", timeout=60, params={
-        "owner": st.owner_id, "event_type": slug, "start": first.isoformat(),
+        "owner": owner_id or st.owner_id, "event_type": slug, "start": first.isoformat(),
         "end": (first + timedelta(days=WINDOW_DAYS - 1)).isoformat(),
         "time_zone": st.time_zone})
     if resp.status_code != 200:
@@ -173,9 +187,10 @@ def _non_overlapping(days: dict[str, list[datetime]], step: timedelta) -> list[d
 # -- booking
 
 
-def _post(session: Any, st: LocalStack, at: datetime, slug: str, email: str) -> Any:
+def _post(session: Any, st: LocalStack, at: datetime, slug: str, email: str,
+          owner_id: str = "") -> Any:
     return session.post(f"{st.base_url}/book", timeout=120, json={
-        "owner": st.owner_id, "event_type": slug, "start": at.isoformat(),
+        "owner": owner_id or st.owner_id, "event_type": slug, "start": at.isoformat(),
         "name": "Bench Guest", "email": email, "time_zone": GUEST_ZONE})
 
 
@@ -241,6 +256,65 @@ def _pooled(st: LocalStack, slots: Sequence[datetime], threads: int) -> Phase:
     st.flush_push()
     phase.follow_up_calls = len(st.calendar_calls(answered))
     return phase
+
+
+# -- at Google's latency
+
+
+def _at_google_latency(st: LocalStack, n: int) -> int:
+    """Owners with 1, 3 and 6 accounts book `n` slots each by the old path and `n` by the new,
+    alternating; prints round trips and latency against the physical limit."""
+    import requests
+
+    from bench import google_latency as gl
+
+    session = requests.Session()
+    first = datetime.now(_zone(st)).date() + timedelta(days=1)
+    owners = {k: gl.seed_owner(st, f"acc{k}", k, [CALL]) for k in gl.ACCOUNTS}
+    slots: dict[int, list[datetime]] = {}
+    for k, owner in owners.items():
+        slots[k] = _non_overlapping(_offered(session, st, "call", first, owner.owner_id),
+                                    timedelta(minutes=30 + 10))
+        if len(slots[k]) < 2 * n + 1:
+            raise RuntimeError(f"{owner.owner_id}: only {len(slots[k])} free slots")
+        _post(session, st, slots[k].pop(), "call", "warm@example.org", owner.owner_id)
+    st.flush_push()
+    results = {k: (gl.Sample(), gl.Sample()) for k in owners}
+    problems: list[str] = []
+    gl.google_like(st)
+    try:
+        for i in range(n):
+            for k, owner in owners.items():
+                for sample, legacy in ((results[k][0], True), (results[k][1], False)):
+                    at = slots[k].pop()
+                    with gl.old_path() if legacy else contextlib.nullcontext():
+                        mark = st.google_mark()
+                        t0 = time.perf_counter()
+                        resp = _post(session, st, at, "call", f"lat{k}.{i}@example.org",
+                                     owner.owner_id)
+                        elapsed = time.perf_counter() - t0
+                        calls = gl.google_calls(st, mark, st.google_mark())
+                    if resp.status_code != 201:
+                        problems.append(f"{owner.owner_id} {at}: {resp.status_code} "
+                                        f"{resp.text[:200]}")
+                    sample.add(elapsed, calls)
+                    st.flush_push()  # outside the timing
+    finally:
+        gl.no_latency(st)
+    limit = gl.GOOGLE_LATENCY["calendar.freebusy.query"] \
+        + gl.GOOGLE_LATENCY["calendar.events.insert"]
+    print(f"\nbooking at Google's latency: {n} bookings per owner and path, old and new "
+          "alternating, warm instance\n(old: one account after another and the conflict "
+          "re-check (events.list per conflict calendar)\ninside the request, as before issue "
+          "17; new: every account at once, the re-check left to the outbox)\n")
+    whole_ok, google_ok = gl.compare(
+        "booking", results, dict.fromkeys(owners, limit),
+        "a freebusy.query round trip then an events.insert with Meet, 150 + 400 ms")
+    trips_ok = all(max(new.round_trips) <= 2 for _, new in results.values())
+    gl.verdict(trips_ok, "at most 2 whatever the accounts", whole_ok, google_ok)
+    for problem in problems[:5]:
+        print(f"  refused: {problem}")
+    return 0 if trips_ok and not problems else 1
 
 
 # -- contention

@@ -88,7 +88,9 @@ resource "google_project_iam_member" "build_builder" {
 # does not touch IAM: who may invoke what is set here, once.
 resource "google_project_iam_member" "deployer" {
   for_each = toset([
-    for role in ["roles/cloudfunctions.developer", "roles/logging.logWriter"] : role
+    # run.developer only with startup CPU boost: the build sets it on the Cloud Run services.
+    for role in concat(["roles/cloudfunctions.developer", "roles/logging.logWriter"],
+    var.startup_cpu_boost ? ["roles/run.developer"] : []) : role
     if var.deployer_service_account != null
   ])
 

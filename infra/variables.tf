@@ -48,7 +48,7 @@ variable "source_bucket_name" {
 }
 
 variable "max_instances" {
-  description = "Upper bound on instances per function (min is 0: idle functions cost nothing)."
+  description = "Upper bound on instances per function (min is 0 unless min_instances says otherwise: idle functions cost nothing)."
   type        = number
   default     = 10
 
@@ -56,6 +56,23 @@ variable "max_instances" {
     condition     = var.max_instances >= 1
     error_message = "max_instances must be at least 1."
   }
+}
+
+variable "min_instances" {
+  description = "Instances kept warm per function, e.g. { availability = 1, book = 1 }: their first guest skips the cold start, but each warm instance is billed while idle. Default: none (every function scales to zero)."
+  type        = map(number)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for n in values(var.min_instances) : n >= 0 && floor(n) == n])
+    error_message = "min_instances values must be whole numbers, 0 or more."
+  }
+}
+
+variable "startup_cpu_boost" {
+  description = "Give every function more CPU while an instance starts (shorter cold starts, a little extra cost per start). Set with gcloud, which must be installed where Terraform runs. Default: off."
+  type        = bool
+  default     = false
 }
 
 variable "resync_schedule" {

@@ -159,9 +159,24 @@ def test_every_function_is_deployed_from_main_with_its_own_entry_point(tf: str) 
     assert re.search(r"\bname\s*=\s*each\.key", resource)
     assert re.search(r"entry_point\s*=\s*each\.key", resource)
     assert re.search(r'runtime\s*=\s*"python312"', resource)
-    assert re.search(r"min_instance_count\s*=\s*0\b", resource)
+    assert re.search(r"min_instance_count\s*=\s*lookup\(var\.min_instances,\s*each\.key,\s*0\)",
+                     resource)
     assert re.search(r"max_instance_count\s*=\s*var\.max_instances", resource)
     assert re.search(r'source_dir\s*=\s*"\$\{path\.module\}/\.\./functions"', tf)
+
+
+def test_warm_instances_and_startup_cpu_boost_are_off_unless_asked_for(
+        tf: str, cloudbuild: str) -> None:
+    """They cost money while idle (min instances) or per start (boost): the owner opts in."""
+    assert re.search(r"default\s*=\s*\{\s*\}", _block(tf, r'variable\s+"min_instances"'))
+    assert re.search(r"default\s*=\s*false", _block(tf, r'variable\s+"startup_cpu_boost"'))
+    boost = _block(tf, r'resource\s+"terraform_data"\s+"startup_cpu_boost"')
+    assert re.search(r"for_each\s*=\s*var\.startup_cpu_boost\s*\?\s*local\.functions\s*:\s*\{\}",
+                     boost)
+    assert "--cpu-boost" in boost
+    assert '_MIN_INSTANCES: ""' in cloudbuild and '_CPU_BOOST: "false"' in cloudbuild
+    assert '--min-instances="$${min_instances[$$fn]:-0}"' in cloudbuild
+    assert '[ "${_CPU_BOOST}" = true ]' in cloudbuild and "--cpu-boost" in cloudbuild
 
 
 def test_resync_is_not_public(settings: dict[str, FunctionSettings]) -> None:

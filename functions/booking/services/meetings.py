@@ -7,6 +7,7 @@ the meeting starts.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -69,11 +70,13 @@ def meeting_of(owner: Owner, booking: dict[str, Any], *, with_links: bool = True
 
 
 def owe_emails(owner: Owner, emails: list[tuple[str, Any]], key: str, now: datetime) -> None:
-    """Each (recipient kind, Email) is owed once under `key:recipient`."""
+    """Each (recipient kind, Email) is owed once under `key:recipient`. The recipients differ,
+    so their emails are sent at once: the guest's answer waits for one send, not one each."""
+    from booking import fanout
     from booking.services import outbox
 
-    for recipient, email in emails:
-        outbox.owe_email(f"{key}:{recipient}", owner.id, email, now)
+    fanout.run_all([functools.partial(outbox.owe_email, f"{key}:{recipient}", owner.id, email,
+                                      now) for recipient, email in emails])
 
 
 def view(booking: dict[str, Any]) -> dict[str, Any]:
