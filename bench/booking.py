@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import statistics
 import sys
 import threading
@@ -47,6 +46,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from bench.report import pct as _pct
+from bench.report import table as _table
 from bench.stack import CALL, LocalStack, event_type, local_stack
 
 DEEP = event_type("deep", "Deep dive", 60)
@@ -393,28 +394,6 @@ def _overlaps(start: datetime, end: datetime, lo: datetime, hi: datetime) -> boo
 
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f}"
-
-
-def _pct(values: Sequence[float], q: float) -> float:
-    """Nearest rank."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]],
-           left: int = 1) -> None:
-    """Columns padded to their widest cell; the first `left` columns flush left."""
-    cells = [list(map(str, headers))] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-
-    def line(row: Sequence[str]) -> str:
-        return "  ".join(c.ljust(w) if i < left else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip()
-
-    print("  " + line(cells[0]))
-    print("  " + "  ".join("-" * w for w in widths))
-    for row in cells[1:]:
-        print("  " + line(row))
 
 
 def _print_throughput(phases: Sequence[Phase], threads: int) -> None:

@@ -22,7 +22,6 @@ calls' intervals at the stand-in), "ours ms" the rest of the request's time.
 
 from __future__ import annotations
 
-import math
 import random
 import statistics
 from collections.abc import Iterator, Sequence
@@ -31,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from bench.report import pct, table
 from bench.stack import LocalStack, _ok
 
 ACCOUNTS = (1, 3, 6)
@@ -193,29 +193,8 @@ def in_flight(calls: list[dict[str, Any]]) -> float:
     return total
 
 
-def pct(values: Sequence[float], q: float) -> float:
-    """Nearest rank."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
-
-
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f}"
-
-
-def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], left: int = 1) -> None:
-    """Columns padded to their widest cell; the first `left` columns flush left."""
-    cells = [list(map(str, headers))] + [[str(c) for c in row] for row in rows]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-
-    def line(row: Sequence[str]) -> str:
-        return "  ".join(c.ljust(w) if i < left else c.rjust(w)
-                         for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip()
-
-    print("  " + line(cells[0]))
-    print("  " + "  ".join("-" * w for w in widths))
-    for row in cells[1:]:
-        print("  " + line(row))
 
 
 def compare(label: str, results: dict[int, tuple[Sample, Sample]], limit: dict[int, float],
