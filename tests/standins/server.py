@@ -32,8 +32,11 @@ class StandinServer:
         self.host = host
         self.port: int = self._server.server_port
         self.url = f"http://{host}:{self.port}"
+        # A short poll makes stop() quick (shutdown waits for the poll): tests start and stop
+        # web hooks often.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"standin-{self.port}", daemon=True
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+            name=f"standin-{self.port}", daemon=True,
         )
 
     def start(self) -> StandinServer:

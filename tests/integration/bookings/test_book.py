@@ -120,6 +120,38 @@ def test_fifty_concurrent_requests_for_one_slot_and_overlapping_types_make_one_b
     assert len(our_events(stack, B)) == 1
 
 
+def test_a_burst_of_bookings_meets_googles_write_rate_limit_and_every_event_is_made_once(
+    stack: Stack, owner_key: str
+) -> None:
+    """Usage limits (developers.google.com/calendar/api/guides/quota, "operational limits":
+    writing to one calendar in quick succession) and the errors page (403 rateLimitExceeded:
+    retry with exponential backoff). Here the stand-in allows one write a second."""
+    from booking.services import outbox
+
+    google(stack).calendar_settings(quota_calendar_writes_per_second=1)
+    day, hours = next_tuesday(), ["09:00", "10:00", "11:00", "12:00"]
+    results: list[int] = []
+
+    def attempt(hhmm: str) -> None:
+        results.append(book(stack, at(day, hhmm), email=f"g{hhmm[:2]}@example.org").status_code)
+
+    threads = [threading.Thread(target=attempt, args=(h,)) for h in hours]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    # A booking that waited past its first try is confirmed now; its event follows from resync.
+    outbox.drain(datetime.now(UTC) + timedelta(minutes=10))
+
+    assert results == [201] * len(hours)
+    refused = [r for r in google(stack).calendar_requests("events.insert") if r["status"] == 403]
+    assert refused and {r["response"]["error"]["errors"][0]["reason"] for r in refused} == {
+        "rateLimitExceeded"}
+    assert len(our_events(stack, B)) == len(hours)
+    owner_mails = [m for m in stack.sendgrid.messages() if m["to"] == ["mia@owner.test"]]
+    assert len(owner_mails) == len(hours)
+
+
 def test_google_500_then_success_gives_one_event(stack: Stack, owner_key: str) -> None:
     google(stack).inject_calendar_fault("calendar.events.insert", status=500,
                                         reason="backendError", count=1)

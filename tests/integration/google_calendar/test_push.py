@@ -160,7 +160,7 @@ def test_only_5xx_that_google_names_and_no_answer_are_retried(
                 assert (outcome["status"], outcome["delivered"], outcome["dropped"]) == (
                     status, False, "failed")
 
-        control.calendar_settings(push_timeout=0.1)
+        control.calendar_settings(push_timeout=0.1, push_retry_delays=[0.01, 0.02, 0.04, 0.08])
         hook.delay = 0.3  # answers too late: no answer, so retried, then given up
         watch(ada, hook.url, "silent")
         control.flush_push()
