@@ -73,8 +73,8 @@ def book(stack: Stack, when: datetime, **fields: Any) -> requests.Response:
     return requests.post(f"{stack.base_url}/book", json=body, timeout=60)
 
 
-def race(attempt: Callable[[int], T]) -> list[T]:
-    """Runs attempt(0) .. attempt(CONCURRENT - 1) at once and returns what they gave."""
+def race(attempt: Callable[[int], T], count: int = CONCURRENT) -> list[T]:
+    """Runs attempt(0) .. attempt(count - 1) at once and returns what they gave."""
     results: list[T] = []
     lock = threading.Lock()
 
@@ -83,7 +83,7 @@ def race(attempt: Callable[[int], T]) -> list[T]:
         with lock:
             results.append(outcome)
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(CONCURRENT)]
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
     for t in threads:
         t.start()
     for t in threads:
