@@ -85,6 +85,7 @@ def test_control_api_can_fail_a_pending_meet(ada: Any, control: GoogleControl) -
 def test_pending_meet_with_default_delay_is_done_by_the_next_call(
     ada: Any, control: GoogleControl
 ) -> None:
+    """Create events guide, conferencing: pending on insert, then the next read shows the result."""
     control.calendar_settings(conference_status="pending")
     event = insert_with_meet(ada)
     assert status_of(event) == "pending"

@@ -50,6 +50,8 @@ def listed(service: Any) -> list[str]:
 def test_a_write_can_take_a_while_to_show_in_list_and_freebusy_yet_sync_misses_nothing(
     ada: Any, control: GoogleControl
 ) -> None:
+    """events.list / freebusy.query references promise no read-after-write visibility; the sync
+    guide promises every change comes in an incremental sync, so a hidden write must come later."""
     control.calendar_settings(visibility_lag=30)
     token = ada.events().list(calendarId="primary").execute()["nextSyncToken"]
     created = ada.events().insert(calendarId="primary", body=event(10)).execute()
@@ -73,6 +75,8 @@ def test_a_write_can_take_a_while_to_show_in_list_and_freebusy_yet_sync_misses_n
 def test_a_revocation_can_take_a_while_to_stop_access_tokens(
     ada: Any, control: GoogleControl
 ) -> None:
+    """OAuth web-server guide, "Revoking a token": it might take some time before the revocation
+    has full effect."""
     control.calendar_settings(revocation_delay=60)
     control.revoke_account(ADA)
     ada.calendarList().list().execute()  # still works: the revocation is not in effect yet
@@ -83,6 +87,7 @@ def test_a_revocation_can_take_a_while_to_stop_access_tokens(
 
 
 def test_revocation_is_immediate_by_default(ada: Any, control: GoogleControl) -> None:
+    """OAuth web-server guide, "Revoking a token": by default the stand-in applies it at once."""
     control.revoke_account(ADA)
     assert refused_401(ada, control)
 

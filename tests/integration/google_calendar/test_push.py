@@ -204,6 +204,8 @@ def test_settings_refused_with_400_change_nothing(control: GoogleControl) -> Non
 def test_resource_id_is_stable_per_calendar_and_channel_ids_are_unique(
     ada: Any, hooks: PushReceiver
 ) -> None:
+    """Push guide, "Create notification channels": resourceId names the watched resource; a channel
+    id must be unique (up to 64 characters); the address must be HTTPS."""
     first = watch(ada, hooks.url, "chan-a")
     second = watch(ada, hooks.url, "chan-b")
 
@@ -326,6 +328,8 @@ def test_failed_pushes_are_retried_in_order_then_given_up(
 def test_pushes_are_sent_from_the_background_not_the_request(
     ada: Any, control: GoogleControl
 ) -> None:
+    """Push guide: notifications are sent to the web hook separately from the API call that made
+    the change, so a slow receiver never slows the change."""
     with PushReceiver(delay=0.5) as slow:
         started = time.monotonic()
         watch(ada, slow.url)
@@ -340,6 +344,8 @@ def test_pushes_are_sent_from_the_background_not_the_request(
 def test_changes_to_a_shared_calendar_reach_its_watchers(
     google_server: StandinServer, ada: Any, hooks: PushReceiver, control: GoogleControl
 ) -> None:
+    """Push guide: a channel watches the resource, not the caller's own changes; a deleted calendar
+    is reported as `not_exists`."""
     control.create_account(BOB)
     control.create_calendar(TEAM, owner=BOB, shares={ADA: "reader"})
     channel = watch(ada, hooks.url, "team", calendar_id=TEAM)

@@ -60,6 +60,7 @@ def google_body(status: int, reason: str, message: str) -> dict[str, Any]:
 
 
 def test_quotas_are_on_by_default_at_googles_figures(control: GoogleControl) -> None:
+    """Usage limits page: 600 requests a minute per user per project, 10,000 per project."""
     settings = control.calendar_settings()
     assert (settings["quota_user_per_minute"], settings["quota_project_per_minute"]) == (
         600, 10000)
@@ -86,6 +87,8 @@ def test_quick_writes_to_one_calendar_meet_403_rate_limit_by_default(
 def test_per_user_minute_quota_is_403_user_rate_limit_over_a_sliding_minute(
     ada: Any, control: GoogleControl, frozen: list[float]
 ) -> None:
+    """Usage limits page ("calculated per minute using a sliding window") and errors page (403
+    userRateLimitExceeded)."""
     control.calendar_settings(quota_user_per_minute=5)
     for _ in range(5):
         ada.calendarList().list().execute()
@@ -101,6 +104,7 @@ def test_per_user_minute_quota_is_403_user_rate_limit_over_a_sliding_minute(
 def test_per_project_minute_quota_is_429_rate_limit(
     ada: Any, control: GoogleControl, frozen: list[float]
 ) -> None:
+    """Errors page: 429 "Too many requests", reason rateLimitExceeded."""
     control.calendar_settings(quota_project_per_minute=3)
     for _ in range(3):
         ada.calendarList().list().execute()
