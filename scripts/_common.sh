@@ -36,3 +36,18 @@ check_emulator() {
     die "the Firestore emulator is missing: gcloud components install cloud-firestore-emulator (or apt-get install google-cloud-cli-firestore-emulator)"
   fi
 }
+
+# The browser tests drive Debian's chromium (Playwright's own browser builds cannot be fetched
+# here, and the distribution's is the one CI machines can install).
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then return 0; fi
+  echo "installing chromium (apt) for the browser tests" >&2
+  local sudo=""
+  if [ "$(id -u)" != 0 ]; then
+    command -v sudo >/dev/null 2>&1 || die "chromium is missing: apt-get install chromium (as root)"
+    sudo="sudo"
+  fi
+  $sudo apt-get update -qq >&2 \
+    && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >&2 \
+    || die "could not install chromium: apt-get install chromium"
+}

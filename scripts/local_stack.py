@@ -114,7 +114,10 @@ def main() -> int:
 
         from scripts.functions_host import create_host, function_names
 
-        host = StandinServer(create_host(extra={"/_demo": _demo_page}), args.port).start()
+        from tests.standins.calendar_page import CalendarPage
+
+        host = StandinServer(create_host(extra={
+            "/_demo": _demo_page, "/_calendar": CalendarPage(google.url)}), args.port).start()
         started.append(host)
 
         from scripts import seed
@@ -160,6 +163,9 @@ def ports_in_use(wanted: list[tuple[str, int]]) -> list[tuple[str, int]]:
         if port == 0:
             continue
         with socket.socket() as sock:
+            # As our servers do: connections of a run that just stopped (TIME_WAIT) do not
+            # hold the port, while anything listening on it still does.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 sock.bind(("127.0.0.1", port))
             except OSError:
@@ -240,8 +246,10 @@ def _print_urls(base: str, google: str, sendgrid: str, firestore: str,
     print(f"""
 The booking backend is running ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC). Open:
 
-  Book as a guest        {base}/_demo/
+  Book as a guest        {base}/book/{DEMO_OWNER}/intro
   Owner sign-in          {base}/owner/login
+  Google Calendar        {base}/_calendar/   (act as the owner in Google Calendar)
+  Demo booking form      {base}/_demo/   (a form on another site, through the JSON functions)
   Integration page       {base}/owner/integrations
   Mailbox (SendGrid)     {sendgrid}/_mailbox
   Google stand-in        {google}/_control/accounts

@@ -30,7 +30,7 @@ CLIENT_SECRET = "test-client-secret"
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         tier = Path(str(item.fspath)).relative_to(ROOT / "tests").parts[0]
-        if tier in ("unit", "integration", "e2e"):
+        if tier in ("unit", "integration", "e2e", "browser"):
             item.add_marker(getattr(pytest.mark, tier))
 
 

@@ -201,3 +201,16 @@ def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: i
                                 decide)
     _deliver(rows, now)
     return after
+
+
+def owner_view(owner: Owner, booking_id: str) -> Opened:
+    """One of the owner's own bookings, for the owner's pages (another owner's is a 404)."""
+    return Opened(owner, bookings.get(owner.id, booking_id))
+
+
+def bookings_of(owner: Owner, now: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(upcoming soonest first, past most recent first), cancelled ones included."""
+    recent = bookings.list_recent(owner.id)
+    upcoming = sorted((b for b in recent if b["end"] > now), key=lambda b: b["start"])
+    past = [b for b in recent if b["end"] <= now]
+    return upcoming, past

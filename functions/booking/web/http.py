@@ -53,6 +53,10 @@ def html_response(html: str, status: int = 200,
     page_headers = {
         **SECURITY_HEADERS,
         "X-Frame-Options": "DENY",
+        # Not no-referrer: with it a browser sends `Origin: null` on our own form posts, and
+        # the owner's same-origin check refuses them. Other sites still get no referrer (the
+        # links' tokens stay here).
+        "Referrer-Policy": "same-origin",
         "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
         "form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'",
     }

@@ -105,12 +105,18 @@ def route(request: Request) -> Response:
         return resp
     if path.startswith("/api/"):
         return _api(request, authenticate(request), path[len("/api"):], method)
+    if path == "/_assets/owner.js":
+        from booking.web import owner_pages
+
+        return owner_pages.script(request, None, {})
+    owner = _page_owner(request)
+    if isinstance(owner, Response):
+        return owner
     if path == "/integrations" or path.startswith("/integrations/"):
-        owner = _page_owner(request)
-        if isinstance(owner, Response):
-            return owner
         return _integrations(request, owner, path[len("/integrations"):], method)
-    raise NotFound("no such page")
+    from booking.web import owner_pages
+
+    return owner_pages.dispatch(request, owner, path)
 
 
 CONTRACT = Path(__file__).resolve().parents[2] / "openapi.yaml"
@@ -282,7 +288,7 @@ def _integrations(request: Request, owner: Owner, sub: str, method: str) -> Resp
             conn["connected_since"] = format_day(datetime.fromisoformat(conn["connected_at"]),
                                                  locale)
         return html_response(render(
-            "integrations.html", locale, view=view, notice=notice, base=base,
+            "integrations.html", locale, view=view, notice=notice, base=base, owner_nav=True,
             oauth_start=get_settings().function_url("oauth_start"),
         ))
     if method == "GET" and len(parts) == 2 and parts[1] == "disconnect":
