@@ -113,7 +113,6 @@ def main() -> int:
         google.app.register_client(CLIENT_ID, CLIENT_SECRET, [f"{base}/oauth_callback"])
 
         from scripts.functions_host import create_host, function_names
-
         from tests.standins.calendar_page import CalendarPage
 
         host = StandinServer(create_host(extra={

@@ -15,6 +15,7 @@ underneath. Plain forms, no script; local use only.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -26,54 +27,7 @@ from werkzeug.wrappers import Request, Response
 
 from tests.standins.google.control import GoogleControl
 
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Google Calendar (stand-in)</title>
-<style>
- body{font-family:system-ui,sans-serif;margin:1.5rem;background:#f6f7f9;color:#1f2328}
- section{background:#fff;border:1px solid #d0d7de;border-radius:10px;padding:1rem;margin:1rem 0}
- table{border-collapse:collapse;width:100%;table-layout:fixed}
- th,td{border:1px solid #eaeef2;vertical-align:top;padding:.3rem;font-size:.9rem}
- .ev{background:#e8f0fe;border-radius:6px;padding:.3rem;margin:.2rem 0}
- .ev.ours{background:#dafbe1}
- form.inline{display:flex;gap:.3rem;flex-wrap:wrap;margin-top:.25rem}
- input,select,button{font:inherit;font-size:.85rem}
- a{color:#0b57d0}
-</style></head><body>
-<h1>Google Calendar <small>(stand-in)</small></h1>
-<p>Act as the owner in Google Calendar: what you change here reaches the booking backend through
-push notifications and resyncs, like a change made in Google Calendar. Green: events our bookings
-created.</p>
-<p><a href="?{{ prev }}">‹ previous week</a> · week of {{ monday }} · <a href="?{{ next }}">next week ›</a></p>
-<section aria-labelledby="add"><h2 id="add">Add a busy event</h2>
-<form method="post" action="{{ root }}/add" class="inline">
- <label>Calendar <select name="calendar">{% for c in calendars %}<option>{{ c.id }}</option>{% endfor %}</select></label>
- <label>Day <input type="date" name="date" value="{{ monday }}" required></label>
- <label>From <input type="time" name="start" value="10:00" required></label>
- <label>To <input type="time" name="end" value="11:00" required></label>
- <label>Title <input name="summary" value="Busy"></label>
- <button type="submit">Add</button>
-</form></section>
-{% for c in calendars %}
-<section aria-label="{{ c.id }}"><h2>{{ c.summary or c.id }}</h2>
-<p>{{ c.id }} · owner {{ c.owner or "-" }} · times in {{ c.time_zone }}</p>
-<table><tr>{% for d in days %}<th scope="col">{{ d.strftime("%a %d %b") }}</th>{% endfor %}</tr>
-<tr>{% for d in days %}<td>
-{% for e in c.week[d] %}<div class="ev{% if e.ours %} ours{% endif %}">
- <strong>{{ e.start }}–{{ e.end }}</strong> {{ e.summary }}
- {% if e.timed %}<form method="post" action="{{ root }}/move" class="inline">
-  <input type="hidden" name="calendar" value="{{ c.id }}"><input type="hidden" name="event" value="{{ e.id }}">
-  <input type="date" name="date" value="{{ d.isoformat() }}" aria-label="new day of {{ e.summary }}">
-  <input type="time" name="start" value="{{ e.start }}" aria-label="new start of {{ e.summary }}">
-  <button type="submit">Move</button></form>{% endif %}
- <form method="post" action="{{ root }}/delete" class="inline">
-  <input type="hidden" name="calendar" value="{{ c.id }}"><input type="hidden" name="event" value="{{ e.id }}">
-  <button type="submit">Delete</button></form>
-</div>{% endfor %}</td>{% endfor %}</tr></table></section>
-{% endfor %}
-</body></html>
-"""
+PAGE = Path(__file__).with_suffix(".html")
 
 _ENV = Environment(autoescape=select_autoescape(default_for_string=True))
 
@@ -146,7 +100,7 @@ class CalendarPage:
             for items in week.values():
                 items.sort(key=lambda e: e["start"])
             calendars.append({**cal, "week": week})
-        return _ENV.from_string(PAGE).render(
+        return _ENV.from_string(PAGE.read_text()).render(
             root=root, calendars=calendars, days=days, monday=monday.isoformat(),
             prev=urlencode({"week": (monday - timedelta(days=7)).isoformat()}),
             next=urlencode({"week": (monday + timedelta(days=7)).isoformat()}))
