@@ -14,8 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from tests.standins.server import StandinServer
+
+# Seven engineers' suites share two cores: a property's first example also pays for loading
+# Babel's CLDR data and compiling templates, so wall-clock deadlines only measure the neighbours.
+settings.register_profile("shared-machine", deadline=None)
+settings.load_profile("shared-machine")
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_PROJECT = "demo-booking-test"
