@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from booking.domain.availability import (
     Booked,
     blocked_time,
+    bookable_dates,
     bookable_days,
     compute_slots,
     group_by_local_day,
@@ -376,6 +377,41 @@ def test_bookings_of_other_event_types_block_time_but_not_the_quota() -> None:
     assert day_labels(slots(r, booked=[replace(other, counts_toward_limit=True)]), "Mon") == []
 
 
+def test_a_window_of_business_days_skips_closed_days() -> None:
+    # Weekdays open, Wednesday closed by an override: 3 business days from Monday are Monday,
+    # Tuesday and Thursday.
+    closed = DateOverride(MONDAY + timedelta(days=2), ())
+    r = make_rules(booking_window_days=3, booking_window_unit="business_days", overrides=(closed,))
+    found = slots(r, now=on(0, "08:00"), span=Interval(on(0), on(14)))
+    assert sorted({s.start.strftime("%a") for s in found}) == ["Mon", "Thu", "Tue"]
+    # From Saturday, the weekend does not count: Mon, Tue, Thu again.
+    found = slots(r, now=on(-2, "08:00"), span=Interval(on(-2), on(14)))
+    assert sorted({s.start.strftime("%a") for s in found}) == ["Mon", "Thu", "Tue"]
+    assert bookable_dates(r, on(0, "08:00")) == (MONDAY, MONDAY + timedelta(days=3))
+
+
+def test_business_days_with_no_working_day_end_at_a_bound() -> None:
+    r = make_rules(
+        weekly_hours=weekly(), booking_window_days=2, booking_window_unit="business_days"
+    )
+    assert bookable_dates(r, on(0)) == (MONDAY, MONDAY + timedelta(days=21))
+
+
+def test_a_fixed_date_range_cuts_both_ends() -> None:
+    r = make_rules(
+        bookable_from=MONDAY + timedelta(days=1), bookable_until=MONDAY + timedelta(days=2)
+    )
+    found = slots(r, now=LONG_AGO)
+    assert sorted({s.start.strftime("%a") for s in found}) == ["Tue", "Wed"]
+
+
+def test_no_slot_starts_at_or_before_now_even_without_notice() -> None:
+    r = make_rules()
+    assert labels(slots(r, now=on(0, "10:00")))[:1] == ["Mon 11:00"]
+    assert labels(slots(r, now=on(0, "09:59")))[:1] == ["Mon 10:00"]
+    assert not slot_is_offered(r, on(0, "10:00"), busy=[], booked=[], now=on(0, "10:00"))
+
+
 def test_owner_daily_cap_counts_bookings_of_every_event_type() -> None:
     r = make_rules(max_bookings_per_day=5)
     others = [
@@ -666,10 +702,26 @@ def reference_slots(
             if minutes is not None and sum(inside, timedelta()) + duration > minutes * MIN:
                 return False
         return owner_cap is None or all_per_day[day] < owner_cap
+    window_first, window_last = today, today + timedelta(days=rules.booking_window_days - 1)
+    if rules.booking_window_unit == "business_days":
+        working = [
+            today + timedelta(days=n)
+            for n in range(7 * (rules.booking_window_days + len(rules.overrides) + 1))
+            if rules.ranges_on(today + timedelta(days=n))
+        ]
+        window_last = (
+            working[rules.booking_window_days - 1]
+            if len(working) >= rules.booking_window_days
+            else today + timedelta(days=7 * (rules.booking_window_days + len(rules.overrides) + 1))
+        )
+    if rules.bookable_from is not None:
+        window_first = max(window_first, rules.bookable_from)
+    if rules.bookable_until is not None:
+        window_last = min(window_last, rules.bookable_until)
     found: list[Interval] = []
     day = span.start.astimezone(zone).date() - timedelta(days=2)
     while day <= span.end.astimezone(zone).date() + timedelta(days=2):
-        in_window = today <= day < today + timedelta(days=rules.booking_window_days)
+        in_window = window_first <= day <= window_last
         for local in rules.ranges_on(day) if in_window and below_limits(day) else ():
             range_start = ref_instant(day, local.start, zone)
             range_end = ref_instant(day, local.end, zone)
@@ -679,7 +731,7 @@ def reference_slots(
                     not (start - before < b_end and b_start < start + duration + after)
                     for b_start, b_end in blocks
                 )
-                if clear and start >= earliest and span.start <= start < span.end:
+                if clear and start >= earliest and start > now and span.start <= start < span.end:
                     found.append(Interval(start, start + duration))
                 start += step
         day += timedelta(days=1)
@@ -728,6 +780,9 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
         max_minutes_per_week=draw(st.none() | st.integers(1, 96).map(lambda n: n * 5)),
         max_minutes_per_month=draw(st.none() | st.integers(1, 96).map(lambda n: n * 5)),
         week_start=draw(st.integers(0, 6)),
+        booking_window_unit=draw(st.sampled_from(["calendar_days", "business_days"])),
+        bookable_from=draw(st.none() | st.integers(-2, 3).map(lambda d: base + timedelta(days=d))),
+        bookable_until=draw(st.none() | st.integers(3, 6).map(lambda d: base + timedelta(days=d))),
     )
     busy_times = []
     for _ in range(draw(st.integers(0, 12))):
@@ -798,6 +853,7 @@ def test_slots_are_sorted_unique_and_clear_of_busy_time_and_buffers(
         guarded = Interval(slot.start - rules.buffer_before, slot.end + rules.buffer_after)
         assert not any(guarded.overlaps(block) for block in blocks), slot
         assert slot.start >= scenario["now"] + rules.minimum_notice
+        assert slot.start > scenario["now"]
         assert scenario["span"].start <= slot.start < scenario["span"].end
         assert slot.duration == rules.duration
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -92,6 +92,19 @@ def test_a_description_keeps_its_line_breaks() -> None:
 def test_refusal_names_the_rule_a_time_breaks(start: datetime, words: str) -> None:
     found = refusal(RULES, start, booked=(), now=NOW)
     assert found is not None and not found.taken and words in found.message
+
+
+def test_refusal_names_the_fixed_date_range_and_now_itself() -> None:
+    from dataclasses import replace
+
+    ranged = replace(RULES, bookable_from=date(2026, 12, 1), bookable_until=date(2026, 12, 1))
+    before = refusal(ranged, datetime(2026, 11, 30, 10, 0, tzinfo=UTC), booked=(), now=NOW)
+    after = refusal(ranged, datetime(2026, 12, 7, 10, 0, tzinfo=UTC), booked=(), now=NOW)
+    assert before is not None and "before 2026-12-01, the first day" in before.message
+    assert after is not None and "after 2026-12-01, the last day" in after.message
+    assert refusal(ranged, datetime(2026, 12, 1, 10, 0, tzinfo=UTC), booked=(), now=NOW) is None
+    at_now = refusal(replace(RULES, minimum_notice_minutes=0), NOW, booked=(), now=NOW)
+    assert at_now is not None and "in the past" in at_now.message
 
 
 def test_refusal_says_taken_for_our_own_booking_and_nothing_for_a_free_slot() -> None:

@@ -68,10 +68,17 @@ def test_a_full_event_type_is_parsed() -> None:
     assert et.rules == parse_rules({**rules_data(), "time_zone": ZONE})
 
 
-def test_the_rules_take_the_owners_zone() -> None:
+def test_the_rules_take_the_owners_zone_unless_the_event_type_has_its_own() -> None:
     et = parse_event_type(data(rules=rules_data(time_zone="America/New_York")), ZONE)
-    assert et.rules.time_zone == ZONE
-    assert parse_event_type(data(), "Asia/Tokyo").rules.time_zone == "Asia/Tokyo"
+    assert et.rules.time_zone == "America/New_York" == et.time_zone
+    assert et.to_dict()["rules"]["time_zone"] == "America/New_York"
+    follows = parse_event_type(data(rules=rules_data(time_zone=None)), "Asia/Tokyo")
+    assert follows.rules.time_zone == "Asia/Tokyo" and follows.time_zone is None
+    assert follows.to_dict()["rules"]["time_zone"] is None
+    assert parse_event_type(follows.to_dict(), "Europe/Paris").rules.time_zone == "Europe/Paris"
+    with pytest.raises(EventTypeError) as error:
+        parse_event_type(data(rules=rules_data(time_zone="Mars/Base")), ZONE)
+    assert "rules.time_zone" in error.value.fields
 
 
 def test_the_rules_take_the_owners_week_start_and_never_store_it() -> None:
@@ -264,11 +271,11 @@ def test_every_bad_field_is_named_at_once() -> None:
 # --- the stored form ------------------------------------------------------------------------
 
 
-def test_to_dict_is_the_stored_form_without_the_zone() -> None:
+def test_to_dict_is_the_stored_form_following_the_owners_zone() -> None:
     stored = parse_event_type(data(), ZONE).to_dict()
     assert set(stored) == {"slug", "title", "description", "location", "location_details",
                            "reminders", "questions", "active", "rules"}
-    assert "time_zone" not in stored["rules"]
+    assert stored["rules"]["time_zone"] is None  # null: the owner's zone, read when evaluated
     assert stored["reminders"] == [{"method": "email", "minutes": 1440},
                                    {"method": "popup", "minutes": 10}]
     assert stored["questions"] == ["What would you like to talk about?"]

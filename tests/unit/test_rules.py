@@ -313,6 +313,14 @@ def test_stored_form_round_trips_through_json() -> None:
         ({"max_minutes_per_week": "240"}, "max_minutes_per_week", "whole number"),
         ({"week_start": "monday"}, "week_start", "one of mon, tue"),
         ({"week_start": 0}, "week_start", "one of mon, tue"),
+        ({"booking_window_unit": "weeks"}, "booking_window_unit", "calendar_days, business"),
+        ({"bookable_from": "2026-13-01"}, "bookable_from", "not a date"),
+        ({"bookable_until": 20261201}, "bookable_until", "not a date"),
+        (
+            {"bookable_from": "2026-12-02", "bookable_until": "2026-12-01"},
+            "bookable_until",
+            "not be before bookable_from",
+        ),
         ({"time_zone": ["Europe/Ljubljana"]}, "time_zone", "IANA"),
         ({"time_zone": "Mars/Olympus"}, "time_zone", "not an IANA"),
         ({"weekly_hours": [["09:00", "17:00"]]}, "weekly_hours", "map weekdays"),
@@ -367,6 +375,12 @@ def test_parse_rules_refuses_a_date_key_that_is_not_text() -> None:
 # --- Round trip, for any valid rules -------------------------------------------------------
 
 
+def test_a_window_unit_is_checked_when_built_too() -> None:
+    with pytest.raises(RuleError) as error:
+        rules(booking_window_unit="weeks")
+    assert field_of(error) == "booking_window_unit"
+
+
 @st.composite
 def day_ranges(draw: st.DrawFn) -> tuple[TimeRange, ...]:
     points = draw(st.lists(st.integers(0, 288), unique=True, max_size=6).map(sorted))
@@ -392,6 +406,9 @@ def any_rules(draw: st.DrawFn) -> AvailabilityRules:
         max_minutes_per_week=draw(st.none() | st.integers(5, 31 * 1440)),
         max_minutes_per_month=draw(st.none() | st.integers(5, 31 * 1440)),
         week_start=draw(st.integers(0, 6)),
+        booking_window_unit=draw(st.sampled_from(["calendar_days", "business_days"])),
+        bookable_from=draw(st.none() | st.dates(date(2026, 1, 1), date(2026, 6, 30))),
+        bookable_until=draw(st.none() | st.dates(date(2026, 7, 1), date(2027, 6, 30))),
         overrides=tuple(DateOverride(day, draw(day_ranges())) for day in days),
     )
 

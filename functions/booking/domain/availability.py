@@ -25,9 +25,13 @@ Owner day. Every instant belongs to one owner-local day: the day whose ranges co
 (see `owner_day`). A slot is on the day that produced it; a booking counts toward the day its
 start is on; "today" is the day `now` is on.
 
-Notice and window. A start must be at or after ``now + minimum_notice`` (to the microsecond).
+Notice and window. A start must be at or after ``now + minimum_notice`` (to the microsecond),
+and always after `now`: a slot starting this very instant can never be booked in time, so even
+without notice it is not offered.
 The window counts owner-local days: a window of N days offers today and the N - 1 days after,
-whole. Counting N * 24 h from now instead would cut the last day at whatever time the guest
+whole; a window of N business days ends on the N-th day with working hours (today counted when
+it has some). A fixed date range (`bookable_from` .. `bookable_until`) cuts both ends further.
+Counting N * 24 h from now instead would cut the last day at whatever time the guest
 happened to look, so the same page would show a different last afternoon each hour.
 
 Buffers. A candidate [s, s + d) needs [s - buffer_before, s + d + buffer_after) clear of busy
@@ -85,6 +89,7 @@ __all__ = [
     "Booked",
     "Limits",
     "blocked_time",
+    "bookable_dates",
     "bookable_days",
     "compute_slots",
     "group_by_local_day",
@@ -193,6 +198,35 @@ def owner_day(instant: datetime, zone: tzinfo) -> date:
     return shown
 
 
+def bookable_dates(rules: AvailabilityRules, now: datetime) -> tuple[date, date]:
+    """The first and last owner-local days a slot may start on: today (or `bookable_from`)
+    to the window's last day (or `bookable_until`). The first may lie after the last."""
+    today = owner_day(now, rules.zone)
+    if rules.booking_window_unit == "business_days":
+        last = _nth_working_day(rules, today, rules.booking_window_days)
+    else:
+        last = today + timedelta(days=rules.booking_window_days - 1)
+    first = today if rules.bookable_from is None else max(today, rules.bookable_from)
+    if rules.bookable_until is not None:
+        last = min(last, rules.bookable_until)
+    return first, last
+
+
+def _nth_working_day(rules: AvailabilityRules, today: date, count: int) -> date:
+    """The `count`-th day from today (today included) with working hours. Closed overrides
+    push it later; without enough working days it stops a week per day asked (and override)
+    ahead, so a schedule of overrides alone cannot make it search for ever."""
+    day = today
+    bound = today + timedelta(days=7 * (count + len(rules.overrides) + 1))
+    while day < bound:
+        if rules.ranges_on(day):
+            count -= 1
+            if count == 0:
+                return day
+        day += _ONE_DAY
+    return bound
+
+
 def bookable_days(
     rules: AvailabilityRules,
     *,
@@ -203,12 +237,9 @@ def bookable_days(
 ) -> list[date]:
     """The owner-local days, ascending, on which a slot starting inside `span` may be offered."""
     zone = rules.zone
-    today = owner_day(now, zone)
-    first = owner_day(max(span.start, now + rules.minimum_notice), zone)
-    last = min(
-        owner_day(span.end - _TICK, zone),
-        today + timedelta(days=rules.booking_window_days - 1),
-    )
+    opens, closes = bookable_dates(rules, now)
+    first = max(owner_day(max(span.start, now + rules.minimum_notice), zone), opens)
+    last = min(owner_day(span.end - _TICK, zone), closes)
     full = Limits(rules, booked, owner_daily_cap)
     days: list[date] = []
     day = first
@@ -367,7 +398,7 @@ def compute_slots(
         free,
         duration=rules.duration,
         step=rules.slot_interval,
-        earliest=max(span.start, now + rules.minimum_notice),
+        earliest=max(span.start, now + max(rules.minimum_notice, _TICK)),
         latest=span.end,
     )
 

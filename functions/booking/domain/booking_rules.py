@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from booking.domain import ids
-from booking.domain.availability import Booked, owner_day, slot_is_offered
+from booking.domain.availability import Booked, bookable_dates, owner_day, slot_is_offered
 from booking.domain.locales import DEFAULT_LOCALE, LOCALES
 from booking.domain.rules import AvailabilityRules
 
@@ -219,15 +219,23 @@ def refusal(rules: AvailabilityRules, start: datetime, *, booked: Sequence[Booke
     rather than "no longer available" for a time that never was.
     """
     zone = rules.zone
-    if start < now:
-        return Refusal(False, "is in the past")
+    if start <= now:
+        return Refusal(False, "is in the past: a meeting must start after now")
     if start < now + rules.minimum_notice:
         return Refusal(False, f"is too soon: this needs {rules.minimum_notice_minutes} "
                               "minutes' notice")
-    last_day = owner_day(now, zone) + timedelta(days=rules.booking_window_days - 1)
-    if owner_day(start, zone) > last_day:
+    day = owner_day(start, zone)
+    opens, closes = bookable_dates(rules, now)
+    if rules.bookable_from is not None and day < rules.bookable_from:
+        return Refusal(False, f"is before {rules.bookable_from}, the first day this can be "
+                              "booked")
+    if rules.bookable_until is not None and day > rules.bookable_until:
+        return Refusal(False, f"is after {rules.bookable_until}, the last day this can be "
+                              "booked")
+    if day > closes:
+        unit = rules.booking_window_unit.replace("_", " ")
         return Refusal(False, "is outside the booking window: at most "
-                              f"{rules.booking_window_days} days ahead")
+                              f"{rules.booking_window_days} {unit} ahead")
     if not slot_is_offered(rules, start, busy=(), booked=(), now=now):
         return Refusal(False, "is not one of the offered times: off the slot grid or outside "
                               "the working hours")

@@ -49,10 +49,13 @@ class EventType:
     reminders: tuple[dict[str, Any], ...] = DEFAULT_REMINDERS
     questions: tuple[str, ...] = field(default_factory=tuple)
     active: bool = True
+    # The zone its hours are written in when not the owner's (a shop abroad); None follows
+    # the owner's zone, read when evaluated, so moving house moves every such schedule.
+    time_zone: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         rules = rules_to_dict(self.rules)
-        rules.pop("time_zone", None)  # always the owner's zone, read when evaluated
+        rules["time_zone"] = self.time_zone
         rules.pop("week_start", None)  # from the owner's locale, read when evaluated
         return {
             "slug": self.slug,
@@ -113,6 +116,7 @@ def parse_event_type(data: Mapping[str, Any], owner_time_zone: str,
         problems["active"] = "must be true or false"
     raw_rules = data.get("rules")
     rules: AvailabilityRules | None = None
+    own_zone: object = None
     if not isinstance(raw_rules, Mapping):
         problems["rules"] = "is required: weekly_hours, duration_minutes and the other rules"
     elif "week_start" in raw_rules:
@@ -120,7 +124,9 @@ def parse_event_type(data: Mapping[str, Any], owner_time_zone: str,
                                         "/owner/api/settings {\"locale\": \"en-US\"}")
     else:
         try:
-            rules = parse_rules({**raw_rules, "time_zone": owner_time_zone,
+            own_zone = raw_rules.get("time_zone")
+            rules = parse_rules({**raw_rules,
+                                 "time_zone": owner_time_zone if own_zone is None else own_zone,
                                  "week_start": WEEKDAYS[owner_week_start]})
         except RuleError as exc:
             problems[f"rules.{exc.field}"] = exc.message
@@ -130,6 +136,7 @@ def parse_event_type(data: Mapping[str, Any], owner_time_zone: str,
         slug=str(slug), title=str(title).strip(), rules=rules, description=str(description),
         location=str(location), location_details=str(details), reminders=reminders,
         questions=tuple(q.strip() for q in questions), active=bool(active),
+        time_zone=None if own_zone is None else rules.time_zone,
     )
 
 

@@ -46,6 +46,7 @@ DEFAULT_BOOKING_WINDOW_DAYS = 60
 MAX_BOOKINGS = (1, 1000)  # per day, week or month
 MAX_MINUTES = (5, 31 * MINUTES_PER_DAY)  # of booked time per day, week or month
 PERIODS = ("day", "week", "month")
+WINDOW_UNITS = ("calendar_days", "business_days")
 
 _CLOCK = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d|24:00")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -178,6 +179,9 @@ class AvailabilityRules:
 
     `slot_interval_minutes` None means "same as the duration", kept as None rather than copied
     so that changing the duration later moves the interval with it.
+    The booking window is `booking_window_days` calendar days from today, or that many of the
+    owner's working days (days with hours) with `booking_window_unit` "business_days"; starts
+    must also lie within `bookable_from` .. `bookable_until` (owner-local dates, inclusive).
     Limits (`max_bookings_per_*`, `max_minutes_per_*`) count this event type's bookings by
     the owner day of their start; None means unlimited. A week starts on `week_start`
     (0 = Monday .. 6 = Sunday), which comes from the owner's locale.
@@ -198,6 +202,9 @@ class AvailabilityRules:
     max_minutes_per_week: int | None = None
     max_minutes_per_month: int | None = None
     week_start: int = 0
+    booking_window_unit: str = "calendar_days"
+    bookable_from: date | None = None
+    bookable_until: date | None = None
     overrides: tuple[DateOverride, ...] = ()
     _by_day: Mapping[date, DateOverride] = field(
         init=False, repr=False, compare=False, default_factory=dict
@@ -230,6 +237,11 @@ class AvailabilityRules:
                 if value is not None:
                     _check_whole(name, value, bounds, unit)
         _check_whole("week_start", self.week_start, (0, 6), "days after Monday")
+        if self.booking_window_unit not in WINDOW_UNITS:
+            raise RuleError("booking_window_unit", f"must be one of {', '.join(WINDOW_UNITS)}")
+        first, last = self.bookable_from, self.bookable_until
+        if first is not None and last is not None and last < first:
+            raise RuleError("bookable_until", f"must not be before bookable_from ({first})")
         by_day: dict[date, DateOverride] = {}
         for override in self.overrides:
             if override.day in by_day:
@@ -321,6 +333,9 @@ _KNOWN = frozenset(
         "max_minutes_per_week",
         "max_minutes_per_month",
         "week_start",
+        "booking_window_unit",
+        "bookable_from",
+        "bookable_until",
     }
 )
 
@@ -440,7 +455,22 @@ def parse_rules(data: Mapping[str, object]) -> AvailabilityRules:
         max_minutes_per_week=_whole_or_none(data, "max_minutes_per_week"),
         max_minutes_per_month=_whole_or_none(data, "max_minutes_per_month"),
         week_start=_weekday(data, "week_start"),
+        booking_window_unit=_choice(data, "booking_window_unit", WINDOW_UNITS),
+        bookable_from=_date_or_none(data, "bookable_from"),
+        bookable_until=_date_or_none(data, "bookable_until"),
     )
+
+
+def _choice(data: Mapping[str, object], name: str, choices: tuple[str, ...]) -> str:
+    value = data.get(name, choices[0])
+    if value not in choices:
+        raise RuleError(name, f"must be one of {', '.join(choices)}, got {value!r}")
+    return str(value)
+
+
+def _date_or_none(data: Mapping[str, object], name: str) -> date | None:
+    value = data.get(name)
+    return None if value is None else _parse_date(name, value)
 
 
 def _weekday(data: Mapping[str, object], name: str) -> int:
@@ -479,4 +509,7 @@ def rules_to_dict(rules: AvailabilityRules) -> dict[str, object]:
         "max_minutes_per_week": rules.max_minutes_per_week,
         "max_minutes_per_month": rules.max_minutes_per_month,
         "week_start": WEEKDAYS[rules.week_start],
+        "booking_window_unit": rules.booking_window_unit,
+        "bookable_from": rules.bookable_from.isoformat() if rules.bookable_from else None,
+        "bookable_until": rules.bookable_until.isoformat() if rules.bookable_until else None,
     }

@@ -10,7 +10,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from booking.adapters import firestore_owners as owners_store
 from booking.domain import ids
-from booking.domain.availability import compute_slots, group_by_local_day
+from booking.domain.availability import (
+    bookable_dates,
+    compute_slots,
+    group_by_local_day,
+    local_instant,
+)
 from booking.domain.booking_rules import MAX_YEAR, MIN_YEAR
 from booking.domain.intervals import Interval
 from booking.errors import InvalidInput, NotFound
@@ -89,7 +94,7 @@ def slots(query: Query, now: datetime,
     rules = event_type.rules
     span = span_of(query)
     # Nothing past the booking window can be offered, so Google is not asked about it.
-    horizon = now + timedelta(days=rules.booking_window_days + 2)
+    horizon = local_instant(bookable_dates(rules, now)[1] + timedelta(days=2), 0, rules.zone)
     if span.start >= horizon or span.end <= now:
         found: list[Interval] = []
     else:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from booking.adapters import firestore_bookings as bookings
 from booking.adapters import firestore_outbox
@@ -79,7 +80,7 @@ def book(req: GuestRequest, now: datetime) -> tuple[dict[str, Any], bool]:
                            owner_daily_cap=owner.max_bookings_per_day):
         raise Conflict(TAKEN)
 
-    docs = limits.documents(event_type.slug, rules, req.start)
+    docs = limits.documents(event_type.slug, rules, req.start, ZoneInfo(owner.time_zone))
     new = Booked(Interval(req.start, end), rules.buffer_before, rules.buffer_after)
 
     def decide(ledger: bookings.Ledger) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from booking.adapters import firestore_bookings as bookings
 from booking.adapters import firestore_outbox
@@ -28,6 +29,7 @@ from booking.services import busy as busy_time
 from booking.services import calendar_writes, event_types, limits, meetings, outbox
 
 MAX_REASON = 1000
+SAME_TIME = "is the booking's current time already: pick another time to reschedule to"
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,7 @@ def _busy_without(owner: Owner, booking: dict[str, Any], window: Interval,
 
 def free_slots(opened: Opened, start: datetime, end: datetime,
                now: datetime) -> list[Interval]:
-    """The slots a booking may move to (its own time does not block them)."""
+    """The slots a booking may move to: its own time does not block them, and is not one."""
     owner, booking = opened.owner, opened.booking
     rules = event_types.load(owner, booking["event_type"]).rules
     span = Interval(start, end)
@@ -143,8 +145,9 @@ def free_slots(opened: Opened, start: datetime, end: datetime,
                                   after=rules.buffer_after)
     booked = busy_time.booked(owner, window, booking["event_type"], exclude=booking["id"],
                               reach=rules.limit_reach)
-    return compute_slots(rules, span=span, busy=_busy_without(owner, booking, window, now),
-                         booked=booked, now=now, owner_daily_cap=owner.max_bookings_per_day)
+    found = compute_slots(rules, span=span, busy=_busy_without(owner, booking, window, now),
+                          booked=booked, now=now, owner_daily_cap=owner.max_bookings_per_day)
+    return [slot for slot in found if slot.start != booking["start"]]
 
 
 def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: int | None,
@@ -162,6 +165,9 @@ def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: i
     if new_start.tzinfo is None:
         raise InvalidInput("start", "must carry an offset")
     new_start = new_start.astimezone(UTC)
+    if new_start == current["start"]:
+        # Nothing would change but two emails about nothing.
+        raise InvalidInput("start", SAME_TIME)
     new_end = new_start + rules.duration
     window = busy_time.query_span(Interval(new_start, new_end), duration=timedelta(0),
                                   before=rules.buffer_before, after=rules.buffer_after)
@@ -172,7 +178,8 @@ def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: i
                            booked=booked, now=now, owner_daily_cap=owner.max_bookings_per_day):
         raise Conflict("That time is no longer available. Please pick another slot.")
 
-    docs = limits.documents(current["event_type"], rules, new_start)
+    docs = limits.documents(current["event_type"], rules, new_start,
+                            ZoneInfo(owner.time_zone))
     days = list(docs.days)
     sequence = int(current.get("sequence", 0)) + 1
     staged = {**current, "start": new_start, "end": new_end, "sequence": sequence,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from booking.adapters.firestore_bookings import Ledger, tally_key
 from booking.domain.availability import Limits, limit_periods, owner_day
@@ -26,13 +27,17 @@ DAY_FULL = "That day is fully booked. Please pick another day."
 class Documents:
     """The ledger documents a booking starting on `day` is written to and checked against."""
 
-    day: date
+    day: date  # the day its limits count it on
     days: tuple[str, ...]  # its owner day and both neighbours, then its month document
     watch: tuple[str, ...]  # other month documents its weekly limit must read
     unconditional: bool  # no weekly or monthly limit: its month document is only written
 
 
-def documents(slug: str, rules: AvailabilityRules, start: datetime) -> Documents:
+def documents(slug: str, rules: AvailabilityRules, start: datetime,
+              owner_zone: ZoneInfo) -> Documents:
+    """Days are the owner's, in the owner's zone, for every event type: two bookings of types
+    kept in different zones must still meet in one ledger document. Limits count in the event
+    type's own zone (`rules.zone`), and the month documents are the event type's own."""
     day = owner_day(start, rules.zone)
     own = tally_key(slug, day)
     periods = dict(limit_periods(day, rules.week_start))
@@ -42,7 +47,7 @@ def documents(slug: str, rules: AvailabilityRules, start: datetime) -> Documents
     if any(rules.limits("week")):
         first = periods["week"]
         needed |= {tally_key(slug, first), tally_key(slug, first + timedelta(days=6))}
-    return Documents(day, (*ledger_days(start, rules.zone), own),
+    return Documents(day, (*ledger_days(start, owner_zone), own),
                      tuple(sorted(needed - {own})), not needed)
 
 
