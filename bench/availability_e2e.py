@@ -15,7 +15,8 @@ two weeks, `--latency-requests` times each, the path before issue 17 (one accoun
 another) and today's (every account at once) alternating. Per number of accounts: Google round
 trips per request, p50 / p95 latency both ways, old / new, and new against the physical limit
 of this design (one freebusy round trip; on an instance's first request, a token refresh
-before it). Exits 1 if today's path takes more than one round trip (two on a first request).
+before it). Exits 1 if today's path takes more than one round trip (two on a first request),
+median over the requests.
 """
 
 from __future__ import annotations
@@ -122,7 +123,7 @@ def _at_google_latency(st: LocalStack, n: int) -> int:
                           first, dict.fromkeys(owners, gl.GOOGLE_LATENCY["calendar.freebusy.query"]
                                                + gl.TOKEN_LATENCY),
                           "a token refresh then a freebusy.query, 100 + 150 ms")
-    trips_ok = all(max(w[1].round_trips) <= 1 and max(f[1].round_trips) <= 2
+    trips_ok = all(w[1].trips_p50 <= 1 and f[1].trips_p50 <= 2
                    for w, f in zip(warm.values(), first.values(), strict=True))
     gl.verdict(trips_ok, "1 warm, 2 on a first request, whatever the accounts",
                warm_ok[0] and first_ok[0], warm_ok[1] and first_ok[1])

@@ -175,10 +175,15 @@ class Sample:
     def p95(self) -> float:
         return pct(self.latencies, 0.95)
 
+    @property
+    def trips_p50(self) -> float:
+        return statistics.median(self.round_trips)
+
     def trips(self) -> str:
-        """Round trips per request: one figure, or the range when requests differed."""
+        """Round trips per request: one figure, or the median and the range when requests
+        differed (on a loaded machine a thread may start a call after another one ended)."""
         lo, hi = min(self.round_trips), max(self.round_trips)
-        return str(lo) if lo == hi else f"{lo}-{hi}"
+        return str(lo) if lo == hi else f"{self.trips_p50:g} ({lo}-{hi})"
 
 
 def in_flight(calls: list[dict[str, Any]]) -> float:
