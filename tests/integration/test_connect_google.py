@@ -152,6 +152,9 @@ def test_unticked_calendar_scope_asks_to_select_all_and_stores_nothing(
                                   granted_scopes=[])
     assert resp.status_code == 400
     assert "Select all" in resp.text
+    # Not a dead end: the page leads back into the flow and to the integration page.
+    assert f'href="{stack.base_url}/oauth_start">Connect again' in resp.text
+    assert f'href="{stack.base_url}/owner/integrations">Back to integrations' in resp.text
     _nothing_stored(stack)
     # The partial grant was handed back to Google.
     grants = [g for g in google(stack).grants() if g["email"] == ACCOUNT_A]

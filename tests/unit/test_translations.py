@@ -3,9 +3,12 @@ functions load are the ones their sources describe."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from booking import i18n
+from booking.rendering import TEMPLATES
 from scripts import i18n as catalogs
 
 
@@ -44,3 +47,28 @@ def test_pages_render_in_the_readers_language() -> None:
     page = render("login.html", "sl", error=None)
     assert '<html lang="sl"' in page and "Prijava" in page and "Sign in" not in page
     assert "Sign in" in render("login.html", "en", error=None)
+
+
+BRANDS = re.compile(r"Google (Meet|Calendar)")
+
+
+def bare_words(template: str) -> list[str]:
+    """Words a reader would see that no translation covers: what is left of a template after
+    its translated parts, expressions, tags, styles and code samples are taken out."""
+    text = re.sub(r"{% trans.*?%}.*?{% endtrans %}", " ", template, flags=re.S)
+    for pattern in (r"{#.*?#}", r"{{.*?}}", r"{%.*?%}", r"<style.*?</style>", r"<pre.*?</pre>",
+                    r"<[^>]*>", r"&[a-z]+;"):
+        text = re.sub(pattern, " ", text, flags=re.S)
+    return re.findall(r"[^\W\d_]{2,}", BRANDS.sub(" ", text))
+
+
+def test_every_template_marks_its_words_for_translation() -> None:
+    templates = sorted(p for p in TEMPLATES.rglob("*") if p.is_file())
+    assert len(templates) > 20
+    bare = {str(p.relative_to(TEMPLATES)): bare_words(p.read_text()) for p in templates}
+    assert {name: words for name, words in bare.items() if words} == {}
+
+
+def test_the_bare_word_check_sees_unmarked_text() -> None:
+    assert bare_words('<p>Your meeting {{ _("is") }}</p>') == ["Your", "meeting"]
+    assert bare_words("<h1>{% trans %}Hello{% endtrans %} Google Meet &lt;x&gt;</h1>") == []

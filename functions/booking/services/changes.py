@@ -215,9 +215,14 @@ def owner_view(owner: Owner, booking_id: str) -> Opened:
     return Opened(owner, bookings.get(owner.id, booking_id))
 
 
+def recent(owner: Owner) -> list[dict[str, Any]]:
+    """The owner's latest bookings, newest start first."""
+    return bookings.list_recent(owner.id)
+
+
 def bookings_of(owner: Owner, now: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(upcoming soonest first, past most recent first), cancelled ones included."""
-    recent = bookings.list_recent(owner.id)
-    upcoming = sorted((b for b in recent if b["end"] > now), key=lambda b: b["start"])
-    past = [b for b in recent if b["end"] <= now]
+    latest = recent(owner)
+    upcoming = sorted((b for b in latest if b["end"] > now), key=lambda b: b["start"])
+    past = [b for b in latest if b["end"] <= now]
     return upcoming, past

@@ -35,6 +35,10 @@ class ConnectFailed(BookingError):
     status = 400
     code = "connect_failed"
 
+    def __init__(self, message: str, reason: str = "other") -> None:
+        super().__init__(message)
+        self.reason = reason  # "denied", "calendar_not_granted" or "other": what the page says
+
 
 @dataclass(frozen=True)
 class Connected:
@@ -88,7 +92,8 @@ def finish(params: dict[str, str], now: datetime) -> Connected:
     if params.get("error"):
         if params["error"] == "access_denied":
             raise ConnectFailed("You did not allow access to Google Calendar, so nothing was "
-                                "connected. You can try again from your integrations page.")
+                                "connected. You can try again from your integrations page.",
+                                "denied")
         raise ConnectFailed(f"Google did not connect the account ({params['error']}).")
     code = params.get("code", "")
     if not code:
@@ -107,7 +112,8 @@ def finish(params: dict[str, str], now: datetime) -> Connected:
         google_oauth.revoke(settings, grant.access_token)
         raise ConnectFailed('Calendar access was not granted. Please connect again and tick '
                             '"Select all" on Google\'s permission page, so we can check your '
-                            'calendars for conflicts and add bookings to them.')
+                            'calendars for conflicts and add bookings to them.',
+                            "calendar_not_granted")
     if not grant.id_token or not grant.refresh_token:
         google_oauth.revoke(settings, grant.access_token)
         raise ConnectFailed("Google did not return what we need for offline access; please "

@@ -122,3 +122,10 @@ def drain(now: datetime, limit: int = 200) -> dict[str, int]:
         status = deliver(oid, now)
         counts[status] = counts.get(status, 0) + 1
     return counts
+
+
+def failed_for_owner(owner_id: str) -> list[dict[str, Any]]:
+    """What could not be delivered for good: the owner's view of the outbox."""
+    return [{"id": f["id"], "kind": f["kind"], "error": f.get("last_error"),
+             "attempts": f.get("attempts"), "at": f.get("done_at")}
+            for f in rows.failed_for_owner(owner_id)]

@@ -71,3 +71,18 @@ def authenticate_session(cookie: str, now: datetime) -> Owner:
         return store.get_owner(str(claims["o"]))
     except (tokens.TokenError, NotFound, KeyError) as exc:
         raise Unauthorized("your session has ended; please sign in again") from exc
+
+
+def get(owner_id: str) -> Owner:
+    """The owner as stored now (after a settings change, say); NotFound for an unknown id."""
+    if not ids.valid("owner", owner_id):
+        raise NotFound("no such owner")
+    return store.get_owner(owner_id)
+
+
+def allowed_origins(owner_id: str) -> set[str]:
+    """The sites that may call the public functions for this owner (none for an unknown id)."""
+    try:
+        return set(get(owner_id).allowed_origins)
+    except NotFound:
+        return set()

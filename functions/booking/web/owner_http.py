@@ -87,9 +87,32 @@ def oauth_callback(request: Request) -> Response:
     from booking.services import connect
 
     params = {k: request.args.get(k, "") for k in ("state", "code", "error", "scope")}
-    result = connect.finish(params, _now())
+    try:
+        result = connect.finish(params, _now())
+    except connect.ConnectFailed as exc:
+        return _connect_failed(request, exc)
     word = "reconnected" if result.reconnected else "connected"
     return redirect(get_settings().function_url("owner") + f"/integrations?{word}=1")
+
+
+def _connect_failed(request: Request, exc: Any) -> Response:
+    """Not a dead end: what happened, in the owner's words, and the ways back."""
+    from booking import i18n
+    from booking.rendering import render
+
+    locale = i18n.pick(request.args.get("lang"), request.accept_languages)
+    messages = {
+        "denied": i18n.t(locale, "You did not allow access to Google Calendar, so nothing was "
+                                 "connected. You can try again from your integrations page."),
+        "calendar_not_granted": i18n.t(
+            locale, 'Calendar access was not granted. Please connect again and tick "Select '
+                    'all" on Google\'s permission page, so we can check your calendars for '
+                    'conflicts and add bookings to them.'),
+    }
+    return html_response(render(
+        "connect_failed.html", locale, message=messages.get(exc.reason, exc.message),
+        retry=get_settings().function_url("oauth_start"),
+        back=get_settings().function_url("owner") + "/integrations"), status=exc.status)
 
 
 def route(request: Request) -> Response:
@@ -181,21 +204,18 @@ def _api(request: Request, owner: Owner, path: str, method: str) -> Response:
             return json_response(connect.connection_view(owner, conn))
         raise MethodNotAllowed("use GET or DELETE")
     if parts == ["bookings"] and method == "GET":
-        from booking.adapters import firestore_bookings
+        from booking.services import changes
 
         return json_response({"bookings": [_booking_row(b) for b in
-                                           firestore_bookings.list_recent(owner.id)]})
+                                           changes.recent(owner)]})
     if len(parts) == 3 and parts[0] == "bookings" and parts[2] in ("cancel", "reschedule"):
         if method != "POST":
             raise MethodNotAllowed("use POST")
         return _change_booking(request, owner, parts[1], parts[2])
     if parts == ["outbox", "failed"] and method == "GET":
-        from booking.adapters import firestore_outbox
+        from booking.services import outbox
 
-        failed = firestore_outbox.failed_for_owner(owner.id)
-        return json_response({"failed": [
-            {"id": f["id"], "kind": f["kind"], "error": f.get("last_error"),
-             "attempts": f.get("attempts"), "at": f.get("done_at")} for f in failed]})
+        return json_response({"failed": outbox.failed_for_owner(owner.id)})
     if parts and parts[0] == "event-types":
         return _event_types(request, owner, parts[1:], method)
     raise NotFound("no such resource")
@@ -238,11 +258,10 @@ def _event_types(request: Request, owner: Owner, parts: list[str], method: str) 
 
 
 def _change_booking(request: Request, owner: Owner, booking_id: str, action: str) -> Response:
-    from booking.adapters import firestore_bookings
     from booking.services import changes
 
     body = read_body(request)
-    firestore_bookings.get(owner.id, booking_id)  # 404 for another owner's booking
+    changes.owner_view(owner, booking_id)  # 404 for another owner's booking
     if action == "cancel":
         after = changes.cancel(owner, booking_id, version=None,
                                reason=str(body.get("reason", "")), by="owner", now=_now())
@@ -263,9 +282,9 @@ def _booking_row(b: dict[str, Any]) -> dict[str, Any]:
 
 
 def _reload(owner: Owner) -> Owner:
-    from booking.adapters import firestore_owners
+    from booking.services import owners
 
-    return firestore_owners.get_owner(owner.id)
+    return owners.get(owner.id)
 
 
 def _integrations(request: Request, owner: Owner, sub: str, method: str) -> Response:

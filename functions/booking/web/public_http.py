@@ -13,15 +13,9 @@ from booking.web.http import cors_headers, error_body, json_response, read_body,
 
 
 def _owner_origins(owner_id: str) -> set[str]:
-    from booking.adapters import firestore_owners
-    from booking.domain import ids
+    from booking.services import owners
 
-    if not ids.valid("owner", owner_id):
-        return set()
-    try:
-        return set(firestore_owners.get_owner(owner_id).allowed_origins)
-    except NotFound:
-        return set()
+    return owners.allowed_origins(owner_id)
 
 
 def book(request: Request) -> Response:
@@ -61,9 +55,9 @@ def book(request: Request) -> Response:
         return json_response(error_body(exc), exc.status, cors)
     target = fields.get("redirect")
     if isinstance(target, str) and target:
-        from booking.adapters import firestore_owners
+        from booking.services import owners
 
-        if target in firestore_owners.get_owner(req.owner_id).redirect_urls:
+        if target in owners.get(req.owner_id).redirect_urls:
             sep = "&" if "?" in target else "?"
             return redirect(f"{target}{sep}{urlencode({'booking': view['id']})}")
     return json_response({"booking": view}, 201 if created else 200, cors)
