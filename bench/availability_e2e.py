@@ -17,6 +17,13 @@ trips per request, p50 / p95 latency both ways, old / new, and new against the p
 of this design (one freebusy round trip; on an instance's first request, a token refresh
 before it). Exits 1 if today's path takes more than one round trip (two on a first request),
 median over the requests.
+That section measures the live free/busy path, so every busy cache is made untrusted first.
+
+Before it, issue 11's column: the seeded owner's two weeks at Google's latency with every
+conflict calendar's busy cache fresh (pushes handled, resync run) against the same requests
+with the caches untrusted (last synced an hour ago), which is live free/busy. Prints both
+medians, the Google calls per request and the ratio (target: 0 calls, at least 3x faster).
+Exits 1 if a cached request called Google.
 """
 
 from __future__ import annotations
@@ -70,8 +77,68 @@ def main() -> int:
         code = _run(st, args.requests)
         if args.latency_requests > 0:
             print()
+            code = max(code, _fresh_cache_vs_live(st, args.latency_requests))
+            _untrust_caches()
+            print()
             code = max(code, _at_google_latency(st, args.latency_requests))
         return code
+
+
+def _untrust_caches() -> None:
+    """Every calendar's busy cache last synced an hour ago: availability asks Google live."""
+    from datetime import UTC, datetime
+
+    from booking import clients
+
+    old = {"synced_at": datetime.now(UTC) - timedelta(hours=1)}
+    for snap in clients.firestore().collection("calendar_sync").stream():
+        snap.reference.update(old)
+
+
+def _fresh_cache_vs_live(st: LocalStack, n: int) -> int:
+    import requests
+
+    from bench import google_latency as gl
+    from bench.report import pct, table
+
+    st.flush_push()
+    resp = requests.post(f"{st.base_url}/resync", timeout=300)  # every calendar synced now
+    assert resp.status_code == 200, resp.text
+    day = st.busy_from.date()
+    params = {"owner": st.owner_id, "event_type": "call", "start": day.isoformat(),
+              "end": (day + timedelta(days=13)).isoformat(), "time_zone": "America/New_York"}
+    session = requests.Session()
+
+    def sample() -> tuple[list[float], list[int]]:
+        times, calls = [], []
+        for _ in range(n):
+            mark = st.google_mark()
+            t0 = time.perf_counter()
+            got = session.get(f"{st.base_url}/availability", params=params, timeout=60)
+            times.append(time.perf_counter() - t0)
+            assert got.status_code == 200, got.text
+            calls.append(len(st.calendar_calls(mark)))
+        return times, calls
+
+    session.get(f"{st.base_url}/availability", params=params, timeout=60)  # warm
+    gl.google_like(st)
+    try:
+        fresh, fresh_calls = sample()
+        _untrust_caches()
+        live, live_calls = sample()
+    finally:
+        gl.no_latency(st)
+    print(f"availability from a fresh busy cache vs live free/busy, at Google's latency "
+          f"(freebusy.query {gl.GOOGLE_LATENCY['calendar.freebusy.query'] * 1000:.0f} ms), "
+          f"{st.busy_events} busy events over 2 accounts, 14 days, {n} requests each")
+    table(["path", "Google calls", "p50 ms", "p95 ms"], [
+        ["fresh cache", f"{statistics.median(fresh_calls):.0f}",
+         f"{statistics.median(fresh) * 1000:.1f}", f"{pct(fresh, 0.95) * 1000:.1f}"],
+        ["live free/busy", f"{statistics.median(live_calls):.0f}",
+         f"{statistics.median(live) * 1000:.1f}", f"{pct(live, 0.95) * 1000:.1f}"]])
+    ratio = statistics.median(live) / statistics.median(fresh)
+    print(f"  live / fresh cache = {ratio:.1f}x (target: at least 3x, 0 Google calls)")
+    return 0 if max(fresh_calls) == 0 else 1
 
 
 def _at_google_latency(st: LocalStack, n: int) -> int:

@@ -61,7 +61,8 @@ LIBRARIES: dict[str, tuple[str, ...]] = {
     "oauth_callback": (*_FLASK_WEB, *_OAUTH, *_STATE, *_CALENDAR),
     # The owner cancels and reschedules bookings too: invitations and emails go out from here.
     "owner": (*_FLASK_WEB, *_OAUTH, *_STATE, *_CALENDAR, *_MAIL),
-    "google_notifications": ("functions_framework", *_STATE),
+    # A push syncs the calendar: bookings moved or deleted in Google send emails from here.
+    "google_notifications": ("functions_framework", *_STATE, *_CALENDAR, *_MAIL),
     # Reminders (signed links, invitations) and the outbox's Google writes run here.
     "resync": ("functions_framework", *_STATE, *_CALENDAR, *_MAIL),
     "availability": ("functions_framework", *_STATE, *_CALENDAR),

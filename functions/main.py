@@ -46,29 +46,28 @@ def owner(request: Request) -> Response:
 @functions_framework.http
 @entry("google_notifications")
 def google_notifications(request: Request) -> Response:
-    """Public: Google's push notifications. Answers 200 only for our own channels."""
+    """Public: Google's push notifications. Checks the channel, then syncs that calendar."""
     from datetime import UTC, datetime
 
     from booking.services import watch
     from booking.web.http import json_response
 
-    accepted = watch.accept(request.headers, datetime.now(UTC))
-    return json_response({"accepted": accepted}, status=200 if accepted else 404)
+    status, body = watch.intake(request.headers, datetime.now(UTC))
+    return json_response(body, status=status)
 
 
 @functions_framework.http
 @entry("resync")
 def resync(request: Request) -> Response:
-    """Private, called by Cloud Scheduler: owes the reminders that are due, then delivers
+    """Private, called by Cloud Scheduler: keeps push channels alive, syncs every watched
+    calendar (the net for lost pushes), owes the reminders that are due, then delivers
     whatever the outbox still owes."""
     from datetime import UTC, datetime
 
-    from booking.services import outbox, reminders
+    from booking.services import resync as service
     from booking.web.http import json_response
 
-    now = datetime.now(UTC)
-    reminded = reminders.send_due(now)
-    return json_response({"reminders": reminded, "outbox": outbox.drain(now)})
+    return json_response(service.run(datetime.now(UTC)))
 
 
 @functions_framework.http

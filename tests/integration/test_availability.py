@@ -69,9 +69,12 @@ def _starts(body: dict[str, Any], day: date) -> list[str]:
 
 
 def _add(stack: Stack, calendar: str, day: date, start: str, end: str, **extra: Any) -> None:
+    """Adds an event as the owner would in Google, and waits for Google's push to be handled
+    (availability may read busy time from the cache that push keeps)."""
     google(stack).add_event(calendar, {
         "summary": "Busy", "start": {"dateTime": _iso(_local(day, start))},
         "end": {"dateTime": _iso(_local(day, end))}, **extra})
+    google(stack).flush_push()
 
 
 def test_busy_event_in_second_accounts_conflict_calendar_removes_slots(
@@ -105,6 +108,7 @@ def test_all_day_and_multi_day_events_block_whole_days(stack: Stack, owner_key: 
         "start": {"date": (day + timedelta(days=1)).isoformat()},
         "end": {"date": (day + timedelta(days=3)).isoformat()},
     })
+    google(stack).flush_push()
     body = _availability(stack, start=day.isoformat(),
                          end=(day + timedelta(days=3)).isoformat()).json()
     assert len(_starts(body, day)) == 16
@@ -113,7 +117,18 @@ def test_all_day_and_multi_day_events_block_whole_days(stack: Stack, owner_key: 
     assert len(_starts(body, day + timedelta(days=3))) == 16
 
 
+def _no_fresh_cache(stack: Stack) -> None:
+    """No calendar's busy cache can be trusted (none was synced in the last hour), so
+    availability asks Google live, as it does whenever pushes have not kept a cache fresh."""
+    from booking import clients
+
+    google(stack).flush_push()
+    for snap in clients.firestore().collection("calendar_sync").stream():
+        snap.reference.update({"synced_at": datetime.now(UTC) - timedelta(hours=1)})
+
+
 def test_one_freebusy_call_per_account_per_request(stack: Stack, owner_key: str) -> None:
+    _no_fresh_cache(stack)
     day = _next_monday()
     before = len(google(stack).calendar_requests("calendar.freebusy.query"))
     assert _availability(stack, start=day.isoformat(),
@@ -135,8 +150,12 @@ def test_guest_zone_shifts_days_and_offsets(stack: Stack, owner_key: str) -> Non
 
 
 def test_unchecked_account_gives_503_naming_it(stack: Stack, owner_key: str) -> None:
+    google(stack).flush_push()
     google(stack).revoke_account(B)
     google(stack).expire_access_tokens()
+    # A revoked grant is noticed at the latest by the next resync (every 5 minutes), which
+    # syncs every watched calendar; from then on B's busy cache is not trusted.
+    assert requests.post(f"{stack.base_url}/resync", timeout=120).status_code == 200
     day = _next_monday()
     resp = _availability(stack, start=day.isoformat(), end=day.isoformat())
     assert resp.status_code == 503
@@ -144,6 +163,7 @@ def test_unchecked_account_gives_503_naming_it(stack: Stack, owner_key: str) -> 
 
 
 def test_google_failing_after_retries_gives_503(stack: Stack, owner_key: str) -> None:
+    _no_fresh_cache(stack)
     google(stack).inject_calendar_fault("calendar.freebusy.query", count=50, status=503,
                                         reason="backendError")
     day = _next_monday()

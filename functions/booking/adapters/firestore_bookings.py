@@ -246,3 +246,10 @@ def due_for_reminders(start: datetime, end: datetime) -> list[dict[str, Any]]:
              .where(filter=FieldFilter("start", "<", end)))
     return [{"id": d.id, **(d.to_dict() or {})} for d in query.stream()
             if d.get("status") == "confirmed"]
+
+
+def get_many(owner_id: str, booking_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """The bookings among `booking_ids` that exist, in one batched read."""
+    refs = [_col(owner_id).document(bid) for bid in booking_ids]
+    return [{"id": s.id, **(s.to_dict() or {})} for s in clients.firestore().get_all(refs)
+            if s.exists]

@@ -1,7 +1,11 @@
 """Firestore: Google push channels we opened.
 
     channels/{channel_id}   owner_id, connection_id, calendar_id, resource_id, expiration,
-                            last_message, created_at
+                            expires_at, status (opening | active | stopped), last_message,
+                            created_at
+
+A stopped channel's record stays until it would have expired: a push that still arrives for
+it (Google may deliver briefly after a stop) is recognised, answered, and stopped again.
 
 The channel's verification token is not stored: it is derived from our key and the channel id.
 """
@@ -22,16 +26,39 @@ def save(channel_id: str, data: dict[str, Any]) -> None:
     _col().document(channel_id).set(data)
 
 
+def update(channel_id: str, fields: dict[str, Any]) -> None:
+    _col().document(channel_id).update(fields)
+
+
 def get(channel_id: str) -> dict[str, Any] | None:
     snap = _col().document(channel_id).get()
     return snap.to_dict() if snap.exists else None
 
 
 def for_connection(owner_id: str, connection_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """The connection's active channels."""
+    return [(cid, d) for cid, d in for_owner(owner_id) if d.get("connection_id") == connection_id]
+
+
+def for_owner(owner_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """The owner's active channels (stopped ones are only kept to recognise late pushes)."""
     from google.cloud.firestore_v1.base_query import FieldFilter
 
-    query = (_col().where(filter=FieldFilter("owner_id", "==", owner_id))
-             .where(filter=FieldFilter("connection_id", "==", connection_id)))
+    query = _col().where(filter=FieldFilter("owner_id", "==", owner_id))
+    found = [(s.id, s.to_dict() or {}) for s in query.stream()]
+    return [(cid, d) for cid, d in found if d.get("status") != "stopped"]
+
+
+def mark_stopped(channel_id: str, now: datetime) -> None:
+    _col().document(channel_id).update({"status": "stopped", "stopped_at": now})
+
+
+def expiring_before(moment: datetime, limit: int) -> list[tuple[str, dict[str, Any]]]:
+    """Channels (active or stopped) that expire before `moment`, soonest first."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    query = (_col().where(filter=FieldFilter("expires_at", "<", moment))
+             .order_by("expires_at").limit(limit))
     return [(s.id, s.to_dict()) for s in query.stream()]
 
 
@@ -40,7 +67,9 @@ def delete(channel_id: str) -> None:
 
 
 def record_message(channel_id: str, number: int, state: str, now: datetime) -> bool:
-    """Notes a push; False if this message number was seen already (Google may repeat)."""
+    """Notes a push; False only for a message older than one seen already (its change was
+    synced by the newer one's sync). The same number again is a retry or a repeat: True, since
+    Google retries only what we failed, and a sync that finds nothing new costs one call."""
     from google.cloud import firestore as fs
 
     db = clients.firestore()
@@ -52,9 +81,10 @@ def record_message(channel_id: str, number: int, state: str, now: datetime) -> b
         if not snap.exists:
             return False
         last = int(snap.to_dict().get("last_message") or 0)
-        if number <= last:
+        if number < last:
             return False
-        tx.update(ref, {"last_message": number, "last_state": state, "changed_at": now})
+        if number > last:
+            tx.update(ref, {"last_message": number, "last_state": state, "changed_at": now})
         return True
 
     return bool(run(db.transaction()))

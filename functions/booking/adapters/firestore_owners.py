@@ -71,6 +71,16 @@ def get_owner(owner_id: str) -> Owner:
     return _owner_from(snap.id, snap.to_dict())
 
 
+def owner_ids(*, after: str | None, limit: int) -> list[str]:
+    """Owner ids in id order, the next `limit` after `after` (keys only)."""
+    from google.cloud.firestore_v1.field_path import FieldPath
+
+    query = _owners().order_by(FieldPath.document_id()).select([]).limit(limit)
+    if after:
+        query = query.start_after({FieldPath.document_id(): after})
+    return [s.id for s in query.stream()]
+
+
 def update_owner(owner_id: str, fields: dict[str, Any]) -> None:
     _owners().document(owner_id).update(fields)
 

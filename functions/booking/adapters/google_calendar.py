@@ -310,3 +310,48 @@ def events_between(conn: Connection, calendar_id: str, start: datetime,
         page = resp.get("nextPageToken")
         if not page:
             return found
+
+
+SYNC_PAGE_SIZE = 1000
+
+
+def events_page(conn: Connection, calendar_id: str, *, sync_token: str | None,
+                page_token: str | None, window: tuple[datetime, datetime] | None
+                ) -> dict[str, Any]:
+    """One page of an incremental sync (with `sync_token`) or of a full sync over `window`.
+
+    Recurring series come unexpanded: a changed series is one item (its master), and a changed
+    or cancelled occurrence is its own item with recurringEventId; `series_instances` expands a
+    master. (Expanded listings cannot say which occurrences a moved series left behind.) A
+    full sync asks for deleted events too, so a booking whose event was deleted while our token
+    was invalid is still seen as deleted. Google refuses timeMin/timeMax with a sync token and
+    answers 410 (reason fullSyncRequired) when the token has expired: the caller then starts a
+    full sync.
+    """
+    params: dict[str, Any] = {"calendarId": calendar_id, "maxResults": SYNC_PAGE_SIZE}
+    if sync_token:
+        params["syncToken"] = sync_token
+    elif window is not None:
+        params.update(timeMin=_rfc3339(window[0]), timeMax=_rfc3339(window[1]),
+                      showDeleted=True)
+    if page_token:
+        params["pageToken"] = page_token
+    resp: dict[str, Any] = call(conn, lambda s: s.events().list(**params), what="events.list")
+    return resp
+
+
+def series_instances(conn: Connection, calendar_id: str, ical_uid: str, start: datetime,
+                     end: datetime) -> list[dict[str, Any]]:
+    """The occurrences of one recurring series overlapping [start, end), expanded by Google
+    with its exceptions (moved occurrences in their new place, cancelled ones left out)."""
+    found: list[dict[str, Any]] = []
+    page: str | None = None
+    while True:
+        resp = call(conn, lambda s, p=page: s.events().list(  # type: ignore[misc]
+            calendarId=calendar_id, iCalUID=ical_uid, singleEvents=True,
+            timeMin=_rfc3339(start), timeMax=_rfc3339(end), maxResults=SYNC_PAGE_SIZE,
+            pageToken=p), what="events.list")
+        found.extend(resp.get("items", []))
+        page = resp.get("nextPageToken")
+        if not page:
+            return found

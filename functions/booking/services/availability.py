@@ -99,7 +99,7 @@ def slots(query: Query, now: datetime,
         found: list[Interval] = []
     else:
         span = Interval(max(span.start, now - timedelta(days=1)), min(span.end, horizon))
-        source = busy_source or busy_time.LiveGoogleBusy()
+        source = busy_source or busy_time.CachedBusy()
         window = busy_time.query_span(span, duration=rules.duration,
                                       before=rules.buffer_before, after=rules.buffer_after)
         booked = busy_time.booked(owner, window, event_type.slug, reach=rules.limit_reach)

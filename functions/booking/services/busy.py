@@ -8,8 +8,10 @@ whose access token for that account has expired). An account that cannot be chec
 it needs reconnecting or Google keeps failing, makes the whole answer Unavailable, naming the
 account: offering a time nobody checked is how double bookings happen.
 
-`BusySource` is the one seam for a busy cache kept fresh by push notifications; the booking
-check always uses `LiveGoogleBusy`.
+`CachedBusy` serves availability from each calendar's busy cache (kept by push-driven syncs,
+services/sync.py) when that cache is fresh, and asks Google live for any account it cannot
+vouch for. The booking check always uses `LiveGoogleBusy`: a cache is never trusted for the
+final claim.
 """
 
 from __future__ import annotations
@@ -44,6 +46,12 @@ class LiveGoogleBusy:
     def busy(self, owner: Owner, span: Interval, now: datetime) -> list[Interval]:
         accounts = [conn for conn in owners_store.list_connections(owner.id)
                     if conn.conflict_calendar_ids]
+        return self.accounts(owner, accounts, span, now)
+
+    def accounts(self, owner: Owner, accounts: Sequence[Connection], span: Interval,
+                 now: datetime) -> list[Interval]:
+        if not accounts:
+            return []
         # A guest is waiting: a Google that keeps failing for this long is answered with 503.
         with google_calendar.deadline(LIVE_DEADLINE):
             per_account = fanout.run_all([
@@ -60,6 +68,42 @@ class LiveGoogleBusy:
         )
         return [Interval(start, end) for periods in per_calendar.values()
                 for start, end in periods if start < end]
+
+
+class CachedBusy:
+    """Busy time from the calendars' caches; live free/busy for an account with a calendar
+    whose cache is not fresh (no live channel, no recent sync, an unsynced push, or a span
+    outside what it holds)."""
+
+    def __init__(self) -> None:
+        self.live = LiveGoogleBusy()
+        self.cached = 0  # accounts answered from the cache
+
+    def busy(self, owner: Owner, span: Interval, now: datetime) -> list[Interval]:
+        from booking.adapters import firestore_sync as sync_store
+        from booking.domain import sync as decisions
+
+        conns = [c for c in owners_store.list_connections(owner.id) if c.conflict_calendar_ids]
+        keys = {(c.id, cal): sync_store.key(owner.id, c.id, cal)
+                for c in conns for cal in c.conflict_calendar_ids}
+        docs = sync_store.get_many(list(keys.values())) if keys else {}
+        found: list[Interval] = []
+        live: list[Connection] = []
+        for conn in conns:
+            states = [docs.get(keys[(conn.id, cal)]) for cal in conn.conflict_calendar_ids]
+            if conn.healthy and all(d is not None and decisions.fresh(
+                    channel_expires_at=d.get("channel_expires_at"),
+                    synced_at=d.get("synced_at"), dirty_since=d.get("dirty_since"),
+                    covered=Interval(*d["covered"]) if d.get("covered") else None,
+                    span=span, now=now, max_age=decisions.MAX_AGE,
+                    max_dirty=decisions.MAX_DIRTY) for d in states):
+                self.cached += 1
+                intervals = [Interval(s, e) for d in states if d is not None
+                             for s, e in sync_store.decode_busy(d.get("busy")).values()]
+                found.extend(decisions.within(intervals, span))
+            else:
+                live.append(conn)
+        return found + self.live.accounts(owner, live, span, now)
 
 
 def booked(owner: Owner, span: Interval, event_type: str, exclude: str | None = None,

@@ -110,8 +110,11 @@ def _create(owner: Owner, booking: dict[str, Any]) -> dict[str, Any]:
         # guest learns now that the booking stands (the Meet link is in the calendar event).
         _owe_confirmation(owner, booking)
         raise
+    # What we wrote, so the echo of this write (or of a later one still on its way) is known
+    # for ours when it comes back through a sync.
     fields = {"event_id": event["id"], "html_link": event.get("htmlLink"),
-              "meet_link": meet_link(event), "google_status": "created"}
+              "meet_link": meet_link(event), "google_status": "created",
+              "written_start": booking["start"], "written_end": booking["end"]}
     bookings.update(owner.id, booking["id"], fields)
     booking.update(fields)
     _owe_confirmation(owner, booking)
@@ -128,7 +131,9 @@ def _update(owner: Owner, booking: dict[str, Any]) -> dict[str, Any]:
     event = _guarded(owner, conn, lambda: google_calendar.patch_event(
         conn, calendar_id, booking["event_id"], patch))
     bookings.update(owner.id, booking["id"], {"html_link": event.get("htmlLink"),
-                                              "google_status": "updated"})
+                                              "google_status": "updated",
+                                              "written_start": booking["start"],
+                                              "written_end": booking["end"]})
     return {"event_id": event["id"]}
 
 

@@ -69,7 +69,7 @@ def _reason(text: str) -> str:
     return text
 
 
-def _email_rows(owner: Owner, emails: list[tuple[str, Any]], key: str,
+def email_rows(owner: Owner, emails: list[tuple[str, Any]], key: str,
                 now: datetime) -> list[tuple[str, dict[str, Any]]]:
     return [(outbox.email_row_id(f"{key}:{recipient}"),
              firestore_outbox.new_row("email", owner.id, email.to_dict(), now))
@@ -100,9 +100,10 @@ def _deliver(rows: list[tuple[str, dict[str, Any]]], now: datetime) -> None:
 
 
 def cancel(owner: Owner, booking_id: str, *, version: int | None, reason: str, by: str,
-           now: datetime) -> dict[str, Any]:
+           now: datetime, google: bool = True) -> dict[str, Any]:
     """Cancels, releasing the slot in the same transaction; the Google event is deleted and
-    both parties are told. `version` (from a link) must still be current."""
+    both parties are told. `version` (from a link) must still be current. `google=False` when
+    the event is gone already (the owner deleted it in Google Calendar)."""
     from booking.services.notifications import cancellation_emails
 
     reason = _reason(reason)
@@ -111,15 +112,16 @@ def cancel(owner: Owner, booking_id: str, *, version: int | None, reason: str, b
     staged = {**current, "status": "cancelled", "sequence": sequence}
     emails = cancellation_emails(meetings.meeting_of(owner, staged, with_links=False),
                                  reason=reason, cancelled_by=by, stamp=now)
-    rows = [_google_row(owner, booking_id, "delete", sequence, now),
-            *_email_rows(owner, emails, f"{booking_id}:cancellation", now)]
+    rows = [*([_google_row(owner, booking_id, "delete", sequence, now)] if google else []),
+            *email_rows(owner, emails, f"{booking_id}:cancellation", now)]
+    gone = {} if google else {"google_status": "deleted", "cancelled_in": "google"}
 
     def decide(booking: dict[str, Any], _: bookings.Ledger) -> Transition:
         _unchanged(booking, version=version, sequence=sequence)
         return Transition(
             fields={"status": "cancelled", "sequence": sequence,
                     "version": int(booking.get("version", 1)) + 1, "cancelled_at": now,
-                    "cancelled_by": by, "cancel_reason": reason, "updated_at": now},
+                    "cancelled_by": by, "cancel_reason": reason, "updated_at": now, **gone},
             remove=tuple(booking["ledger_days"]), outbox_rows=tuple(rows))
 
     after = bookings.transition(owner.id, booking_id, lambda b: b["ledger_days"], decide)
@@ -187,7 +189,7 @@ def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: i
     emails = reschedule_emails(meetings.meeting_of(owner, staged), previous_start=current["start"],
                                previous_end=current["end"], stamp=now)
     rows = [_google_row(owner, booking_id, "update", sequence, now),
-            *_email_rows(owner, emails, f"{booking_id}:reschedule:{sequence}", now)]
+            *email_rows(owner, emails, f"{booking_id}:reschedule:{sequence}", now)]
     moved = Booked(Interval(new_start, new_end), rules.buffer_before, rules.buffer_after)
 
     def decide(booking: dict[str, Any], ledger: bookings.Ledger) -> Transition:

@@ -155,7 +155,7 @@ def _store_connection(owner_id: str, claims: dict[str, Any], grant: google_oauth
         store.update_owner(owner_id, {"default_calendar": owner.default_calendar.to_dict()})
     from booking.services import watch
 
-    watch.open_for(owner, conn, now)
+    watch.reconcile(store.get_owner(owner_id), now)
     log.info("google account connected", owner=owner_id, connection=conn_id,
              reconnected=previous is not None)
     return Connected(owner_id, conn.email, previous is not None)
@@ -204,7 +204,7 @@ def disconnect(owner: Owner, connection_id: str, now: datetime) -> None:
     from booking.services import watch
 
     # Channels first: stopping them needs the grant that revoking ends.
-    watch.stop_all(owner, conn)
+    watch.stop_all(owner, conn, now)
     try:
         google_oauth.revoke(get_settings(), secret_store.get(conn.secret_id))
     except ExternalError as exc:
@@ -238,6 +238,9 @@ def refresh_calendars(owner: Owner, connection_id: str, now: datetime) -> Connec
         "calendars": [c.to_dict() for c in calendars],
         "conflict_calendar_ids": conn.conflict_calendar_ids,
     })
+    from booking.services import watch
+
+    watch.reconcile(store.get_owner(owner.id), now)
     return conn
 
 
@@ -337,6 +340,13 @@ def update_settings(owner: Owner, body: dict[str, Any]) -> None:
         store.update_connection(owner.id, conn_id, {"conflict_calendar_ids": ids})
     if owner_updates:
         store.update_owner(owner.id, owner_updates)
+    if "default_calendar" in owner_updates or conflict_updates:
+        from datetime import UTC
+
+        from booking.services import watch
+
+        # A calendar chosen now is watched now; one no longer chosen stops being watched.
+        watch.reconcile(store.get_owner(owner.id), datetime.now(UTC))
 
 
 def _week_locale(value: Any) -> dict[str, Any]:

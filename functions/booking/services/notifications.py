@@ -282,3 +282,21 @@ def conflict_email(m: Meeting, *, conflicts: list[str]) -> Email:
         reply_to=False,
         conflicts=names,
     )
+
+
+def declined_email(m: Meeting) -> Email:
+    """Tells the owner that the guest declined the invitation in their calendar. The booking
+    stands until someone cancels it; the owner decides."""
+    r = reader(m, "owner")
+    return _email(r, template="declined", subject=_subject("Declined", r), category="declined")
+
+
+def changed_in_google_email(m: Meeting, *, problems: list[str]) -> Email:
+    """Tells the owner that a meeting they moved in Google Calendar now breaks their own
+    rules or overlaps another booking. Google's time stands; the owner decides."""
+    names = [one_line(p) for p in problems if p.strip()]
+    if not names:
+        raise ValueError("changed_in_google_email needs at least one problem")
+    r = reader(m, "owner")
+    return _email(r, template="moved_conflict", subject=_subject("Check", r),
+                  category="conflict", reply_to=False, problems=names)

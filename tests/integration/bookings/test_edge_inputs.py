@@ -114,10 +114,10 @@ def test_push_headers_are_opaque_bytes(stack: Stack, owner_key: str) -> None:
 def test_huge_push_message_number_is_refused_not_stored(stack: Stack, owner_key: str) -> None:
     from booking.services import watch
 
-    channel = next(path.split("/")[1] for path, _ in firestore_docs()
-                   if path.startswith("channels/"))
+    channel, data = next((path.split("/")[1], data) for path, data in firestore_docs()
+                         if path.startswith("channels/"))
     headers = {"X-Goog-Channel-ID": channel, "X-Goog-Channel-Token": watch.channel_token(channel),
-               "X-Goog-Resource-State": "exists"}
+               "X-Goog-Resource-ID": str(data["resource_id"]), "X-Goog-Resource-State": "exists"}
     for number in ("9" * 30, "-1", "1e9", "٣"):
         resp = requests.post(f"{stack.base_url}/google_notifications", timeout=30,
                              headers={**headers, "X-Goog-Message-Number": number.encode()})

@@ -1,0 +1,162 @@
+"""Changes the owner made in Google Calendar, applied to bookings here (the "apply" of sync).
+
+Google wins: a meeting moved there is moved here even onto a clash or outside the rules (the
+owner is then told); deleted there is cancelled here. Each function is idempotent: it re-reads
+the booking and does nothing when the booking already says what Google says, and every email
+is owed under a key, in the same transaction as the change, so a repeated push or an overlapping
+sync has one effect.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from booking import log
+from booking.adapters import firestore_bookings as bookings
+from booking.adapters.firestore_bookings import Transition
+from booking.domain.availability import Booked, owner_day, working_ranges
+from booking.domain.booking_rules import clashes, ledger_days
+from booking.domain.intervals import Interval
+from booking.domain.model import CalendarRef, Owner
+from booking.domain.rules import AvailabilityRules
+from booking.errors import Conflict, Gone, NotFound
+from booking.services import changes, event_types, meetings, outbox
+
+ATTEMPTS = 3
+
+
+class _Stale(Exception):
+    """The booking changed between preparing the emails and the commit: prepare again."""
+
+
+def _rules(owner: Owner, booking: dict[str, Any]) -> AvailabilityRules | None:
+    try:
+        return event_types.load(owner, booking["event_type"]).rules
+    except NotFound:
+        return None
+
+
+def moved(owner: Owner, booking_id: str, span: Interval, now: datetime) -> bool:
+    """Reschedules to Google's time; both people get the reschedule emails (same UID,
+    SEQUENCE + 1). No Google write: the event is already there."""
+    for _ in range(ATTEMPTS):
+        try:
+            return _moved(owner, booking_id, span, now)
+        except _Stale:
+            continue
+    raise Conflict("the booking kept changing while a Google move was applied")
+
+
+def _moved(owner: Owner, booking_id: str, span: Interval, now: datetime) -> bool:
+    from booking.services.notifications import changed_in_google_email, reschedule_emails
+
+    current = bookings.get(owner.id, booking_id)
+    if current["status"] != "confirmed" or (current["start"], current["end"]) == \
+            (span.start, span.end):
+        return False
+    rules = _rules(owner, current)
+    zone = rules.zone if rules else _owner_zone(owner)
+    days = ledger_days(span.start, zone)
+    sequence = int(current.get("sequence", 0)) + 1
+    staged = {**current, "start": span.start, "end": span.end, "sequence": sequence,
+              "version": int(current.get("version", 1)) + 1}
+    meeting = meetings.meeting_of(owner, staged)
+    rows = changes.email_rows(owner, reschedule_emails(
+        meeting, previous_start=current["start"], previous_end=current["end"], stamp=now),
+        f"{booking_id}:reschedule:{sequence}", now)
+    moved_to = Booked(span, _minutes(current, "buffer_before_minutes"),
+                      _minutes(current, "buffer_after_minutes"))
+    owed = [row_id for row_id, _ in rows]
+
+    def decide(booking: dict[str, Any], ledger: bookings.Ledger) -> Transition:
+        if booking["status"] != "confirmed" or int(booking.get("sequence", 0)) + 1 != sequence:
+            raise _Stale
+        problems = []
+        if clashes(moved_to, ledger.booked(exclude=booking_id)):
+            problems.append("overlaps another booking")
+        if rules is not None and not _in_working_hours(rules, span):
+            problems.append("is outside your working hours for this event type")
+        extra = []
+        if problems:
+            email = changed_in_google_email(meetings.meeting_of(owner, staged, with_links=False),
+                                            problems=problems)
+            extra = changes.email_rows(owner, [("owner", email)],
+                                       f"{booking_id}:moved_conflict:{sequence}", now)
+            owed.extend(row_id for row_id, _ in extra)
+        return Transition(
+            fields={"start": span.start, "end": span.end, "sequence": sequence,
+                    "version": staged["version"], "ledger_day": days[1], "ledger_days": days,
+                    "rescheduled_at": now, "rescheduled_by": "google", "updated_at": now,
+                    "previous_start": booking["start"], "written_start": span.start,
+                    "written_end": span.end},
+            remove=tuple(booking["ledger_days"]), add=tuple(days),
+            outbox_rows=(*rows, *extra))
+
+    after = bookings.transition(owner.id, booking_id,
+                                lambda b: sorted({*days, *b["ledger_days"]}), decide)
+    _deliver(list(dict.fromkeys(owed)), now)
+    log.info("booking moved in google", owner=owner.id, booking=booking_id,
+             start=after["start"].isoformat())
+    return True
+
+
+def cancelled(owner: Owner, booking_id: str, now: datetime) -> bool:
+    """Cancels a booking whose event the owner deleted in Google; both people are told."""
+    for _ in range(ATTEMPTS):
+        try:
+            changes.cancel(owner, booking_id, version=None, reason="", by="owner", now=now,
+                           google=False)
+        except Gone:
+            return False  # cancelled already: by us, or by an earlier sync of this change
+        except Conflict:
+            continue
+        log.info("booking cancelled in google", owner=owner.id, booking=booking_id)
+        return True
+    return False
+
+
+def declined(owner: Owner, booking_id: str, now: datetime) -> bool:
+    """The guest declined in their calendar: the booking is marked and the owner told, once."""
+    from booking.services.notifications import declined_email
+
+    booking = bookings.get(owner.id, booking_id)
+    if booking["status"] != "confirmed" or booking.get("guest_response") == "declined":
+        return False
+    email = declined_email(meetings.meeting_of(owner, booking, with_links=False))
+    meetings.owe_emails(owner, [("owner", email)],
+                        f"{booking_id}:declined:{booking.get('sequence', 0)}", now)
+    bookings.update(owner.id, booking_id, {"guest_response": "declined",
+                                           "guest_declined_at": now})
+    return True
+
+
+def followed(owner: Owner, booking_id: str, calendar: CalendarRef) -> bool:
+    """The owner moved the event to another of their calendars: later writes go there."""
+    booking = bookings.get(owner.id, booking_id)
+    if booking.get("calendar") == calendar.to_dict():
+        return False
+    bookings.update(owner.id, booking_id, {"calendar": calendar.to_dict()})
+    return True
+
+
+def _in_working_hours(rules: AvailabilityRules, span: Interval) -> bool:
+    day = owner_day(span.start, rules.zone)
+    return any(r.contains(span) for r in working_ranges(rules, [day]))
+
+
+def _minutes(booking: dict[str, Any], name: str) -> Any:
+    from datetime import timedelta
+
+    return timedelta(minutes=int(booking.get(name, 0)))
+
+
+def _owner_zone(owner: Owner) -> Any:
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(owner.time_zone)
+
+
+def _deliver(row_ids: list[str], now: datetime) -> None:
+    for row_id in row_ids:
+        outbox.deliver_now(row_id, now)
