@@ -49,9 +49,12 @@ def owner_doc(owner_id: str) -> dict[str, Any]:
 
 
 def google_calls(stack: Stack, since: int = 0) -> list[dict[str, Any]]:
-    """Calendar API calls and token requests the Google stand-in logged since `since`."""
+    """Calendar API calls and token requests the Google stand-in logged since `since`, less
+    events.list: the syncs that Google's pushes start run beside a guest's request, never on
+    its path."""
     return [r for r in stack.google.state.requests[since:]
-            if r["service"] == "calendar" or r["path"] == "/token"]
+            if (r["service"] == "calendar" and r.get("method") != "calendar.events.list")
+            or r["path"] == "/token"]
 
 
 def round_trips(calls: list[dict[str, Any]]) -> int:
@@ -64,3 +67,16 @@ def round_trips(calls: list[dict[str, Any]]) -> int:
         chain.append(1 + max((chain[j] for j in range(i) if ordered[j]["at"] <= call["started"]),
                              default=0))
     return max(chain, default=0)
+
+
+def no_fresh_cache(stack: Stack) -> None:
+    """Waits for the pushes Google has queued to be handled, then makes every calendar's busy
+    cache untrusted (last synced an hour ago): availability asks Google live, as it does when
+    pushes have not kept a cache fresh. For tests of the live free/busy path."""
+    from datetime import timedelta
+
+    from booking import clients
+
+    google(stack).flush_push()
+    for snap in clients.firestore().collection("calendar_sync").stream():
+        snap.reference.update({"synced_at": datetime.now(UTC) - timedelta(hours=1)})

@@ -12,7 +12,7 @@ import requests
 
 from tests.conftest import Stack
 from tests.drivers import connect_google_account, owner_api
-from tests.integration.helpers import google, make_owner
+from tests.integration.helpers import google, make_owner, no_fresh_cache
 
 ZONE = ZoneInfo("Europe/Ljubljana")
 A = "ana@gmail.test"
@@ -117,18 +117,8 @@ def test_all_day_and_multi_day_events_block_whole_days(stack: Stack, owner_key: 
     assert len(_starts(body, day + timedelta(days=3))) == 16
 
 
-def _no_fresh_cache(stack: Stack) -> None:
-    """No calendar's busy cache can be trusted (none was synced in the last hour), so
-    availability asks Google live, as it does whenever pushes have not kept a cache fresh."""
-    from booking import clients
-
-    google(stack).flush_push()
-    for snap in clients.firestore().collection("calendar_sync").stream():
-        snap.reference.update({"synced_at": datetime.now(UTC) - timedelta(hours=1)})
-
-
 def test_one_freebusy_call_per_account_per_request(stack: Stack, owner_key: str) -> None:
-    _no_fresh_cache(stack)
+    no_fresh_cache(stack)
     day = _next_monday()
     before = len(google(stack).calendar_requests("calendar.freebusy.query"))
     assert _availability(stack, start=day.isoformat(),
@@ -163,7 +153,7 @@ def test_unchecked_account_gives_503_naming_it(stack: Stack, owner_key: str) -> 
 
 
 def test_google_failing_after_retries_gives_503(stack: Stack, owner_key: str) -> None:
-    _no_fresh_cache(stack)
+    no_fresh_cache(stack)
     google(stack).inject_calendar_fault("calendar.freebusy.query", count=50, status=503,
                                         reason="backendError")
     day = _next_monday()

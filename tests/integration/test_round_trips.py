@@ -20,7 +20,13 @@ import requests
 
 from tests.conftest import Stack
 from tests.drivers import connect_google_account, owner_api
-from tests.integration.helpers import google, google_calls, make_owner, round_trips
+from tests.integration.helpers import (
+    google,
+    google_calls,
+    make_owner,
+    no_fresh_cache,
+    round_trips,
+)
 
 ZONE = ZoneInfo("Europe/Ljubljana")
 ACCOUNTS = ("lea@gmail.test", "lea.work@example.test", "lea.club@example.test")
@@ -41,6 +47,7 @@ def owner_key(stack: Stack) -> str:
             "weekly_hours": {d: [["09:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri")},
             "duration_minutes": 30}})
     assert created.status_code == 201, created.text
+    no_fresh_cache(stack)  # these tests measure the live free/busy path
     g.set_calendar_latency("calendar.freebusy.query", LATENCY)
     g.set_calendar_latency("calendar.events.insert", LATENCY)
     g.set_token_latency(LATENCY)

@@ -23,7 +23,7 @@ from tests.integration.bookings.conftest import (
     our_events,
     race,
 )
-from tests.integration.helpers import google
+from tests.integration.helpers import google, google_calls
 
 
 def test_a_meet_room_google_is_still_making_reaches_the_emails(
@@ -253,9 +253,8 @@ def test_busy_event_slipping_in_during_the_insert_is_reported_to_the_owner_by_re
     timer.join()
     assert resp.status_code == 201  # the check before the claim saw a free slot
     # The guest did not wait for the re-check: it is the outbox's, after the event.
-    assert [r["method"] for r in stack.google.state.requests[mark:]
-            if r["service"] == "calendar"] == ["calendar.freebusy.query"] * 2 \
-        + ["calendar.events.insert"]
+    assert [r["method"] for r in google_calls(stack, mark) if r["service"] == "calendar"] \
+        == ["calendar.freebusy.query"] * 2 + ["calendar.events.insert"]
 
     def warnings() -> list[dict[str, Any]]:
         return [m for m in stack.sendgrid.messages() if m["to"] == ["mia@owner.test"]
