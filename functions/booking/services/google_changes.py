@@ -74,9 +74,9 @@ def _moved(owner: Owner, booking_id: str, span: Interval, now: datetime) -> bool
             raise _Stale
         problems = []
         if clashes(moved_to, ledger.booked(exclude=booking_id)):
-            problems.append("overlaps another booking")
+            problems.append("overlap")
         if rules is not None and not _in_working_hours(rules, span):
-            problems.append("is outside your working hours for this event type")
+            problems.append("hours")
         extra = []
         if problems:
             email = changed_in_google_email(meetings.meeting_of(owner, staged, with_links=False),

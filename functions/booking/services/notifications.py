@@ -120,6 +120,8 @@ def _subject(kind: str, r: Reader, lead: str = "") -> str:
         "cancellation": t(r.locale, "Cancelled"),
         "reminder": t(r.locale, "Reminder"),
         "conflict": t(r.locale, "Conflict"),
+        "declined": t(r.locale, "Declined"),
+        "check": t(r.locale, "Check"),
     }[kind]
     with_other = t(r.locale, "%(title)s with %(other)s", title=r.title, other=r.other_name)
     return one_line(f"{prefix}: {with_other} {lead} — {r.short_start}")
@@ -288,15 +290,18 @@ def declined_email(m: Meeting) -> Email:
     """Tells the owner that the guest declined the invitation in their calendar. The booking
     stands until someone cancels it; the owner decides."""
     r = reader(m, "owner")
-    return _email(r, template="declined", subject=_subject("Declined", r), category="declined")
+    return _email(r, template="declined", subject=_subject("declined", r), category="declined")
 
 
 def changed_in_google_email(m: Meeting, *, problems: list[str]) -> Email:
     """Tells the owner that a meeting they moved in Google Calendar now breaks their own
-    rules or overlaps another booking. Google's time stands; the owner decides."""
-    names = [one_line(p) for p in problems if p.strip()]
+    rules or overlaps another booking (`problems`: "overlap", "hours"). Google's time
+    stands; the owner decides."""
+    r = reader(m, "owner")
+    texts = {"overlap": t(r.locale, "overlaps another booking"),
+             "hours": t(r.locale, "is outside your working hours for this event type")}
+    names = [texts[p] for p in problems]
     if not names:
         raise ValueError("changed_in_google_email needs at least one problem")
-    r = reader(m, "owner")
-    return _email(r, template="moved_conflict", subject=_subject("Check", r),
+    return _email(r, template="moved_conflict", subject=_subject("check", r),
                   category="conflict", reply_to=False, problems=names)
