@@ -405,6 +405,34 @@ def test_a_fixed_date_range_cuts_both_ends() -> None:
     assert sorted({s.start.strftime("%a") for s in found}) == ["Tue", "Wed"]
 
 
+@pytest.mark.parametrize(
+    ("hours", "policy", "expected"),
+    [
+        (("07:45", "12:00"), "range_start", ["07:45", "08:45", "09:45", "10:45"]),
+        (("07:45", "12:00"), "on_the_clock", ["08:00", "09:00", "10:00", "11:00"]),
+        (("07:45", "12:00"), "on_the_clock_if_no_loss", ["08:00", "09:00", "10:00", "11:00"]),
+        (("09:30", "11:30"), "on_the_clock", ["10:00"]),
+        (("09:30", "11:30"), "on_the_clock_if_no_loss", ["09:30", "10:30"]),
+        (("09:00", "11:00"), "on_the_clock_if_no_loss", ["09:00", "10:00"]),
+    ],
+)
+def test_start_time_policies(hours: tuple[str, str], policy: str, expected: list[str]) -> None:
+    r = make_rules(weekly_hours=weekly(hours), start_times=policy)
+    assert day_labels(slots(r), "Mon") == expected
+
+
+def test_on_the_clock_follows_the_local_hour_in_a_half_hour_zone() -> None:
+    # Kolkata is UTC+05:30: its 09:15-11:15 range steps from 09:00 local, i.e. 03:30Z; hour-long
+    # meetings every half hour start at 09:30 and 10:00 IST (10:30 would end past 11:15).
+    r = make_rules(
+        time_zone="Asia/Kolkata",
+        weekly_hours=weekly(("09:15", "11:15")),
+        slot_interval_minutes=30,
+        start_times="on_the_clock",
+    )
+    assert day_labels(slots(r), "Mon") == ["04:00", "04:30"]
+
+
 def test_no_slot_starts_at_or_before_now_even_without_notice() -> None:
     r = make_rules()
     assert labels(slots(r, now=on(0, "10:00")))[:1] == ["Mon 11:00"]
@@ -655,6 +683,39 @@ def ref_owner_day(instant: datetime, zone: ZoneInfo) -> date:
     raise AssertionError(f"no owner day for {instant}")
 
 
+def ref_grid(
+    anchor: datetime, start: datetime, end: datetime, rules: AvailabilityRules
+) -> list[datetime]:
+    """Every anchor + k * step in [start, end) whose meeting ends by `end`, walked one by one."""
+    step = timedelta(minutes=rules.slot_interval_minutes or rules.duration_minutes)
+    moment = anchor
+    while moment < start:
+        moment += step
+    found: list[datetime] = []
+    while moment + timedelta(minutes=rules.duration_minutes) <= end:
+        found.append(moment)
+        moment += step
+    return found
+
+
+def ref_first_start(
+    rules: AvailabilityRules, day: date, start: datetime, end: datetime
+) -> datetime:
+    zone = ZoneInfo(rules.time_zone)
+    minute = 0
+    for local in rules.ranges_on(day):
+        if ref_instant(day, local.start, zone) == start:
+            minute = local.start
+    hour = ref_instant(day, minute // 60 * 60, zone)
+    clock, own = ref_grid(hour, start, end, rules), ref_grid(start, start, end, rules)
+    use_clock = rules.start_times == "on_the_clock" or (
+        rules.start_times == "on_the_clock_if_no_loss" and len(clock) >= len(own)
+    )
+    grid = clock if use_clock else own
+    # Past the end the walk never starts: any instant at or after `end` will do.
+    return grid[0] if grid else end
+
+
 def reference_slots(
     rules: AvailabilityRules,
     span: Interval,
@@ -725,7 +786,7 @@ def reference_slots(
         for local in rules.ranges_on(day) if in_window and below_limits(day) else ():
             range_start = ref_instant(day, local.start, zone)
             range_end = ref_instant(day, local.end, zone)
-            start = range_start
+            start = ref_first_start(rules, day, range_start, range_end)
             while start + duration <= range_end:
                 clear = all(
                     not (start - before < b_end and b_start < start + duration + after)
@@ -781,6 +842,9 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
         max_minutes_per_month=draw(st.none() | st.integers(1, 96).map(lambda n: n * 5)),
         week_start=draw(st.integers(0, 6)),
         booking_window_unit=draw(st.sampled_from(["calendar_days", "business_days"])),
+        start_times=draw(
+            st.sampled_from(["range_start", "on_the_clock", "on_the_clock_if_no_loss"])
+        ),
         bookable_from=draw(st.none() | st.integers(-2, 3).map(lambda d: base + timedelta(days=d))),
         bookable_until=draw(st.none() | st.integers(3, 6).map(lambda d: base + timedelta(days=d))),
     )

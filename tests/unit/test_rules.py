@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from booking.domain.rules import (
+    START_TIMES,
     WEEKDAYS,
     AvailabilityRules,
     DateOverride,
@@ -314,6 +315,7 @@ def test_stored_form_round_trips_through_json() -> None:
         ({"week_start": "monday"}, "week_start", "one of mon, tue"),
         ({"week_start": 0}, "week_start", "one of mon, tue"),
         ({"booking_window_unit": "weeks"}, "booking_window_unit", "calendar_days, business"),
+        ({"start_times": "rounded"}, "start_times", "range_start, on_the_clock"),
         ({"bookable_from": "2026-13-01"}, "bookable_from", "not a date"),
         ({"bookable_until": 20261201}, "bookable_until", "not a date"),
         (
@@ -375,10 +377,11 @@ def test_parse_rules_refuses_a_date_key_that_is_not_text() -> None:
 # --- Round trip, for any valid rules -------------------------------------------------------
 
 
-def test_a_window_unit_is_checked_when_built_too() -> None:
+@pytest.mark.parametrize("field", ["booking_window_unit", "start_times"])
+def test_choices_are_checked_when_built_too(field: str) -> None:
     with pytest.raises(RuleError) as error:
-        rules(booking_window_unit="weeks")
-    assert field_of(error) == "booking_window_unit"
+        rules(**{field: "weeks"})
+    assert field_of(error) == field
 
 
 @st.composite
@@ -407,6 +410,7 @@ def any_rules(draw: st.DrawFn) -> AvailabilityRules:
         max_minutes_per_month=draw(st.none() | st.integers(5, 31 * 1440)),
         week_start=draw(st.integers(0, 6)),
         booking_window_unit=draw(st.sampled_from(["calendar_days", "business_days"])),
+        start_times=draw(st.sampled_from(START_TIMES)),
         bookable_from=draw(st.none() | st.dates(date(2026, 1, 1), date(2026, 6, 30))),
         bookable_until=draw(st.none() | st.dates(date(2026, 7, 1), date(2027, 6, 30))),
         overrides=tuple(DateOverride(day, draw(day_ranges())) for day in days),

@@ -40,10 +40,19 @@ add up: after a booking with a 15-minute after-buffer, a slot with a 10-minute b
 starts 25 minutes after that booking ends at the earliest. External busy time (Google free/busy)
 carries no buffers of its own; only the new slot's buffers keep away from it.
 
-Alignment. Starts step by the slot interval from the start of each working range (09:00,
-09:15, ... for a 09:00 range), as Calendly and Cal.com do, not from the edge of free time: a
-meeting that ends at 10:05 does not turn the rest of the morning into 10:05, 10:20, ...
-Steps are elapsed time, so across a clock change the local labels follow the clock (see DST).
+Alignment. Starts step by the slot interval from each working range's anchor, not from the
+edge of free time: a meeting that ends at 10:05 does not turn the rest of the morning into
+10:05, 10:20, ... Steps are elapsed time, so across a clock change the local labels follow the
+clock (see DST).
+
+Start times. The anchor is the event type's `start_times` choice:
+    range_start              the range's own start: 07:45-12:00 hourly gives 07:45 .. 10:45
+    on_the_clock             the whole hour at or before it: 08:00 .. 11:00 (and a 09:30-11:30
+                             range hourly gives only 10:00: 09:30-10:30 is lost)
+    on_the_clock_if_no_loss  the hour when that fits as many meetings into the range as its
+                             start does, else the start: 07:45-12:00 -> 08:00 .. 11:00, but
+                             09:30-11:30 -> 09:30, 10:30
+Counting ignores busy time, so a range keeps one grid whatever is booked.
 
 Limits. Bookings of this event type (those of `booked` that count toward the limit) count by
 the owner day of their start toward that day, its week (starting on `week_start`) and its
@@ -98,6 +107,7 @@ __all__ = [
     "owner_day",
     "slot_is_offered",
     "slot_starts",
+    "anchored_ranges",
     "working_ranges",
 ]
 
@@ -302,8 +312,16 @@ def working_ranges(rules: AvailabilityRules, days: Sequence[date]) -> list[Inter
     Touching ranges stay separate (09:00-12:00 and 12:00-17:00, or one day's 24:00 and the
     next day's 00:00) because slots align to each range's own start.
     """
+    return anchored_ranges(rules, days)[0]
+
+
+def anchored_ranges(
+    rules: AvailabilityRules, days: Sequence[date]
+) -> tuple[list[Interval], list[datetime]]:
+    """`working_ranges` and, for each, the instant its slots step from (see Start times)."""
     zone = rules.zone
     ranges: list[Interval] = []
+    anchors: list[datetime] = []
     for day in days:
         for local in rules.ranges_on(day):
             start = local_instant(day, local.start, zone)
@@ -311,7 +329,30 @@ def working_ranges(rules: AvailabilityRules, days: Sequence[date]) -> list[Inter
             # Equal when the whole range lies in a spring-forward gap: it has no instants.
             if start < end:
                 ranges.append(Interval(start, end))
-    return ranges
+                anchors.append(_anchor(rules, Interval(start, end), day, local.start))
+    return ranges, anchors
+
+
+def _anchor(rules: AvailabilityRules, home: Interval, day: date, minute: int) -> datetime:
+    policy = rules.start_times
+    if policy == "range_start" or minute % 60 == 0:
+        return home.start
+    hour = local_instant(day, minute - minute % 60, rules.zone)
+    if policy == "on_the_clock":
+        return hour
+    # on_the_clock_if_no_loss: the tidy grid unless it fits fewer meetings into the range.
+    step, duration = rules.slot_interval, rules.duration
+    if _fitting(hour, home, step, duration) >= _fitting(home.start, home, step, duration):
+        return hour
+    return home.start
+
+
+def _fitting(anchor: datetime, home: Interval, step: timedelta, duration: timedelta) -> int:
+    """How many starts anchor + k * step, within `home`, fit a whole meeting into it."""
+    first = anchor - ((anchor - home.start) // step) * step
+    if first + duration > home.end:
+        return 0
+    return (home.end - duration - first) // step + 1
 
 
 def blocked_time(
@@ -336,6 +377,7 @@ def slot_starts(
     step: timedelta,
     earliest: datetime,
     latest: datetime,
+    anchors: Sequence[datetime] | None = None,
 ) -> list[Interval]:
     """Slots of `duration` starting every `step` from the start of their working range, lying
     wholly inside one free piece, with ``earliest <= start < latest``.
@@ -350,7 +392,7 @@ def slot_starts(
     for piece in free:
         while ranges[owner].end <= piece.start:
             owner += 1
-        anchor = ranges[owner].start
+        anchor = ranges[owner].start if anchors is None else anchors[owner]
         first = max(piece.start, earliest)
         # Round up to the next whole step after the anchor: -(a // b) is ceil(-a / b).
         start = anchor - ((anchor - first) // step) * step
@@ -379,7 +421,7 @@ def compute_slots(
     days = bookable_days(
         rules, span=span, booked=booked, now=now, owner_daily_cap=owner_daily_cap
     )
-    ranges = working_ranges(rules, days)
+    ranges, anchors = anchored_ranges(rules, days)
     if not ranges:
         return []
     # A blocked interval matters when its keep-out, which reaches buffer_after before it and
@@ -400,6 +442,7 @@ def compute_slots(
         step=rules.slot_interval,
         earliest=max(span.start, now + max(rules.minimum_notice, _TICK)),
         latest=span.end,
+        anchors=anchors,
     )
 
 

@@ -47,6 +47,10 @@ MAX_BOOKINGS = (1, 1000)  # per day, week or month
 MAX_MINUTES = (5, 31 * MINUTES_PER_DAY)  # of booked time per day, week or month
 PERIODS = ("day", "week", "month")
 WINDOW_UNITS = ("calendar_days", "business_days")
+# The first is what a stored rule without the field means (how slots always started); new
+# event types get NEW_START_TIMES (services/event_types.py).
+START_TIMES = ("range_start", "on_the_clock", "on_the_clock_if_no_loss")
+NEW_START_TIMES = "on_the_clock_if_no_loss"
 
 _CLOCK = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d|24:00")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -203,6 +207,7 @@ class AvailabilityRules:
     max_minutes_per_month: int | None = None
     week_start: int = 0
     booking_window_unit: str = "calendar_days"
+    start_times: str = "range_start"
     bookable_from: date | None = None
     bookable_until: date | None = None
     overrides: tuple[DateOverride, ...] = ()
@@ -239,6 +244,8 @@ class AvailabilityRules:
         _check_whole("week_start", self.week_start, (0, 6), "days after Monday")
         if self.booking_window_unit not in WINDOW_UNITS:
             raise RuleError("booking_window_unit", f"must be one of {', '.join(WINDOW_UNITS)}")
+        if self.start_times not in START_TIMES:
+            raise RuleError("start_times", f"must be one of {', '.join(START_TIMES)}")
         first, last = self.bookable_from, self.bookable_until
         if first is not None and last is not None and last < first:
             raise RuleError("bookable_until", f"must not be before bookable_from ({first})")
@@ -336,6 +343,7 @@ _KNOWN = frozenset(
         "booking_window_unit",
         "bookable_from",
         "bookable_until",
+        "start_times",
     }
 )
 
@@ -458,6 +466,7 @@ def parse_rules(data: Mapping[str, object]) -> AvailabilityRules:
         booking_window_unit=_choice(data, "booking_window_unit", WINDOW_UNITS),
         bookable_from=_date_or_none(data, "bookable_from"),
         bookable_until=_date_or_none(data, "bookable_until"),
+        start_times=_choice(data, "start_times", START_TIMES),
     )
 
 
@@ -510,6 +519,7 @@ def rules_to_dict(rules: AvailabilityRules) -> dict[str, object]:
         "max_minutes_per_month": rules.max_minutes_per_month,
         "week_start": WEEKDAYS[rules.week_start],
         "booking_window_unit": rules.booking_window_unit,
+        "start_times": rules.start_times,
         "bookable_from": rules.bookable_from.isoformat() if rules.bookable_from else None,
         "bookable_until": rules.bookable_until.isoformat() if rules.bookable_until else None,
     }

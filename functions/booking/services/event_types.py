@@ -8,6 +8,7 @@ from typing import Any
 from booking.adapters import firestore_event_types as store
 from booking.domain.event_types import EventType, EventTypeError, parse_event_type
 from booking.domain.model import Owner
+from booking.domain.rules import NEW_START_TIMES
 from booking.errors import InvalidInput, NotFound
 
 
@@ -20,8 +21,17 @@ def _parse(owner: Owner, data: Any) -> EventType:
         raise InvalidInput(exc.fields) from exc
 
 
+def _new_defaults(data: Any) -> Any:
+    """A new (or wholly replaced) event type without `start_times` gets today's default; a
+    stored one without it keeps meaning how slots always started (the range's start)."""
+    if isinstance(data, dict) and isinstance(data.get("rules"), dict) \
+            and "start_times" not in data["rules"]:
+        return {**data, "rules": {**data["rules"], "start_times": NEW_START_TIMES}}
+    return data
+
+
 def create(owner: Owner, data: Any, now: datetime) -> dict[str, Any]:
-    event_type = _parse(owner, data)
+    event_type = _parse(owner, _new_defaults(data))
     store.create(owner.id, event_type.to_dict(), now)
     return event_type.to_dict()
 
@@ -29,7 +39,8 @@ def create(owner: Owner, data: Any, now: datetime) -> dict[str, Any]:
 def replace(owner: Owner, slug: str, data: Any, now: datetime) -> dict[str, Any]:
     if isinstance(data, dict) and data.get("slug", slug) != slug:
         raise InvalidInput("slug", "cannot be changed; create a new event type instead")
-    event_type = _parse(owner, {**data, "slug": slug} if isinstance(data, dict) else data)
+    event_type = _parse(owner, _new_defaults({**data, "slug": slug} if isinstance(data, dict)
+                                             else data))
     store.replace(owner.id, event_type.to_dict(), now)
     return event_type.to_dict()
 

@@ -90,3 +90,21 @@ def test_rescheduling_to_the_time_a_booking_has_is_refused_by_name(
                      json={"start": start.isoformat()})
     assert same.status_code == 400 and "current time" in same.json()["fields"]["start"]
     assert len(stack.sendgrid.messages()) == sent  # nobody is told about nothing
+
+
+def test_new_event_types_start_on_the_clock_unless_that_loses_a_slot(
+    stack: Stack, owner_key: str
+) -> None:
+    tuesday = next_tuesday()
+    hours = {"tue": [["07:45", "12:00"], ["13:30", "15:30"]]}
+    created = _create(stack, owner_key, "tidy", duration_minutes=60, weekly_hours=hours)
+    assert created.json()["rules"]["start_times"] == "on_the_clock_if_no_loss"
+    # 07:45-12:00 loses nothing on the hour; 13:30-15:30 would lose 14:30, so keeps 13:30.
+    assert _days_offered(stack, "tidy", tuesday, tuesday)[tuesday.isoformat()] == [
+        "08:00", "09:00", "10:00", "11:00", "13:30", "14:30"]
+    assert _create(stack, owner_key, "asis", duration_minutes=60, weekly_hours=hours,
+                   start_times="range_start").status_code == 201
+    assert _days_offered(stack, "asis", tuesday, tuesday)[tuesday.isoformat()][:2] == [
+        "07:45", "08:45"]
+    bad = _create(stack, owner_key, "bad", start_times="rounded")
+    assert bad.status_code == 400 and "rules.start_times" in bad.json()["fields"]
