@@ -26,7 +26,9 @@ WORDS = {
            "keep": "Keep it connected", "title": "Title", "duration": "Duration (minutes)",
            "address": "Address (letters, digits, dashes)",
            "move": "Move the booking", "keep_booking": "Keep the booking",
-           "cancelled_badge": "Cancelled", "subject": "Confirmed"},
+           "cancelled_badge": "Cancelled", "subject": "Confirmed",
+           "per_week": "At most per week", "unit": "Days ahead count",
+           "working": "working days"},
     "sl": {"browser": "sl-SI", "book": "Rezerviraj", "booked": "Rezervacija je potrjena",
            "cancel_link": "Odpovej rezervacijo", "reschedule_link": "Prestavi",
            "confirm": "Potrdi odpoved", "cancelled": "Vaša rezervacija je odpovedana",
@@ -39,7 +41,9 @@ WORDS = {
            "duration": "Trajanje (minute)",
            "address": "Naslov strani (črke, številke, pomišljaji)",
            "move": "Prestavi rezervacijo", "keep_booking": "Obdrži rezervacijo",
-           "cancelled_badge": "Odpovedano", "subject": "Potrjeno"},
+           "cancelled_badge": "Odpovedano", "subject": "Potrjeno",
+           "per_week": "Največ na teden", "unit": "Dnevi vnaprej se štejejo kot",
+           "working": "delovni dnevi"},
 }
 
 
@@ -153,11 +157,15 @@ def test_owner_connects_second_account_sets_default_creates_event_type_and_manag
     assert page.get_by_label(w["duration"]).get_attribute("aria-invalid") == "true"
     pages.check("event-type-field-message")
     page.get_by_label(w["duration"]).fill("45")
+    page.get_by_label(w["per_week"]).fill("3")
+    page.get_by_label(w["unit"]).select_option(label=w["working"])
     page.get_by_role("button", name=w["save"]).click()
     page.wait_for_url(f"{base}/event-types")
     assert page.get_by_text("Strategy session").count() >= 1
     created = owner_api(stack.base_url, demo, "GET", "/event-types/strategy").json()
     assert created["rules"]["duration_minutes"] == 45
+    assert created["rules"]["max_bookings_per_week"] == 3
+    assert created["rules"]["booking_window_unit"] == "business_days"
 
     # Bookings: reschedule and cancel each ask first.
     slots = requests.get(f"{stack.base_url}/availability", timeout=30, params={

@@ -132,6 +132,7 @@ SCRIPT = """(function () {
     var kind = el.getAttribute("data-kind");
     if (el.type === "checkbox") return kind === "inverse" ? !el.checked : el.checked;
     if (kind === "int") return el.value.trim() === "" ? null : Number(el.value);
+    if (kind === "optional") return el.value.trim() === "" ? null : el.value.trim();
     if (kind === "lines") {
       return el.value.split("\\n").map(function (l) { return l.trim(); }).filter(Boolean);
     }
