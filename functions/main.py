@@ -78,7 +78,8 @@ def availability(request: Request) -> Response:
 
     from booking.errors import MethodNotAllowed
     from booking.services import availability as service
-    from booking.web.http import cors_headers, json_response
+    from booking.services import quotas
+    from booking.web.http import client_address, cors_headers, json_response
 
     cors = cors_headers(request.headers.get("Origin"), None)
     if request.method == "OPTIONS":
@@ -86,7 +87,9 @@ def availability(request: Request) -> Response:
     if request.method != "GET":
         raise MethodNotAllowed("use GET")
     query = service.parse_query({k: request.args.get(k, "") for k in request.args})
-    return json_response(service.slots(query, datetime.now(UTC)), headers=cors)
+    now = datetime.now(UTC)
+    quotas.check("availability", now, client=client_address(request), owner_id=query.owner_id)
+    return json_response(service.slots(query, now), headers=cors)
 
 
 @functions_framework.http

@@ -38,6 +38,9 @@ class Settings:
     google_calendar_endpoint: str = "https://www.googleapis.com/calendar/v3/"
     signing_key_secret: str = "link-signing-key"  # noqa: S105 - a secret's name
     mail_from_name: str = "Bookings"
+    # Which X-Forwarded-For entry, from the right, is the client: 1 on Cloud Functions, 2
+    # behind an external load balancer (it appends the address Google's front end saw).
+    client_ip_hops: int = 1
 
     def function_url(self, name: str) -> str:
         return f"{self.base_url}/{name}"
@@ -63,6 +66,7 @@ _OPTIONAL = {
     "google_calendar_endpoint": "GOOGLE_CALENDAR_ENDPOINT",
     "signing_key_secret": "SIGNING_KEY_SECRET",
     "mail_from_name": "MAIL_FROM_NAME",
+    "client_ip_hops": "CLIENT_IP_HOPS",
 }
 _URLS = ("base_url", "sendgrid_host", "google_auth_uri", "google_token_uri", "google_revoke_uri",
          "google_certs_uri", "google_calendar_endpoint", "secret_manager_endpoint")
@@ -88,9 +92,12 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     if endpoint and not endpoint.endswith("/"):
         # googleapiclient joins paths onto the endpoint: without the slash it drops "v3".
         values["google_calendar_endpoint"] = endpoint + "/"
+    hops = values.pop("client_ip_hops", "1")
+    if not hops.isdigit() or not 1 <= int(hops) <= 5:
+        raise ConfigError(f"CLIENT_IP_HOPS must be a number from 1 to 5, got {hops!r}")
     if "@" not in values["mail_from"]:
         raise ConfigError(f"MAIL_FROM must be an email address, got {values['mail_from']!r}")
-    return Settings(**values)  # type: ignore[arg-type]
+    return Settings(**values, client_ip_hops=int(hops))  # type: ignore[arg-type]
 
 
 def _var_of(attr: str) -> str:

@@ -8,6 +8,7 @@
     ├── Conflict          409    the slot was taken, the state changed meanwhile
     ├── Gone              410    cancelled already, link used or expired
     ├── PayloadTooLarge   413
+    ├── TooManyRequests   429    past an abuse limit; `retry_after` seconds (Retry-After)
     ├── Unavailable       503    an outside service could not be checked (names the account)
     └── ConfigError       500    a missing or bad environment variable, named
 
@@ -71,6 +72,15 @@ class Gone(BookingError):
 class PayloadTooLarge(BookingError):
     status = 413
     code = "payload_too_large"
+
+
+class TooManyRequests(BookingError):
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class Unavailable(BookingError):

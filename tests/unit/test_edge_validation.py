@@ -124,3 +124,14 @@ def test_guest_request_names_an_owner_or_event_type_that_is_not_an_id(field: str
     with pytest.raises(GuestInputError) as caught:
         parse_guest_request(fields)
     assert caught.value.fields == {field: ids.problem(field)}
+
+
+def test_the_honeypot_field_must_stay_empty() -> None:
+    from booking.domain.booking_rules import GuestInputError, parse_guest_request
+
+    fields = {"owner": "coach", "event_type": "intro", "start": "2026-12-01T09:00:00Z",
+              "name": "Ana", "email": "ana@example.org", "time_zone": "UTC"}
+    assert parse_guest_request({**fields, "website": ""}).name == "Ana"
+    with pytest.raises(GuestInputError) as caught:
+        parse_guest_request({**fields, "website": "https://spam.example"})
+    assert caught.value.fields == {"website": "must be left empty"}

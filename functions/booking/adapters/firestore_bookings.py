@@ -230,6 +230,16 @@ def confirmed_starting_between(owner_id: str, start: datetime,
     return [{"id": d.id, **d.to_dict()} for d in query.stream() if d.get("status") == "confirmed"]
 
 
+def open_for_guest(owner_id: str, email: str, now: datetime) -> int:
+    """How many confirmed bookings of this guest email start after `now` (an equality query on
+    one field: the automatic single-field index serves it)."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    query = _col(owner_id).where(filter=FieldFilter("guest.email", "==", email))
+    return sum(1 for d in query.stream()
+               if d.get("status") == "confirmed" and d.get("start") > now)
+
+
 def list_recent(owner_id: str, limit: int = 100) -> list[dict[str, Any]]:
     query = _col(owner_id).order_by("start", direction="DESCENDING").limit(limit)
     return [{"id": d.id, **d.to_dict()} for d in query.stream()]

@@ -39,6 +39,7 @@ def _owner_from(doc_id: str, data: dict[str, Any]) -> Owner:
         language=str(data.get("language", "en")),
         locale=data.get("locale"),
         week_start=int(data.get("week_start", 0)),
+        limits={str(k): int(v) for k, v in (data.get("limits") or {}).items()},
     )
 
 

@@ -98,6 +98,9 @@ def parse_guest_request(fields: Mapping[str, Any], *, questions: int | None = No
     answers = _answers(fields, problems)
     if questions is not None and len(answers) > questions:
         problems["answers"] = f"this event type asks {questions} question(s)"
+    # The honeypot: forms hide `website` from people, so only a script fills it in.
+    if fields.get("website"):
+        problems["website"] = "must be left empty"
     key = fields.get("idempotency_key") or header_key
     if key is not None and (not isinstance(key, str) or not 8 <= len(key) <= MAX_KEY
                             or has_control(key)):

@@ -105,3 +105,5 @@ class Owner:
     # Sunday, from CLDR when the locale is set), for weekly limits.
     locale: str | None = None
     week_start: int = 0
+    # The owner's own abuse limits over the defaults (booking.domain.quotas), validated.
+    limits: dict[str, int] = field(default_factory=dict)

@@ -38,6 +38,7 @@ from booking.services import (
     limits,
     meetings,
     outbox,
+    quotas,
 )
 
 LOCATION_TEXT = {"google_meet": "Google Meet", "phone": "Phone call", "in_person": "In person"}
@@ -68,6 +69,10 @@ def book(req: GuestRequest, now: datetime) -> tuple[dict[str, Any], bool]:
         except NotFound:
             pass
 
+    cap = quotas.open_bookings_allowed(owner)
+    if bookings.open_for_guest(owner.id, req.email, now) >= cap:
+        raise Conflict(f"This email already has {cap} upcoming booking(s) with {owner.name}; "
+                       "cancel one to book another.")
     rules = event_type.rules
     end = req.start + rules.duration
     window = busy_time.query_span(Interval(req.start, end), duration=timedelta(0),

@@ -18,7 +18,7 @@ from booking.adapters import firestore_owners as store
 from booking.adapters import google_calendar, google_oauth
 from booking.adapters import secrets as secret_store
 from booking.config import CALENDAR_SCOPE, LOGIN_SCOPES, get_settings
-from booking.domain import tokens
+from booking.domain import quotas, tokens
 from booking.domain.locales import LOCALES
 from booking.domain.model import CONNECTED, CalendarRef, Connection, Owner
 from booking.domain.rules import WEEKDAYS
@@ -192,6 +192,7 @@ def overview(owner: Owner) -> dict[str, Any]:
         "max_bookings_per_day": owner.max_bookings_per_day,
         "locale": owner.locale,
         "week_start": WEEKDAYS[owner.week_start],
+        "limits": quotas.effective(owner.limits),
         "default_calendar": owner.default_calendar.to_dict() if owner.default_calendar else None,
         "connections": [connection_view(owner, c) for c in conns],
     }
@@ -329,9 +330,15 @@ def update_settings(owner: Owner, body: dict[str, Any]) -> None:
         except ValueError:
             problems["locale"] = "must be a locale with its region such as sl-SI, en-GB or en-US"
 
+    if "limits" in body:
+        found, wrong = quotas.parse_limits(body["limits"])
+        problems.update(wrong)
+        # Keys left out keep what the owner set before; the defaults fill the rest.
+        owner_updates["limits"] = {**owner.limits, **found}
+
     unknown = set(body) - {"default_calendar", "conflict_calendars", "meet_enabled",
                            "allowed_origins", "redirect_urls", "max_bookings_per_day",
-                           "language", "time_zone", "locale"}
+                           "language", "time_zone", "locale", "limits"}
     for name in sorted(unknown):
         problems[name] = "is not a setting"
     if problems:

@@ -23,6 +23,7 @@ from booking.errors import (
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
+    TooManyRequests,
 )
 
 MAX_BODY_BYTES = 64 * 1024
@@ -81,6 +82,28 @@ def error_body(exc: BookingError) -> dict[str, Any]:
     return body
 
 
+def error_headers(exc: BookingError) -> dict[str, str]:
+    """Retry-After on a 429: how long until the client's window ends."""
+    if isinstance(exc, TooManyRequests):
+        return {"Retry-After": str(exc.retry_after)}
+    return {}
+
+
+def client_address(request: Request) -> str:
+    """The caller's address for the abuse limits. Google's front end appends the address it
+    saw to X-Forwarded-For, so the entry `client_ip_hops` from the right is the client's (1
+    for Cloud Functions, 2 behind a load balancer); entries further left are the client's own
+    words and could be anything."""
+    from booking.config import get_settings
+
+    hops = get_settings().client_ip_hops
+    chain = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",")]
+    chain = [part for part in chain if part]
+    if len(chain) >= hops:
+        return chain[-hops][:64]
+    return request.remote_addr or "unknown"
+
+
 def entry(name: str, *, page: bool = False) -> Callable[[Handler], Handler]:
     """Wraps an entry point: health, error mapping, and for `page` functions HTML error pages."""
 
@@ -109,8 +132,10 @@ def entry(name: str, *, page: bool = False) -> Callable[[Handler], Handler]:
                 if page:
                     from booking.web.pages import error_page
 
-                    return html_response(error_page(exc, _locale(request)), status=exc.status)
-                return json_response(error_body(exc), status=exc.status)
+                    return html_response(error_page(exc, _locale(request)), status=exc.status,
+                                         headers=error_headers(exc))
+                return json_response(error_body(exc), status=exc.status,
+                                     headers=error_headers(exc))
             except Exception as exc:  # noqa: BLE001 - the last line of defence: log, answer 500
                 log.error("unhandled error", exc, function=name, path=request.path)
                 if page:

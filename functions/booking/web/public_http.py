@@ -9,7 +9,15 @@ from urllib.parse import urlencode
 from flask import Request, Response
 
 from booking.errors import BookingError, MethodNotAllowed, NotFound
-from booking.web.http import cors_headers, error_body, json_response, read_body, redirect
+from booking.web.http import (
+    client_address,
+    cors_headers,
+    error_body,
+    error_headers,
+    json_response,
+    read_body,
+    redirect,
+)
 
 
 def _owner_origins(owner_id: str) -> set[str]:
@@ -28,11 +36,15 @@ def book(request: Request) -> Response:
         from booking.web.pages import error_page
 
         try:
+            if parts[0] != "_assets":
+                _count(request, "book" if request.method == "POST" else "availability",
+                       parts[0], request.form.get("email") if request.method == "POST" else None)
             return booking_page.handle(request, parts[0], parts[1])
         except BookingError as exc:
             if exc.status >= 500:
                 raise
-            return html_response(error_page(exc, _locale(request)), exc.status)
+            return html_response(error_page(exc, _locale(request)), exc.status,
+                                 error_headers(exc))
     if parts:
         raise NotFound("no such page")
     if request.method == "OPTIONS":
@@ -46,13 +58,15 @@ def book(request: Request) -> Response:
     owner_id = fields.get("owner") if isinstance(fields.get("owner"), str) else ""
     cors = cors_headers(origin, _owner_origins(str(owner_id))) if origin else {}
     try:
+        # Validation first: it is free, and a request it refuses costs nothing to count.
         req = service.parse(fields, request.headers.get("Idempotency-Key"))
+        _count(request, "book", req.owner_id, req.email)
         view, created = service.book(req, datetime.now(UTC))
     except BookingError as exc:
         if exc.status >= 500:
             raise  # logged and answered by the entry wrapper
         # The owner's own pages must be able to read why (409 taken, 400 which field).
-        return json_response(error_body(exc), exc.status, cors)
+        return json_response(error_body(exc), exc.status, {**cors, **error_headers(exc)})
     target = fields.get("redirect")
     if isinstance(target, str) and target:
         from booking.services import owners
@@ -69,12 +83,21 @@ def _locale(request: Request) -> str:
     return i18n.pick(request.values.get("lang"), request.accept_languages)
 
 
+def _count(request: Request, kind: str, owner_id: str | None, email: str | None = None) -> None:
+    """The abuse limits (booking.services.quotas): 429 past one."""
+    from booking.services import quotas
+
+    quotas.check(kind, datetime.now(UTC), client=client_address(request), owner_id=owner_id,
+                 email=email)
+
+
 def _open(request: Request, action: str) -> tuple[datetime, str, Any]:
     """The link's booking, for GET (show) and POST (act) alike: (now, token, Opened)."""
     from booking.services import changes
 
     if request.method not in ("GET", "POST"):
         raise MethodNotAllowed("use GET or POST")
+    _count(request, "change", None)
     now = datetime.now(UTC)
     token = _token(request)
     return now, token, changes.open_link(token, action, now)

@@ -1,0 +1,27 @@
+"""Abuse-limit counters in Firestore: collection `rate_limits`, one document per counter and
+window (see booking.domain.quotas).
+
+Each request increments its counters with Firestore's server-side Increment in one commit and
+reads the new values back from that commit's transform results: atomic across every instance,
+no transaction, one round trip. `expires_at` lets a Firestore TTL policy delete old windows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from booking import clients
+
+
+def hit(doc_ids: Sequence[str], expires_at: datetime) -> list[int]:
+    """Adds one to each counter; returns their values after this request, in order."""
+    from google.cloud.firestore_v1.transforms import Increment
+
+    db = clients.firestore()
+    batch = db.batch()
+    for doc_id in doc_ids:
+        batch.set(db.collection("rate_limits").document(doc_id),
+                  {"n": Increment(1), "expires_at": expires_at}, merge=True)
+    results = batch.commit()
+    return [int(result.transform_results[0].integer_value) for result in results]

@@ -1,0 +1,108 @@
+"""Abuse limits: what each public request counts against, and whether it went over.
+
+A limit is requests per minute for one key: a client address, a guest email, or an owner.
+Counters are fixed one-minute windows; a refused request is told when the window ends
+(`Retry-After`). Client limits are checked first, and only a request within them counts
+against its owner: one flooding client then uses up its own allowance, never the owner's,
+so the owner's other guests are unaffected.
+
+An owner's counters are hot (every guest of a popular owner writes them), so each is split
+into SHARDS documents; a request increments one at random and is refused when that shard is
+past its share of the limit (limit / SHARDS, rounded up). With many requests the shares even
+out; with few, no shard comes near its share.
+
+    >>> effective({"book_per_ip": 3})["book_per_ip"], effective(None)["book_per_ip"]
+    (3, 10)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+WINDOW_SECONDS = 60
+SHARDS = 8
+
+# Safe defaults, per minute (open_bookings_per_email: future bookings one guest email may hold
+# with one owner). An owner may change each within BOUNDS through the owner API's settings.
+DEFAULTS: dict[str, int] = {
+    "availability_per_ip": 60,
+    "availability_per_owner": 1200,
+    "book_per_ip": 10,
+    "book_per_email": 5,
+    "book_per_owner": 120,
+    "changes_per_ip": 20,
+    "open_bookings_per_email": 3,
+}
+BOUNDS: dict[str, tuple[int, int]] = {
+    name: (1, 100000 if name.endswith("_owner") else 10000) for name in DEFAULTS
+}
+BOUNDS["open_bookings_per_email"] = (1, 1000)
+
+# Which limits each kind of request counts against, per key kind.
+KINDS: dict[str, dict[str, str]] = {
+    "availability": {"ip": "availability_per_ip", "owner": "availability_per_owner"},
+    "book": {"ip": "book_per_ip", "email": "book_per_email", "owner": "book_per_owner"},
+    "change": {"ip": "changes_per_ip"},
+}
+
+
+@dataclass(frozen=True)
+class Counter:
+    """One counter document: `doc_id` names it, `allowed` is the count it may reach."""
+
+    doc_id: str
+    limit_name: str
+    allowed: int
+
+
+def effective(configured: Mapping[str, Any] | None) -> dict[str, int]:
+    """The defaults with an owner's own values over them (already validated on the way in)."""
+    return {**DEFAULTS, **{k: int(v) for k, v in (configured or {}).items() if k in DEFAULTS}}
+
+
+def parse_limits(value: Any) -> tuple[dict[str, int], dict[str, str]]:
+    """An owner's `limits` setting: (the valid values, problems by field)."""
+    if not isinstance(value, Mapping):
+        return {}, {"limits": "must be an object such as {\"book_per_ip\": 10}"}
+    found: dict[str, int] = {}
+    problems: dict[str, str] = {}
+    for name, raw in value.items():
+        if name not in DEFAULTS:
+            problems[f"limits.{name}"] = "is not a limit: " + ", ".join(sorted(DEFAULTS))
+            continue
+        low, high = BOUNDS[name]
+        if not isinstance(raw, int) or isinstance(raw, bool) or not low <= raw <= high:
+            problems[f"limits.{name}"] = f"must be a whole number from {low} to {high}"
+            continue
+        found[name] = raw
+    return found, problems
+
+
+def window_of(epoch_seconds: float) -> tuple[int, int]:
+    """(the window's start, whole seconds until it ends, at least 1)."""
+    start = int(epoch_seconds) // WINDOW_SECONDS * WINDOW_SECONDS
+    return start, max(1, math.ceil(start + WINDOW_SECONDS - epoch_seconds))
+
+
+def counter(limit_name: str, key: str, limits: Mapping[str, int], window_start: int,
+            shard: int | None = None) -> Counter:
+    """The counter of `key` under `limit_name` in one window. Keys are hashed: an address or
+    an email never names a document, and any text makes a valid id."""
+    digest = hashlib.sha256(f"{limit_name}\x1f{key}".encode("utf-8", "replace")).hexdigest()
+    limit = limits[limit_name]
+    if shard is None:
+        return Counter(f"{limit_name}.{digest[:32]}.{window_start}", limit_name, limit)
+    return Counter(f"{limit_name}.{digest[:32]}.{window_start}.{shard}", limit_name,
+                   math.ceil(limit / SHARDS))
+
+
+def over(counters: Sequence[Counter], counts: Sequence[int]) -> Counter | None:
+    """The first counter past what it allows, after this request was counted."""
+    for found, count in zip(counters, counts, strict=True):
+        if count > found.allowed:
+            return found
+    return None

@@ -1,0 +1,59 @@
+"""Abuse limits of the public functions: count the request, refuse it with 429 past a limit.
+
+Client counters (address, guest email) come first and alone; only a request within them is
+counted against its owner, so a flooding client spends its own allowance and not the owner's
+(booking.domain.quotas explains the windows and the shards).
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+from booking import log
+from booking.adapters import firestore_owners
+from booking.adapters import firestore_rate_limits as store
+from booking.domain import ids, quotas
+from booking.domain.model import Owner
+from booking.errors import NotFound, TooManyRequests
+
+
+def check(kind: str, now: datetime, *, client: str, owner_id: str | None = None,
+          email: str | None = None) -> None:
+    """Counts one request of `kind` (availability, book, change); TooManyRequests past a
+    limit. An unknown owner gets the default limits and no owner counter."""
+    owner = _owner(owner_id)
+    limits = quotas.effective(owner.limits if owner else None)
+    start, retry_after = quotas.window_of(now.timestamp())
+    names = quotas.KINDS[kind]
+    first = [quotas.counter(names["ip"], client, limits, start)]
+    if "email" in names and email:
+        first.append(quotas.counter(names["email"], email.strip().lower(), limits, start))
+    _count(first, start, retry_after, kind)
+    if owner is not None and "owner" in names:
+        shard = random.randrange(quotas.SHARDS)  # noqa: S311 - spreading writes, not a secret
+        _count([quotas.counter(names["owner"], owner.id, limits, start, shard)], start,
+               retry_after, kind)
+
+
+def open_bookings_allowed(owner: Owner) -> int:
+    return quotas.effective(owner.limits)["open_bookings_per_email"]
+
+
+def _owner(owner_id: str | None) -> Owner | None:
+    if not owner_id or not ids.valid("owner", owner_id):
+        return None
+    try:
+        return firestore_owners.get_owner(owner_id)
+    except NotFound:
+        return None
+
+
+def _count(counters: list[quotas.Counter], start: int, retry_after: int, kind: str) -> None:
+    expires = datetime.fromtimestamp(start + 2 * quotas.WINDOW_SECONDS, UTC)
+    counts = store.hit([c.doc_id for c in counters], expires)
+    over = quotas.over(counters, counts)
+    if over is not None:
+        log.warning("request over an abuse limit", limit=over.limit_name, kind=kind)
+        raise TooManyRequests(f"Too many requests ({over.limit_name}); please try again in "
+                              f"{retry_after} seconds.", retry_after)

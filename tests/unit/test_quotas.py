@@ -1,0 +1,58 @@
+"""The abuse limits' pure rules: effective values, validation, windows, counters, the verdict."""
+
+from __future__ import annotations
+
+import pytest
+
+from booking.domain import quotas
+
+
+def test_owner_values_override_the_defaults_and_unknown_keys_are_ignored() -> None:
+    found = quotas.effective({"book_per_ip": 3, "stale": 9})
+    assert found["book_per_ip"] == 3 and found["book_per_email"] == quotas.DEFAULTS[
+        "book_per_email"] and "stale" not in found
+    assert quotas.effective(None) == quotas.DEFAULTS
+
+
+@pytest.mark.parametrize(("value", "problem"), [
+    ([], "limits"),
+    ({"book_per_ip": 0}, "limits.book_per_ip"),
+    ({"book_per_ip": True}, "limits.book_per_ip"),
+    ({"book_per_owner": 100001}, "limits.book_per_owner"),
+    ({"open_bookings_per_email": 1001}, "limits.open_bookings_per_email"),
+    ({"per_planet": 1}, "limits.per_planet"),
+])
+def test_bad_limits_are_named(value: object, problem: str) -> None:
+    found, problems = quotas.parse_limits(value)
+    assert problem in problems and found == {}
+
+
+def test_good_limits_are_kept() -> None:
+    assert quotas.parse_limits({"book_per_owner": 100000, "changes_per_ip": 1}) == (
+        {"book_per_owner": 100000, "changes_per_ip": 1}, {})
+
+
+def test_windows_are_whole_minutes_and_retry_after_is_at_least_a_second() -> None:
+    assert quotas.window_of(61.5) == (60, 59)
+    start, retry = quotas.window_of(119.999)
+    assert (start, retry) == (60, 1)
+    assert quotas.window_of(120.0) == (120, 60)
+
+
+def test_counters_hash_their_key_and_shards_share_the_limit() -> None:
+    limits = quotas.effective({"book_per_owner": 20})
+    plain = quotas.counter("book_per_ip", "a/b\n..", limits, 60)
+    assert "/" not in plain.doc_id and plain.doc_id.endswith(".60") and plain.allowed == 10
+    shard = quotas.counter("book_per_owner", "coach", limits, 60, shard=3)
+    assert shard.doc_id.endswith(".60.3") and shard.allowed == 3  # ceil(20 / 8)
+    assert quotas.counter("book_per_ip", "x", limits, 60) != quotas.counter(
+        "book_per_email", "x", limits, 60)
+
+
+def test_the_first_counter_past_its_allowance_is_named() -> None:
+    limits = quotas.DEFAULTS
+    ip = quotas.counter("book_per_ip", "1.2.3.4", limits, 0)
+    email = quotas.counter("book_per_email", "a@b.c", limits, 0)
+    assert quotas.over([ip, email], [10, 5]) is None
+    assert quotas.over([ip, email], [10, 6]) == email
+    assert quotas.over([ip, email], [11, 6]) == ip
