@@ -12,10 +12,12 @@ locals {
     "secretmanager.googleapis.com",
     "storage.googleapis.com",
   ])
+  # Only when the optional Cloud Armor policy is asked for (abuse.tf).
+  armor_services = var.cloud_armor_rate_limit == null ? [] : ["compute.googleapis.com"]
 }
 
 resource "google_project_service" "enabled" {
-  for_each = local.services
+  for_each = setunion(local.services, local.armor_services)
 
   project = var.project_id
   service = each.value

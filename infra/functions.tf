@@ -7,16 +7,20 @@ locals {
 
   # public: allUsers may invoke it. Owner endpoints are public too: they check the owner's API key
   # or session themselves. resync alone is private: only Cloud Scheduler's identity may call it.
+  # cpu and concurrency: one instance serves `concurrency` requests at once (gen2 needs a whole
+  # CPU for more than one), so a burst of guests fills max_instances x concurrency slots before
+  # anyone waits, instead of max_instances. The public functions mostly wait on Firestore and
+  # Google, so one CPU carries tens of requests; resync runs one job at a time.
   function_settings = {
-    oauth_start          = { public = true, memory = "256Mi", timeout = 30 }
-    oauth_callback       = { public = true, memory = "512Mi", timeout = 60 }
-    owner                = { public = true, memory = "512Mi", timeout = 60 }
-    google_notifications = { public = true, memory = "512Mi", timeout = 60 }
-    availability         = { public = true, memory = "512Mi", timeout = 30 }
-    book                 = { public = true, memory = "512Mi", timeout = 60 }
-    cancel               = { public = true, memory = "512Mi", timeout = 60 }
-    reschedule           = { public = true, memory = "512Mi", timeout = 60 }
-    resync               = { public = false, memory = "512Mi", timeout = 300 }
+    oauth_start          = { public = true, memory = "256Mi", timeout = 30, cpu = "1", concurrency = 10 }
+    oauth_callback       = { public = true, memory = "512Mi", timeout = 60, cpu = "1", concurrency = 10 }
+    owner                = { public = true, memory = "512Mi", timeout = 60, cpu = "1", concurrency = 20 }
+    google_notifications = { public = true, memory = "512Mi", timeout = 60, cpu = "1", concurrency = 40 }
+    availability         = { public = true, memory = "512Mi", timeout = 30, cpu = "1", concurrency = 40 }
+    book                 = { public = true, memory = "512Mi", timeout = 60, cpu = "1", concurrency = 20 }
+    cancel               = { public = true, memory = "512Mi", timeout = 60, cpu = "1", concurrency = 20 }
+    reschedule           = { public = true, memory = "512Mi", timeout = 60, cpu = "1", concurrency = 20 }
+    resync               = { public = false, memory = "512Mi", timeout = 300, cpu = "1", concurrency = 1 }
   }
 
   unconfigured = setsubtract(local.entry_points, keys(local.function_settings))
@@ -94,14 +98,16 @@ resource "google_cloudfunctions2_function" "fn" {
 
   service_config {
     # Warm instances cost money while idle: none unless var.min_instances asks for some.
-    min_instance_count             = lookup(var.min_instances, each.key, 0)
-    max_instance_count             = var.max_instances
-    available_memory               = each.value.memory
-    timeout_seconds                = each.value.timeout
-    ingress_settings               = "ALLOW_ALL" # Google's push notifications and guests' browsers
-    all_traffic_on_latest_revision = true
-    service_account_email          = google_service_account.runtime.email
-    environment_variables          = local.function_env
+    min_instance_count               = lookup(var.min_instances, each.key, 0)
+    max_instance_count               = var.max_instances
+    available_memory                 = each.value.memory
+    available_cpu                    = each.value.cpu
+    max_instance_request_concurrency = each.value.concurrency
+    timeout_seconds                  = each.value.timeout
+    ingress_settings                 = "ALLOW_ALL" # Google's push notifications and guests' browsers
+    all_traffic_on_latest_revision   = true
+    service_account_email            = google_service_account.runtime.email
+    environment_variables            = local.function_env
 
     dynamic "secret_environment_variables" {
       for_each = local.secret_env

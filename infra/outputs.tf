@@ -22,3 +22,8 @@ output "secret_ids_to_fill" {
   description = "Secrets whose values are added out of band (infra/README.md)."
   value       = { for env, secret in google_secret_manager_secret.out_of_band : env => secret.secret_id }
 }
+
+output "cloud_armor_policy" {
+  description = "The Cloud Armor rate-limit policy to attach to your load balancer's backend services (null unless cloud_armor_rate_limit is set)."
+  value       = one(google_compute_security_policy.rate_limit[*].self_link)
+}

@@ -86,3 +86,17 @@ variable "deployer_service_account" {
   type        = string
   default     = null
 }
+
+variable "cloud_armor_rate_limit" {
+  description = "When set, a Cloud Armor rate-based policy (booking-rate-limit) to attach to your external HTTPS load balancer in front of the functions: requests per minute per client address, and how long one past it is refused. null (the default) creates nothing."
+  type = object({
+    requests_per_minute = number
+    ban_seconds         = number
+  })
+  default = null
+
+  validation {
+    condition     = var.cloud_armor_rate_limit == null ? true : (var.cloud_armor_rate_limit.requests_per_minute >= 10 && var.cloud_armor_rate_limit.ban_seconds >= 60)
+    error_message = "cloud_armor_rate_limit needs requests_per_minute >= 10 and ban_seconds >= 60."
+  }
+}

@@ -95,6 +95,8 @@ class FunctionSettings:
     public: bool
     memory: str
     timeout: int
+    cpu: str
+    concurrency: int
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +116,8 @@ def settings(tf: str) -> dict[str, FunctionSettings]:
         fields = dict(re.findall(r'(\w+)\s*=\s*"?([^",}\s]+)"?', match.group(2)))
         found[match.group(1)] = FunctionSettings(
             public=fields["public"] == "true", memory=fields["memory"],
-            timeout=int(fields["timeout"]),
+            timeout=int(fields["timeout"]), cpu=fields["cpu"],
+            concurrency=int(fields["concurrency"]),
         )
     assert found, "local.function_settings is empty or unreadable"
     return found
@@ -267,9 +270,10 @@ def test_cloud_build_deploys_each_function_with_the_terraform_settings(
         cloudbuild: str, settings: dict[str, FunctionSettings]) -> None:
     table = re.search(r"<<'SETTINGS'\n(.*?)\n\s*SETTINGS\n", cloudbuild, re.S)
     assert table, "cloudbuild.yaml lost its SETTINGS table"
-    rows = {fields[0]: (fields[1], int(fields[2]))
+    rows = {fields[0]: (fields[1], int(fields[2]), fields[3], int(fields[4]))
             for fields in (line.split() for line in table.group(1).splitlines()) if fields}
-    assert rows == {name: (s.memory, s.timeout) for name, s in settings.items()}
+    assert rows == {name: (s.memory, s.timeout, s.cpu, s.concurrency)
+                    for name, s in settings.items()}
 
 
 def test_cloud_build_deploys_like_terraform(
