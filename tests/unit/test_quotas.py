@@ -41,12 +41,19 @@ def test_windows_are_whole_minutes_and_retry_after_is_at_least_a_second() -> Non
 
 def test_counters_hash_their_key_and_shards_share_the_limit() -> None:
     limits = quotas.effective({"book_per_owner": 20})
-    plain = quotas.counter("book_per_ip", "a/b\n..", limits, 60)
+    plain = quotas.counter("book_per_ip", "a/b\n..", limits, 61.5)
     assert "/" not in plain.doc_id and plain.doc_id.endswith(".60") and plain.allowed == 10
+    assert (plain.retry_after, plain.expires_at) == (59, 180)
     shard = quotas.counter("book_per_owner", "coach", limits, 60, shard=3)
     assert shard.doc_id.endswith(".60.3") and shard.allowed == 3  # ceil(20 / 8)
     assert quotas.counter("book_per_ip", "x", limits, 60) != quotas.counter(
         "book_per_email", "x", limits, 60)
+
+
+def test_hourly_limits_count_in_hour_windows() -> None:
+    hourly = quotas.counter("book_per_ip_hour", "1.2.3.4", quotas.DEFAULTS, 3600 + 61.0)
+    assert hourly.doc_id.endswith(".3600") and hourly.retry_after == 3600 - 61
+    assert hourly.allowed == quotas.DEFAULTS["book_per_ip_hour"]
 
 
 def test_the_first_counter_past_its_allowance_is_named() -> None:

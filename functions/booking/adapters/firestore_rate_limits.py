@@ -14,13 +14,14 @@ from datetime import datetime
 from booking import clients
 
 
-def hit(doc_ids: Sequence[str], expires_at: datetime) -> list[int]:
-    """Adds one to each counter; returns their values after this request, in order."""
+def hit(counters: Sequence[tuple[str, datetime]]) -> list[int]:
+    """Adds one to each counter (doc id, when it may be deleted); returns their values after
+    this request, in order."""
     from google.cloud.firestore_v1.transforms import Increment
 
     db = clients.firestore()
     batch = db.batch()
-    for doc_id in doc_ids:
+    for doc_id, expires_at in counters:
         batch.set(db.collection("rate_limits").document(doc_id),
                   {"n": Increment(1), "expires_at": expires_at}, merge=True)
     results = batch.commit()

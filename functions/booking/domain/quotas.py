@@ -1,10 +1,10 @@
 """Abuse limits: what each public request counts against, and whether it went over.
 
-A limit is requests per minute for one key: a client address, a guest email, or an owner.
-Counters are fixed one-minute windows; a refused request is told when the window ends
-(`Retry-After`). Client limits are checked first, and only a request within them counts
-against its owner: one flooding client then uses up its own allowance, never the owner's,
-so the owner's other guests are unaffected.
+A limit is requests per window (a minute, or an hour for the `_hour` ones) for one key: a
+client address, a guest email, or an owner. Counters are fixed windows; a refused request is
+told when its window ends (`Retry-After`). Client limits are checked first, and only a
+request within them counts against its owner: one flooding client then uses up its own
+allowance, never the owner's, so the owner's other guests are unaffected.
 
 An owner's counters are hot (every guest of a popular owner writes them), so each is split
 into SHARDS documents; a request increments one at random and is refused when that shard is
@@ -32,6 +32,8 @@ DEFAULTS: dict[str, int] = {
     "availability_per_ip": 60,
     "availability_per_owner": 1200,
     "book_per_ip": 10,
+    # A script that keeps under the minute's limit still cannot take a month of slots.
+    "book_per_ip_hour": 30,
     "book_per_email": 5,
     "book_per_owner": 120,
     "changes_per_ip": 20,
@@ -41,22 +43,27 @@ BOUNDS: dict[str, tuple[int, int]] = {
     name: (1, 100000 if name.endswith("_owner") else 10000) for name in DEFAULTS
 }
 BOUNDS["open_bookings_per_email"] = (1, 1000)
+WINDOWS = {name: 3600 if name.endswith("_hour") else WINDOW_SECONDS for name in DEFAULTS}
 
 # Which limits each kind of request counts against, per key kind.
 KINDS: dict[str, dict[str, str]] = {
     "availability": {"ip": "availability_per_ip", "owner": "availability_per_owner"},
-    "book": {"ip": "book_per_ip", "email": "book_per_email", "owner": "book_per_owner"},
+    "book": {"ip": "book_per_ip", "ip_hour": "book_per_ip_hour", "email": "book_per_email",
+             "owner": "book_per_owner"},
     "change": {"ip": "changes_per_ip"},
 }
 
 
 @dataclass(frozen=True)
 class Counter:
-    """One counter document: `doc_id` names it, `allowed` is the count it may reach."""
+    """One counter document: `doc_id` names it, `allowed` is the count it may reach, in a
+    window that ends in `retry_after` seconds and should be forgotten at `expires_at`."""
 
     doc_id: str
     limit_name: str
     allowed: int
+    retry_after: int
+    expires_at: int
 
 
 def effective(configured: Mapping[str, Any] | None) -> dict[str, int]:
@@ -82,22 +89,24 @@ def parse_limits(value: Any) -> tuple[dict[str, int], dict[str, str]]:
     return found, problems
 
 
-def window_of(epoch_seconds: float) -> tuple[int, int]:
+def window_of(epoch_seconds: float, seconds: int = WINDOW_SECONDS) -> tuple[int, int]:
     """(the window's start, whole seconds until it ends, at least 1)."""
-    start = int(epoch_seconds) // WINDOW_SECONDS * WINDOW_SECONDS
-    return start, max(1, math.ceil(start + WINDOW_SECONDS - epoch_seconds))
+    start = int(epoch_seconds) // seconds * seconds
+    return start, max(1, math.ceil(start + seconds - epoch_seconds))
 
 
-def counter(limit_name: str, key: str, limits: Mapping[str, int], window_start: int,
+def counter(limit_name: str, key: str, limits: Mapping[str, int], epoch_seconds: float,
             shard: int | None = None) -> Counter:
-    """The counter of `key` under `limit_name` in one window. Keys are hashed: an address or
-    an email never names a document, and any text makes a valid id."""
+    """The counter of `key` under `limit_name` in the window holding `epoch_seconds`. Keys are
+    hashed: an address or an email never names a document, and any text makes a valid id."""
     digest = hashlib.sha256(f"{limit_name}\x1f{key}".encode("utf-8", "replace")).hexdigest()
-    limit = limits[limit_name]
-    if shard is None:
-        return Counter(f"{limit_name}.{digest[:32]}.{window_start}", limit_name, limit)
-    return Counter(f"{limit_name}.{digest[:32]}.{window_start}.{shard}", limit_name,
-                   math.ceil(limit / SHARDS))
+    seconds = WINDOWS[limit_name]
+    start, retry_after = window_of(epoch_seconds, seconds)
+    doc_id = f"{limit_name}.{digest[:32]}.{start}"
+    allowed = limits[limit_name]
+    if shard is not None:
+        doc_id, allowed = f"{doc_id}.{shard}", math.ceil(allowed / SHARDS)
+    return Counter(doc_id, limit_name, allowed, retry_after, start + 2 * seconds)
 
 
 def over(counters: Sequence[Counter], counts: Sequence[int]) -> Counter | None:

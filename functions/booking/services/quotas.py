@@ -24,16 +24,16 @@ def check(kind: str, now: datetime, *, client: str, owner_id: str | None = None,
     limit. An unknown owner gets the default limits and no owner counter."""
     owner = _owner(owner_id)
     limits = quotas.effective(owner.limits if owner else None)
-    start, retry_after = quotas.window_of(now.timestamp())
+    moment = now.timestamp()
     names = quotas.KINDS[kind]
-    first = [quotas.counter(names["ip"], client, limits, start)]
+    first = [quotas.counter(names[key], client, limits, moment)
+             for key in ("ip", "ip_hour") if key in names]
     if "email" in names and email:
-        first.append(quotas.counter(names["email"], email.strip().lower(), limits, start))
-    _count(first, start, retry_after, kind)
+        first.append(quotas.counter(names["email"], email.strip().lower(), limits, moment))
+    _count(first, kind)
     if owner is not None and "owner" in names:
         shard = random.randrange(quotas.SHARDS)  # noqa: S311 - spreading writes, not a secret
-        _count([quotas.counter(names["owner"], owner.id, limits, start, shard)], start,
-               retry_after, kind)
+        _count([quotas.counter(names["owner"], owner.id, limits, moment, shard)], kind)
 
 
 def open_bookings_allowed(owner: Owner) -> int:
@@ -49,11 +49,10 @@ def _owner(owner_id: str | None) -> Owner | None:
         return None
 
 
-def _count(counters: list[quotas.Counter], start: int, retry_after: int, kind: str) -> None:
-    expires = datetime.fromtimestamp(start + 2 * quotas.WINDOW_SECONDS, UTC)
-    counts = store.hit([c.doc_id for c in counters], expires)
+def _count(counters: list[quotas.Counter], kind: str) -> None:
+    counts = store.hit([(c.doc_id, datetime.fromtimestamp(c.expires_at, UTC)) for c in counters])
     over = quotas.over(counters, counts)
     if over is not None:
         log.warning("request over an abuse limit", limit=over.limit_name, kind=kind)
         raise TooManyRequests(f"Too many requests ({over.limit_name}); please try again in "
-                              f"{retry_after} seconds.", retry_after)
+                              f"{over.retry_after} seconds.", over.retry_after)

@@ -56,7 +56,8 @@ def owner_key(stack: Stack) -> str:
         # These tests book and list many times from one address and one email; the abuse
         # limits have their own tests (test_abuse_limits.py).
         "limits": {"availability_per_ip": 10000, "book_per_ip": 10000,
-                   "book_per_email": 10000, "open_bookings_per_email": 1000}})
+                   "book_per_ip_hour": 10000, "book_per_email": 10000,
+                   "open_bookings_per_email": 1000}})
     assert resp.status_code == 200, resp.text
     for body in (
         {"slug": "intro", "title": "Intro call", "description": "Let's meet.",
