@@ -227,10 +227,15 @@ def test_confirmation_shows_duration_meet_link_notes_and_answers() -> None:
         notes="First line\r\nSecond line",
         answers=(("Company", "Acme & Sons"), ("Topic", "Pricing\nand terms")),
     )
-    for email in by_role(confirmation_emails(m, stamp=STAMP)).values():
+    emails = by_role(confirmation_emails(m, stamp=STAMP))
+    for email in emails.values():
         assert "30 minutes" in email.text and "30 minutes" in email.html
         assert MEET_LINK in email.text
         assert f'href="{MEET_LINK}"' in email.html
+    # The guest's address is unconfirmed: the guest's copy holds no text from the request.
+    assert "First line" not in everything(emails["guest"]) and "Acme" not in everything(
+        emails["guest"])
+    for email in (emails["owner"],):
         assert "First line\nSecond line" in email.text
         assert "First line<br>Second line" in email.html
         assert "Company" in email.text and "Acme & Sons" in email.text
@@ -307,7 +312,7 @@ def test_script_in_user_text_is_escaped_in_html_and_verbatim_in_text() -> None:
         assert "<script" not in email.html.lower()
         assert escape(SCRIPT) in email.html
         assert SCRIPT in email.text
-    for email in by_role(confirmation_emails(m, stamp=STAMP)).values():
+    for email in (by_role(confirmation_emails(m, stamp=STAMP))["owner"],):
         for value in (f"Notes {SCRIPT}", f"Q {SCRIPT}", f"A {SCRIPT}", f"Room {SCRIPT}"):
             assert value in email.text
             assert escape(value) in email.html

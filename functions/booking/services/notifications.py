@@ -100,8 +100,11 @@ def reader(m: Meeting, role: Role) -> Reader:
         join_url=_web_url(m.meet_link),
         location=one_line(m.location),
         description=_lines(m.description),
-        notes=_lines(m.notes),
-        answers=tuple((one_line(q), _lines(a)) for q, a in m.answers if a.strip()),
+        # The guest's address is whatever the form said: their copy carries no text from the
+        # request, or anyone could have our sender mail their words to anyone (issue 14).
+        notes=_lines(m.notes) if role == "owner" else "",
+        answers=tuple((one_line(q), _lines(a)) for q, a in m.answers
+                      if a.strip() and role == "owner"),
         cancel_url=_web_url(m.cancel_url) if role == "guest" else None,
         reschedule_url=_web_url(m.reschedule_url) if role == "guest" else None,
         event_link=_web_url(m.event_link) if role == "owner" else None,
@@ -128,8 +131,10 @@ def _subject(kind: str, r: Reader, lead: str = "") -> str:
 
 
 def _invite(m: Meeting, r: Reader, *, method: str, stamp: datetime) -> Attachment:
-    # The owner's copy of the .ics must not carry the guest's cancel and reschedule tokens.
-    seen = m if r.role == "guest" else replace(m, cancel_url=None, reschedule_url=None)
+    # The owner's copy of the .ics must not carry the guest's cancel and reschedule tokens; the
+    # guest's carries no text from the request (see `reader`).
+    seen = replace(m, notes="", answers=()) if r.role == "guest" else \
+        replace(m, cancel_url=None, reschedule_url=None)
     return Attachment(ICS_FILENAME, ICS_MIME_TYPE, invitation(seen, method=method, stamp=stamp))
 
 

@@ -72,7 +72,8 @@ def test_happy_path_event_meet_and_two_emails_with_local_times_and_ics(
     guest_local = start.astimezone(ZoneInfo("America/New_York")).strftime("%H:%M")
     assert guest_local in guest_mail["text"] and "10:00" in owner_mail["text"]
     assert booking["meet_link"] in guest_mail["text"]
-    assert "&lt;b&gt;ideas&lt;/b&gt;" in guest_mail["html"]
+    assert "&lt;b&gt;ideas&lt;/b&gt;" in owner_mail["html"]
+    assert "ideas" not in guest_mail["html"] + guest_mail["text"]  # no request text to the guest
     ics = next(a for a in guest_mail["attachments"] if a["filename"].endswith(".ics"))
     cal = icalendar.Calendar.from_ical(ics["content"])
     vevent = next(c for c in cal.walk("VEVENT"))
