@@ -3,11 +3,14 @@ conflict calendar, computed by the pure core and grouped by the guest's local da
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from booking import fanout
 from booking.adapters import firestore_owners as owners_store
 from booking.domain import ids
 from booking.domain.availability import (
@@ -87,10 +90,10 @@ def span_of(query: Query) -> Interval:
 def slots(query: Query, now: datetime,
           busy_source: busy_time.BusySource | None = None) -> dict[str, Any]:
     try:
-        owner = owners_store.get_owner(query.owner_id)
-        event_type = event_types.load_active(owner, query.slug)
+        guest = event_types.for_guest(query.owner_id, query.slug)
     except NotFound:
         raise NotFound("no such owner or event type") from None
+    owner, event_type = guest.owner, guest.event_type
     rules = event_type.rules
     span = span_of(query)
     # Nothing past the booking window can be offered, so Google is not asked about it.
@@ -99,18 +102,23 @@ def slots(query: Query, now: datetime,
         found: list[Interval] = []
     else:
         span = Interval(max(span.start, now - timedelta(days=1)), min(span.end, horizon))
-        source = busy_source or busy_time.CachedBusy()
+        source = busy_source or busy_time.CachedBusy(guest.connections)
         window = busy_time.query_span(span, duration=rules.duration,
                                       before=rules.buffer_before, after=rules.buffer_after)
-        booked = busy_time.booked(owner, window, event_type.slug, reach=rules.limit_reach)
         cap = owner.max_bookings_per_day
-        # The rules and our own bookings first: when they leave nothing (a closed week, a span
-        # past the window, every slot booked), Google is not asked at all.
-        found = compute_slots(rules, span=span, busy=[], booked=booked, now=now,
+        # The rules alone first, without I/O: when they leave nothing (a closed week, a span
+        # past the window), neither Firestore nor Google is asked. Otherwise our bookings and
+        # Google's busy time are read at once: the guest waits for the slower of the two.
+        found = compute_slots(rules, span=span, busy=[], booked=[], now=now,
                               owner_daily_cap=cap)
         if found:
-            found = compute_slots(rules, span=span, busy=source.busy(owner, window, now),
-                                  booked=booked, now=now, owner_daily_cap=cap)
+            reads: list[Callable[[], Any]] = [
+                functools.partial(source.busy, owner, window, now),
+                functools.partial(busy_time.booked, owner, window, event_type.slug,
+                                  reach=rules.limit_reach)]
+            busy, booked = fanout.run_all(reads)
+            found = compute_slots(rules, span=span, busy=busy, booked=booked, now=now,
+                                  owner_daily_cap=cap)
     days = group_by_local_day(found, query.zone)
     return {
         "owner": owner.id,

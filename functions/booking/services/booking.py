@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 
 from booking.adapters import firestore_bookings as bookings
 from booking.adapters import firestore_outbox
-from booking.adapters import firestore_owners as owners_store
 from booking.domain.availability import Booked, slot_is_offered
 from booking.domain.booking_rules import (
     TAKEN,
@@ -54,10 +53,10 @@ def parse(fields: dict[str, Any], header_key: str | None) -> GuestRequest:
 def book(req: GuestRequest, now: datetime) -> tuple[dict[str, Any], bool]:
     """Returns (the booking's public view, whether this call created it)."""
     try:
-        owner = owners_store.get_owner(req.owner_id)
-        event_type = event_types.load_active(owner, req.event_type)
+        found = event_types.for_guest(req.owner_id, req.event_type)
     except NotFound:
         raise NotFound("no such owner or event type") from None
+    owner, event_type = found.owner, found.event_type
     if len(req.answers) > len(event_type.questions):
         raise InvalidInput("answers", f"this event type asks {len(event_type.questions)} "
                                       "question(s)")
@@ -80,7 +79,7 @@ def book(req: GuestRequest, now: datetime) -> tuple[dict[str, Any], bool]:
     booked = busy_time.booked(owner, window, event_type.slug, reach=rules.limit_reach)
     busy_time.refuse_early(rules, req.start, booked, now, owner.max_bookings_per_day)
     # Live: this is the check that must never trust anything cached or sent by the client.
-    busy = busy_time.LiveGoogleBusy().busy(owner, window, now)
+    busy = busy_time.LiveGoogleBusy(found.connections).busy(owner, window, now)
     if not slot_is_offered(rules, req.start, busy=busy, booked=booked, now=now,
                            owner_daily_cap=owner.max_bookings_per_day):
         raise Conflict(TAKEN)

@@ -41,12 +41,17 @@ class BusySource(Protocol):
 
 
 class LiveGoogleBusy:
-    """Asks Google now: one freebusy.query per account with conflict calendars, all at once."""
+    """Asks Google now: one freebusy.query per account with conflict calendars, all at once.
+    `connections`, when the caller has read them already, saves reading them again."""
+
+    def __init__(self, connections: Sequence[Connection] | None = None) -> None:
+        self.connections = connections
 
     def busy(self, owner: Owner, span: Interval, now: datetime) -> list[Interval]:
-        accounts = [conn for conn in owners_store.list_connections(owner.id)
-                    if conn.conflict_calendar_ids]
-        return self.accounts(owner, accounts, span, now)
+        connections = self.connections if self.connections is not None \
+            else owners_store.list_connections(owner.id)
+        return self.accounts(owner, [c for c in connections if c.conflict_calendar_ids], span,
+                             now)
 
     def accounts(self, owner: Owner, accounts: Sequence[Connection], span: Interval,
                  now: datetime) -> list[Interval]:
@@ -75,15 +80,18 @@ class CachedBusy:
     whose cache is not fresh (no live channel, no recent sync, an unsynced push, or a span
     outside what it holds)."""
 
-    def __init__(self) -> None:
+    def __init__(self, connections: Sequence[Connection] | None = None) -> None:
         self.live = LiveGoogleBusy()
+        self.connections = connections  # when the caller has read them already
         self.cached = 0  # accounts answered from the cache
 
     def busy(self, owner: Owner, span: Interval, now: datetime) -> list[Interval]:
         from booking.adapters import firestore_sync as sync_store
         from booking.domain import sync as decisions
 
-        conns = [c for c in owners_store.list_connections(owner.id) if c.conflict_calendar_ids]
+        connections = self.connections if self.connections is not None \
+            else owners_store.list_connections(owner.id)
+        conns = [c for c in connections if c.conflict_calendar_ids]
         keys = {(c.id, cal): sync_store.key(owner.id, c.id, cal)
                 for c in conns for cal in c.conflict_calendar_ids}
         docs = sync_store.get_many(list(keys.values())) if keys else {}

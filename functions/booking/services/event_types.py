@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from booking.adapters import firestore_event_types as store
 from booking.domain.event_types import EventType, EventTypeError, parse_event_type
-from booking.domain.model import Owner
+from booking.domain.model import Connection, Owner
 from booking.domain.rules import NEW_START_TIMES
 from booking.errors import InvalidInput, NotFound
 
@@ -46,8 +49,36 @@ def replace(owner: Owner, slug: str, data: Any, now: datetime) -> dict[str, Any]
 
 
 def load(owner: Owner, slug: str) -> EventType:
-    """The stored event type, evaluated in the owner's current zone and locale."""
-    return parse_event_type(store.get(owner.id, slug), owner.time_zone, owner.week_start)
+    return _evaluate(owner, store.get(owner.id, slug))
+
+
+def _evaluate(owner: Owner, stored: Any) -> EventType:
+    """A stored event type, evaluated in the owner's current zone and locale."""
+    return parse_event_type(stored, owner.time_zone, owner.week_start)
+
+
+@dataclass(frozen=True)
+class ForGuest:
+    owner: Owner
+    event_type: EventType
+    connections: list[Connection]
+
+
+def for_guest(owner_id: str, slug: str) -> ForGuest:
+    """What a guest's request reads first, read at once (three Firestore reads, one wait): the
+    owner, the active event type (NotFound for either) and the owner's Google connections."""
+    from booking import fanout
+    from booking.adapters import firestore_owners as owners_store
+
+    reads: list[Callable[[], Any]] = [
+        functools.partial(owners_store.get_owner, owner_id),
+        functools.partial(store.get, owner_id, slug),
+        functools.partial(owners_store.list_connections, owner_id)]
+    owner, data, connections = fanout.run_all(reads)
+    event_type = _evaluate(owner, data)
+    if not event_type.active:
+        raise NotFound("no such event type")
+    return ForGuest(owner, event_type, connections)
 
 
 def load_active(owner: Owner, slug: str) -> EventType:
