@@ -433,6 +433,45 @@ def test_on_the_clock_follows_the_local_hour_in_a_half_hour_zone() -> None:
     assert day_labels(slots(r), "Mon") == ["04:00", "04:30"]
 
 
+def test_a_night_shift_runs_past_midnight_and_its_late_slots_count_on_the_next_day() -> None:
+    # Friday 22:00 to Saturday 02:00 ("26:00" here: minutes past Friday's midnight), hourly.
+    night = WeeklyHours.of({4: [tr("22:00", "26:00")]})
+    r = make_rules(weekly_hours=night, max_bookings_per_day=1)
+    assert labels(slots(r, span=Interval(on(0), on(7)))) == [
+        "Fri 22:00", "Fri 23:00", "Sat 00:00", "Sat 01:00"
+    ]
+    # A Friday booking fills Friday only; the night's Saturday hours stay bookable.
+    friday = Booked(Interval(on(4, "22:00"), on(4, "23:00")))
+    assert labels(slots(r, booked=[friday])) == ["Sat 00:00", "Sat 01:00"]
+    assert slot_is_offered(r, on(5, "01:00"), busy=[], booked=[friday], now=LONG_AGO)
+
+
+def test_a_meeting_may_span_touching_ranges_of_consecutive_days() -> None:
+    # Friday 20:00-24:00 and Saturday 00:00-03:00: a three-hour meeting may start at 23:00.
+    hours = WeeklyHours.of({4: [tr("20:00", "24:00")], 5: [tr("00:00", "03:00")]})
+    r = make_rules(weekly_hours=hours, duration_minutes=180)
+    assert labels(slots(r)) == ["Fri 20:00", "Fri 23:00", "Sat 00:00"]
+    # Within one day, touching ranges stay apart: 09:00-12:00 and 12:00-17:00 never join.
+    same_day = make_rules(weekly_hours=weekly(("09:00", "12:00"), ("12:00", "17:00")),
+                          duration_minutes=240)
+    assert day_labels(slots(same_day), "Mon") == ["12:00"]
+
+
+def test_a_whole_day_meeting_of_24_hours() -> None:
+    every_day = weekly(("00:00", "24:00"), days=range(7))
+    r = make_rules(weekly_hours=every_day, duration_minutes=1440)
+    assert labels(slots(r, span=Interval(on(0), on(2)))) == ["Mon 00:00", "Tue 00:00"]
+
+
+def test_an_override_under_the_night_before_starts_when_the_night_ends() -> None:
+    night = WeeklyHours.of({6: [tr("22:00", "27:00")]})  # Sunday 22:00 to Monday 03:00
+    early = DateOverride(MONDAY + timedelta(days=7), (tr("01:00", "05:00"),))
+    r = make_rules(weekly_hours=night, overrides=(early,))
+    found = labels(slots(r, span=Interval(on(6), on(8))))
+    assert found == ["Sun 22:00", "Sun 23:00", "Mon 00:00", "Mon 01:00", "Mon 02:00",
+                     "Mon 03:00", "Mon 04:00"]
+
+
 def test_no_slot_starts_at_or_before_now_even_without_notice() -> None:
     r = make_rules()
     assert labels(slots(r, now=on(0, "10:00")))[:1] == ["Mon 11:00"]
@@ -707,13 +746,16 @@ def ref_first_start(
         if ref_instant(day, local.start, zone) == start:
             minute = local.start
     hour = ref_instant(day, minute // 60 * 60, zone)
+    # How many whole meetings each grid fits into the range itself decides no-loss.
     clock, own = ref_grid(hour, start, end, rules), ref_grid(start, start, end, rules)
     use_clock = rules.start_times == "on_the_clock" or (
         rules.start_times == "on_the_clock_if_no_loss" and len(clock) >= len(own)
     )
-    grid = clock if use_clock else own
-    # Past the end the walk never starts: any instant at or after `end` will do.
-    return grid[0] if grid else end
+    moment = hour if use_clock else start
+    step = timedelta(minutes=rules.slot_interval_minutes or rules.duration_minutes)
+    while moment < start:
+        moment += step
+    return moment
 
 
 def reference_slots(
@@ -779,23 +821,54 @@ def reference_slots(
         window_first = max(window_first, rules.bookable_from)
     if rules.bookable_until is not None:
         window_last = min(window_last, rules.bookable_until)
-    found: list[Interval] = []
-    day = span.start.astimezone(zone).date() - timedelta(days=2)
-    while day <= span.end.astimezone(zone).date() + timedelta(days=2):
-        in_window = window_first <= day <= window_last
-        for local in rules.ranges_on(day) if in_window and below_limits(day) else ():
-            range_start = ref_instant(day, local.start, zone)
-            range_end = ref_instant(day, local.end, zone)
-            start = ref_first_start(rules, day, range_start, range_end)
-            while start + duration <= range_end:
-                clear = all(
-                    not (start - before < b_end and b_start < start + duration + after)
-                    for b_start, b_end in blocks
-                )
-                if clear and start >= earliest and start > now and span.start <= start < span.end:
-                    found.append(Interval(start, start + duration))
-                start += step
+    # Every range of the days around the span, as instants: clipped where the night before
+    # still runs, with the anchor of its unclipped self.
+    segments: list[tuple[date, datetime, datetime, datetime]] = []  # day, start, end, first
+    day = span.start.astimezone(zone).date() - timedelta(days=3)
+    while day <= span.end.astimezone(zone).date() + timedelta(days=4):
+        before_day = rules.ranges_on(day - timedelta(days=1))
+        night_end = (
+            ref_instant(day - timedelta(days=1), before_day[-1].end, zone) if before_day else None
+        )
+        for local in rules.ranges_on(day):
+            start = ref_instant(day, local.start, zone)
+            end = ref_instant(day, local.end, zone)
+            if start >= end:
+                continue
+            first = ref_first_start(rules, day, start, end)
+            if night_end is not None and night_end > start:
+                start = night_end
+            if start < end:
+                segments.append((day, start, end, first))
         day += timedelta(days=1)
+
+    def reach_of(end: datetime, home: date) -> datetime:
+        # A meeting may run on into a range of another day that starts where this one ends.
+        for other_day, start, other_end, _ in segments:
+            if other_day != home and start == end:
+                return reach_of(other_end, other_day)
+        return end
+
+    found: list[Interval] = []
+    for home, range_start, range_end, start in segments:
+        reach = reach_of(range_end, home)
+        while start < range_end and start + duration <= reach:
+            on = ref_owner_day(start, zone)
+            clear = all(
+                not (start - before < b_end and b_start < start + duration + after)
+                for b_start, b_end in blocks
+            )
+            if (
+                clear
+                and start >= range_start
+                and window_first <= on <= window_last
+                and below_limits(on)
+                and start >= earliest
+                and start > now
+                and span.start <= start < span.end
+            ):
+                found.append(Interval(start, start + duration))
+            start += step
     return sorted(found, key=lambda s: s.start)
 
 
@@ -805,9 +878,24 @@ def ranges_of_a_day(draw: st.DrawFn) -> tuple[TimeRange, ...]:
     least = draw(st.sampled_from([0, 2, 2, 2]))
     points = draw(st.lists(st.integers(0, 96), unique=True, min_size=least, max_size=6))
     points.sort()
-    return tuple(
-        TimeRange(points[i] * 15, points[i + 1] * 15) for i in range(0, len(points) - 1, 2)
-    )
+    ranges = [TimeRange(points[i] * 15, points[i + 1] * 15) for i in range(0, len(points) - 1, 2)]
+    # Now and then the last range runs on past midnight (a night shift).
+    night = draw(st.sampled_from([0, 0, 0, 0, 60, 120, 360]))
+    if ranges and night and ranges[-1].start < 1440:
+        last = ranges[-1]
+        ranges[-1] = TimeRange(last.start, min(max(last.end, 1440) + night, last.start + 1440))
+    return tuple(ranges)
+
+
+def week_of_days(days: list[tuple[TimeRange, ...]]) -> WeeklyHours:
+    """The drawn days, less any night shift that would run into the next day's first range."""
+    fixed = list(days)
+    for index, ranges in enumerate(fixed):
+        following = fixed[(index + 1) % 7]
+        if ranges and following and following[0].start < ranges[-1].end - 1440:
+            last = ranges[-1]
+            fixed[index] = (*ranges[:-1], TimeRange(last.start, min(last.end, 1440)))
+    return WeeklyHours(tuple(fixed))
 
 
 @st.composite
@@ -826,9 +914,11 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
     )
     rules = AvailabilityRules(
         time_zone=zone,
-        weekly_hours=WeeklyHours(tuple(draw(ranges_of_a_day()) for _ in range(7))),
+        weekly_hours=week_of_days([draw(ranges_of_a_day()) for _ in range(7)]),
         overrides=tuple(DateOverride(d, draw(ranges_of_a_day())) for d in override_days),
-        duration_minutes=draw(st.integers(1, 36)) * 5,
+        duration_minutes=draw(
+            st.integers(1, 36).map(lambda n: n * 5) | st.sampled_from([600, 1440])
+        ),
         slot_interval_minutes=draw(st.none() | st.integers(1, 36).map(lambda n: n * 5)),
         buffer_before_minutes=draw(st.sampled_from([0, 0, 5, 10, 15, 30, 60])),
         buffer_after_minutes=draw(st.sampled_from([0, 0, 5, 10, 15, 30, 60])),
@@ -924,26 +1014,33 @@ def test_slots_are_sorted_unique_and_clear_of_busy_time_and_buffers(
 
 @PROPERTIES
 @given(scenarios())
-def test_every_slot_lies_in_working_hours_of_its_owner_day(scenario: dict[str, Any]) -> None:
+def test_every_slot_starts_in_working_hours_of_its_owner_day_or_the_night_before(
+    scenario: dict[str, Any],
+) -> None:
     rules: AvailabilityRules = scenario["rules"]
     zone = rules.zone
     for slot in run(scenario):
         day = ref_owner_day(slot.start, zone)
-        homes = [
-            (ref_instant(day, r.start, zone), ref_instant(day, r.end, zone), r)
-            for r in rules.ranges_on(day)
-        ]
-        assert any(start <= slot.start and slot.end <= end for start, end, _ in homes), slot
-        # On a day without a clock change the wall-clock readings themselves lie in the range.
+        night_before, own = (
+            [
+                (ref_instant(home, r.start, zone), ref_instant(home, r.end, zone), r)
+                for r in rules.ranges_on(home)
+            ]
+            for home in (day - timedelta(days=1), day)
+        )
+        assert any(start <= slot.start < end for start, end, _ in night_before + own), slot
+        # On a day without a clock change, a slot wholly inside one of the day's own ranges
+        # reads inside it on the wall clock too.
+        inside = [r for start, end, r in own if start <= slot.start and slot.end <= end]
         midnight = datetime.combine(day, time())
-        if all(
+        if inside and all(
             (midnight + timedelta(hours=h)).replace(tzinfo=zone).utcoffset()
             == midnight.replace(tzinfo=zone).utcoffset()
             for h in (12, 24, 36)
         ):
             first = slot.start.astimezone(zone).replace(tzinfo=None) - midnight
             last = slot.end.astimezone(zone).replace(tzinfo=None) - midnight
-            assert any(r.start * MIN <= first and last <= r.end * MIN for _, _, r in homes), slot
+            assert any(r.start * MIN <= first and last <= r.end * MIN for r in inside), slot
 
 
 @PROPERTIES

@@ -79,6 +79,16 @@ def test_rule_error_is_a_value_error_that_names_its_field() -> None:
 # --- TimeRange -----------------------------------------------------------------------------
 
 
+def test_a_range_may_run_past_midnight_for_up_to_24_hours() -> None:
+    r = parse_rules({"time_zone": "UTC", "duration_minutes": 60,
+                     "weekly_hours": {"fri": [["22:00", "02:00"]], "sat": [["09:00", "09:00"]]}})
+    assert r.weekly_hours.on(4) == (TimeRange(1320, 1560),)
+    assert r.weekly_hours.on(5) == (TimeRange(540, 1980),)  # a whole 24 hours
+    assert str(TimeRange(1320, 1560)) == "22:00-02:00"
+    assert rules_to_dict(r)["weekly_hours"]["fri"] == [["22:00", "02:00"]]  # type: ignore[index]
+    assert parse_rules(rules_to_dict(r)) == r
+
+
 def test_time_range_spans_the_whole_day_up_to_24_00() -> None:
     assert str(TimeRange(0, 1440)) == "00:00-24:00"
     assert format_clock(570) == "09:30"
@@ -90,7 +100,8 @@ def test_time_range_spans_the_whole_day_up_to_24_00() -> None:
         (True, 60, "start", "whole minutes"),
         (0, 60.0, "end", "whole minutes"),
         (-5, 60, "start", "00:00 or later"),
-        (0, 1445, "end", "24:00 or earlier"),
+        (0, 1445, "end", "at most 24 hours"),
+        (1440, 1500, "start", "before 24:00"),
         (600, 600, "end", "after start (10:00 <= 10:00)"),
         (600, 540, "end", "after start (09:00 <= 10:00)"),
     ],
@@ -213,9 +224,9 @@ def test_rules_refuse_a_zone_that_is_not_text() -> None:
     ("field", "bad", "good"),
     [
         ("duration_minutes", 4, 5),
-        ("duration_minutes", 721, 720),
+        ("duration_minutes", 1441, 1440),
         ("slot_interval_minutes", 4, 5),
-        ("slot_interval_minutes", 721, 720),
+        ("slot_interval_minutes", 1441, 1440),
         ("buffer_before_minutes", -1, 0),
         ("buffer_before_minutes", 241, 240),
         ("buffer_after_minutes", -1, 0),
@@ -333,11 +344,16 @@ def test_stored_form_round_trips_through_json() -> None:
         ({"weekly_hours": {"tue": [["9:00", "17:00"]]}}, "weekly_hours.tue[0]", "start must"),
         ({"weekly_hours": {"tue": [["09:00", "24:30"]]}}, "weekly_hours.tue[0]", "end must"),
         ({"weekly_hours": {"tue": [["09:00", 1020]]}}, "weekly_hours.tue[0]", "end must"),
-        ({"weekly_hours": {"wed": [["24:00", "24:00"]]}}, "weekly_hours.wed[0]", "end must be"),
+        ({"weekly_hours": {"wed": [["24:00", "24:00"]]}}, "weekly_hours.wed[0]", "start must be"),
         (
-            {"weekly_hours": {"mon": [["09:00", "12:00"], ["13:00", "12:30"]]}},
-            "weekly_hours.mon[1]",
-            "end must be after start",
+            {"weekly_hours": {"mon": [["22:00", "03:00"]], "tue": [["02:00", "05:00"]]}},
+            "weekly_hours.tue[0]",
+            "starts before mon's 22:00-03:00 ends",
+        ),
+        (
+            {"weekly_hours": {"sun": [["23:00", "01:00"]], "mon": [["00:30", "05:00"]]}},
+            "weekly_hours.mon[0]",
+            "starts before sun's",
         ),
         (
             {"weekly_hours": {"mon": [["09:00", "12:00"], ["11:00", "13:00"]]}},
@@ -354,9 +370,9 @@ def test_stored_form_round_trips_through_json() -> None:
             "must not overlap",
         ),
         (
-            {"overrides": {"2026-12-24": [["10:00", "09:00"]]}},
-            "overrides.2026-12-24[0]",
-            "end must be after start",
+            {"overrides": {"2026-12-24": [["20:00", "02:00"], ["21:00", "22:00"]]}},
+            "overrides.2026-12-24[1]",
+            "must not overlap",
         ),
     ],
 )

@@ -22,8 +22,14 @@ in the guest's zone is a UTC span, and a slot that starts inside it but ends aft
 belongs to that week. The owner-local days are derived from the span, never taken as input.
 
 Owner day. Every instant belongs to one owner-local day: the day whose ranges could contain it
-(see `owner_day`). A slot is on the day that produced it; a booking counts toward the day its
-start is on; "today" is the day `now` is on.
+(see `owner_day`). A slot, like a booking, is on the day its start is on (a night shift's
+00:30 is on the next day) and counts toward that day; "today" is the day `now` is on.
+
+Nights and long meetings. A range may run past midnight (22:00-02:00), and a range that ends
+where the next day's begins (24:00 and 00:00, or a night shift's 02:00 and a 02:00 range)
+joins it: a meeting may start in one and run on into the other, up to 24 hours long. So the
+days around the asked ones are built too (the night before, the two after) and only starts on
+the asked days are kept.
 
 Notice and window. A start must be at or after ``now + minimum_notice`` (to the microsecond),
 and always after `now`: a slot starting this very instant can never be booked in time, so even
@@ -319,18 +325,50 @@ def anchored_ranges(
     rules: AvailabilityRules, days: Sequence[date]
 ) -> tuple[list[Interval], list[datetime]]:
     """`working_ranges` and, for each, the instant its slots step from (see Start times)."""
+    ranges, anchors, _ = _day_ranges(rules, days)
+    return ranges, anchors
+
+
+def _day_ranges(
+    rules: AvailabilityRules, days: Sequence[date]
+) -> tuple[list[Interval], list[datetime], list[bool]]:
+    """The ranges, their anchors, and for each whether it continues the one before it from
+    the previous day (touching at midnight, or where a night shift ends): a meeting may run
+    on from one into the other. A day's range that starts while the night before still runs
+    (a date override under Sunday's night shift) starts when that shift ends."""
     zone = rules.zone
     ranges: list[Interval] = []
     anchors: list[datetime] = []
+    joins: list[bool] = []
+    previous_day: date | None = None
     for day in days:
         for local in rules.ranges_on(day):
             start = local_instant(day, local.start, zone)
             end = local_instant(day, local.end, zone)
             # Equal when the whole range lies in a spring-forward gap: it has no instants.
-            if start < end:
-                ranges.append(Interval(start, end))
-                anchors.append(_anchor(rules, Interval(start, end), day, local.start))
-    return ranges, anchors
+            if start >= end:
+                continue
+            anchor = _anchor(rules, Interval(start, end), day, local.start)
+            if ranges and start < ranges[-1].end:
+                start = ranges[-1].end
+                if start >= end:
+                    continue
+            joins.append(bool(ranges) and ranges[-1].end == start and previous_day != day)
+            ranges.append(Interval(start, end))
+            anchors.append(anchor)
+            previous_day = day
+    return ranges, anchors, joins
+
+
+def _joined(ranges: Sequence[Interval], joins: Sequence[bool]) -> list[Interval]:
+    """Ranges with every continuation across a day joined to the one it continues."""
+    joined: list[Interval] = []
+    for interval, join in zip(ranges, joins, strict=True):
+        if join:
+            joined[-1] = Interval(joined[-1].start, interval.end)
+        else:
+            joined.append(interval)
+    return joined
 
 
 def _anchor(rules: AvailabilityRules, home: Interval, day: date, minute: int) -> datetime:
@@ -392,14 +430,42 @@ def slot_starts(
     for piece in free:
         while ranges[owner].end <= piece.start:
             owner += 1
-        anchor = ranges[owner].start if anchors is None else anchors[owner]
-        first = max(piece.start, earliest)
-        # Round up to the next whole step after the anchor: -(a // b) is ceil(-a / b).
-        start = anchor - ((anchor - first) // step) * step
-        while start < latest and start + duration <= piece.end:
-            slots.append(Interval(start, start + duration))
-            start += step
+        # A piece lies in one range, or in ranges joined across midnight: a start belongs to
+        # the range it lies in, and its meeting may run on to the end of the piece.
+        index = owner
+        while index < len(ranges) and ranges[index].start < piece.end:
+            home = ranges[index]
+            anchor = home.start if anchors is None else anchors[index]
+            first = max(piece.start, home.start, earliest)
+            # Round up to the next whole step after the anchor: -(a // b) is ceil(-a / b).
+            start = anchor - ((anchor - first) // step) * step
+            stop = min(home.end, latest)
+            while start < stop and start + duration <= piece.end:
+                slots.append(Interval(start, start + duration))
+                start += step
+            index += 1
     return slots
+
+
+def _starting_on(
+    slots: Sequence[Interval], days: Sequence[date], zone: tzinfo
+) -> list[Interval]:
+    """The slots whose start lies on one of `days` (ascending), in one sweep."""
+    allowed: list[Interval] = []
+    for day in days:
+        start, end = local_instant(day, 0, zone), local_instant(day + _ONE_DAY, 0, zone)
+        if allowed and allowed[-1].end == start:
+            allowed[-1] = Interval(allowed[-1].start, end)
+        elif start < end:  # Pacific/Apia's 2011-12-30 has no instants
+            allowed.append(Interval(start, end))
+    kept: list[Interval] = []
+    index = 0
+    for slot in slots:
+        while index < len(allowed) and allowed[index].end <= slot.start:
+            index += 1
+        if index < len(allowed) and allowed[index].start <= slot.start:
+            kept.append(slot)
+    return kept
 
 
 def compute_slots(
@@ -421,7 +487,10 @@ def compute_slots(
     days = bookable_days(
         rules, span=span, booked=booked, now=now, owner_daily_cap=owner_daily_cap
     )
-    ranges, anchors = anchored_ranges(rules, days)
+    # A night shift of the day before, or a long meeting's end in the days after, reach the
+    # asked days: their ranges are built too, and only starts on the asked days are kept.
+    reach = sorted({day + timedelta(days=d) for day in days for d in (-1, 0, 1, 2)})
+    ranges, anchors, joins = _day_ranges(rules, reach)
     if not ranges:
         return []
     # A blocked interval matters when its keep-out, which reaches buffer_after before it and
@@ -434,8 +503,8 @@ def compute_slots(
     # own 5-minute after-buffer) keeps out [09:45, 11:15): a 30-minute slot may run 09:15-09:45,
     # its after-buffer reaching 10:00, or start at 11:15, its before-buffer starting at 11:05.
     keep_out = widen(blocked, before=rules.buffer_after, after=rules.buffer_before)
-    free = subtract(ranges, keep_out)
-    return slot_starts(
+    free = subtract(_joined(ranges, joins), keep_out)
+    found = slot_starts(
         ranges,
         free,
         duration=rules.duration,
@@ -444,6 +513,7 @@ def compute_slots(
         latest=span.end,
         anchors=anchors,
     )
+    return _starting_on(found, days, rules.zone)
 
 
 def slot_is_offered(

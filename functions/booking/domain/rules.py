@@ -9,9 +9,11 @@ the message next to the input that caused it::
     └── RuleError(field, message)    the one error of this module
 
 Times of day are whole minutes after the owner's local midnight, 0..1440, where 1440 is the
-midnight that ends the day ("24:00"). A range never crosses midnight; a night shift is two
-ranges on two days. Turning these wall-clock minutes into instants is availability.py's job,
-because only there is the date, and with it the day's DST, known.
+midnight that ends the day ("24:00"). A range may run past midnight into the next day (a night
+shift, Friday 22:00 to Saturday 02:00): written ``["22:00", "02:00"]``, an end at or before the
+start, and held as minutes past 1440 (22:00-02:00 is 1320..1560), at most 24 hours long.
+Turning these wall-clock minutes into instants is availability.py's job, because only there is
+the date, and with it the day's DST, known.
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ __all__ = [
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MINUTES_PER_DAY = 24 * 60
 
-DURATION_MINUTES = (5, 720)
-SLOT_INTERVAL_MINUTES = (5, 720)
+DURATION_MINUTES = (5, 1440)
+SLOT_INTERVAL_MINUTES = (5, 1440)
 BUFFER_MINUTES = (0, 240)
 # A year: notice longer than that could never be met inside the longest booking window.
 NOTICE_MINUTES = (0, 365 * MINUTES_PER_DAY)
@@ -76,9 +78,11 @@ def format_clock(minutes: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class TimeRange:
-    """Owner-local wall-clock minutes ``start <= m < end`` within one day; 0 <= start < end <= 1440.
+    """Owner-local wall-clock minutes ``start <= m < end`` from one day's midnight;
+    0 <= start < 1440 and start < end <= start + 1440: an end past 1440 is the next day's.
 
-    ``TimeRange(540, 1020)`` is 09:00-17:00; ``TimeRange(1320, 1440)`` is 22:00 to midnight.
+    ``TimeRange(540, 1020)`` is 09:00-17:00; ``TimeRange(1320, 1440)`` is 22:00 to midnight;
+    ``TimeRange(1320, 1560)`` is 22:00 to 02:00 the next morning.
     """
 
     start: int
@@ -90,16 +94,27 @@ class TimeRange:
                 raise RuleError(name, "must be whole minutes after midnight")
         if self.start < 0:
             raise RuleError("start", "must be 00:00 or later")
-        if self.end > MINUTES_PER_DAY:
-            raise RuleError("end", "must be 24:00 or earlier")
+        if self.start >= MINUTES_PER_DAY:
+            raise RuleError("start", "must be before 24:00")
         if self.end <= self.start:
             raise RuleError(
                 "end",
                 f"must be after start ({format_clock(self.end)} <= {format_clock(self.start)})",
             )
+        if self.end > self.start + MINUTES_PER_DAY:
+            raise RuleError("end", "a range lasts at most 24 hours")
+
+    @property
+    def overnight(self) -> bool:
+        return self.end > MINUTES_PER_DAY
+
+    @property
+    def written_end(self) -> int:
+        """The end as the owner writes it: 02:00 for a 22:00 range that runs into the night."""
+        return self.end - MINUTES_PER_DAY if self.overnight else self.end
 
     def __str__(self) -> str:
-        return f"{format_clock(self.start)}-{format_clock(self.end)}"
+        return f"{format_clock(self.start)}-{format_clock(self.written_end)}"
 
 
 def _check_ranges(label: str, ranges: Sequence[TimeRange]) -> None:
@@ -127,6 +142,15 @@ class WeeklyHours:
             raise RuleError("days", f"must have 7 entries, Monday first, got {len(self.days)}")
         for label, ranges in zip(WEEKDAYS, self.days, strict=True):
             _check_ranges(label, ranges)
+        # A night shift may not run into the next day's first range (Sunday's into Monday's).
+        for index, ranges in enumerate(self.days):
+            following = self.days[(index + 1) % len(WEEKDAYS)]
+            if ranges and following and following[0].start < ranges[-1].end - MINUTES_PER_DAY:
+                label = WEEKDAYS[(index + 1) % len(WEEKDAYS)]
+                raise RuleError(
+                    f"{label}[0]",
+                    f"{following[0]} starts before {WEEKDAYS[index]}'s {ranges[-1]} ends",
+                )
 
     @classmethod
     def of(cls, by_weekday: Mapping[int, Sequence[TimeRange]]) -> WeeklyHours:
@@ -385,6 +409,9 @@ def _parse_range(path: str, pair: object) -> TimeRange:
         )
     start = _parse_clock(path, "start", pair[0])
     end = _parse_clock(path, "end", pair[1])
+    if end <= start:
+        # ["22:00", "02:00"] runs into the next morning; ["09:00", "09:00"] is a whole 24 h.
+        end += MINUTES_PER_DAY
     try:
         return TimeRange(start, end)
     except RuleError as exc:
@@ -490,7 +517,7 @@ def _weekday(data: Mapping[str, object], name: str) -> int:
 
 
 def _ranges_to_list(ranges: Sequence[TimeRange]) -> list[list[str]]:
-    return [[format_clock(r.start), format_clock(r.end)] for r in ranges]
+    return [[format_clock(r.start), format_clock(r.written_end)] for r in ranges]
 
 
 def rules_to_dict(rules: AvailabilityRules) -> dict[str, object]:

@@ -108,3 +108,28 @@ def test_new_event_types_start_on_the_clock_unless_that_loses_a_slot(
         "07:45", "08:45"]
     bad = _create(stack, owner_key, "bad", start_times="rounded")
     assert bad.status_code == 400 and "rules.start_times" in bad.json()["fields"]
+
+
+def test_a_night_shift_across_midnight_and_a_meeting_of_a_whole_day(
+    stack: Stack, owner_key: str
+) -> None:
+    tuesday = next_tuesday()
+    wednesday = tuesday + timedelta(days=1)
+    # Tuesday 22:00 to Wednesday 02:00, hour-long meetings.
+    resp = _create(stack, owner_key, "night", duration_minutes=60,
+                   weekly_hours={"tue": [["22:00", "02:00"]]})
+    assert resp.status_code == 201, resp.text
+    assert resp.json()["rules"]["weekly_hours"]["tue"] == [["22:00", "02:00"]]
+    assert _days_offered(stack, "night", tuesday, wednesday) == {
+        tuesday.isoformat(): ["22:00", "23:00"], wednesday.isoformat(): ["00:00", "01:00"]}
+    assert book(stack, at(wednesday, "01:00"), event_type="night").status_code == 201
+    # A whole-day service: 24 hours from Thursday 00:00, the day's range running on into
+    # Friday's, which touches it at midnight.
+    whole = _create(stack, owner_key, "allday", duration_minutes=1440,
+                    weekly_hours={"thu": [["00:00", "24:00"]], "fri": [["00:00", "24:00"]]})
+    assert whole.status_code == 201, whole.text
+    thursday = tuesday + timedelta(days=2)
+    offered = _days_offered(stack, "allday", thursday, thursday + timedelta(days=1))
+    assert offered[thursday.isoformat()] == ["00:00"]
+    too_long = _create(stack, owner_key, "bad", duration_minutes=1441)
+    assert too_long.status_code == 400 and "rules.duration_minutes" in too_long.json()["fields"]
