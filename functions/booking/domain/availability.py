@@ -454,9 +454,11 @@ def _starting_on(
     allowed: list[Interval] = []
     for day in days:
         start, end = local_instant(day, 0, zone), local_instant(day + _ONE_DAY, 0, zone)
+        if start == end:  # Pacific/Apia's 2011-12-30 has no instants
+            continue
         if allowed and allowed[-1].end == start:
             allowed[-1] = Interval(allowed[-1].start, end)
-        elif start < end:  # Pacific/Apia's 2011-12-30 has no instants
+        else:
             allowed.append(Interval(start, end))
     kept: list[Interval] = []
     index = 0
