@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bench.report import pct, table
-from bench.stack import LocalStack, _ok
+from bench.stack import BENCH_LIMITS, LocalStack, _ok
 
 ACCOUNTS = (1, 3, 6)
 # Seconds per Google method at the stand-in (the token endpoint is set apart).
@@ -82,7 +82,8 @@ def seed_owner(st: LocalStack, owner_id: str, accounts: int, event_types: Sequen
         "conflict_calendars": [{"connection_id": by_email[c], "calendar_id": c}
                                for c in owner.calendars],
         "default_calendar": {"connection_id": by_email[owner.calendars[0]],
-                             "calendar_id": owner.calendars[0]}}))
+                             "calendar_id": owner.calendars[0]},
+        "limits": BENCH_LIMITS}))
     for body in event_types:
         _ok(owner_api(st.base_url, key, "POST", "/event-types", json=dict(body)))
     return owner
