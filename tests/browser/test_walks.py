@@ -60,15 +60,25 @@ def test_guest_books_in_own_zone_reads_the_email_and_cancels(
     assert page.locator("html").get_attribute("lang") == lang
     assert page.locator("#tz").input_value() == GUEST_ZONE
     pages.check("booking-page")
-    page.locator(".month a").first.focus()  # keyboard: days are links in tab order
+    # On a phone: nothing wider than the screen.
+    page.set_viewport_size({"width": 390, "height": 844})
+    pages.check("booking-page-mobile")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.set_viewport_size({"width": 1100, "height": 900})
+
+    # By keyboard alone: a time picked with Space, the form sent with Enter.
     first_time = page.locator('input[name="start"]').first
     start = first_time.get_attribute("value") or ""
     assert start.endswith(("-05:00", "-04:00"))  # offered in New York time
-    first_time.check()
-    page.get_by_label(re.compile("Your name|Vaše ime")).fill("Ana Novak")
+    first_time.focus()
+    page.keyboard.press("Space")
+    assert first_time.is_checked()
+    page.keyboard.press("Tab")  # from the times' group to the name
+    page.keyboard.type("Ana Novak")
+    assert page.get_by_label(re.compile("Your name|Vaše ime")).input_value() == "Ana Novak"
     page.get_by_label(re.compile("Your email|Vaš e-poštni naslov")).fill("ana@example.org")
     page.get_by_label("What would you like to talk about?").fill("Pricing & <b>plans</b>")
-    page.get_by_role("button", name=w["book"]).click()
+    page.get_by_label(re.compile("Your email|Vaš e-poštni naslov")).press("Enter")
     page.get_by_role("heading", name=w["booked"]).wait_for()
     assert page.get_by_role("link", name=re.compile("meet.google.com")).count() == 1
     pages.check("confirmation")
