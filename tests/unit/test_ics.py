@@ -247,3 +247,14 @@ def test_any_typed_name_and_notes_read_back_unchanged(name: str, notes: str) -> 
     assert str(event["SUMMARY"]) == f"Intro call with {one_line_name}"
     if notes.strip():
         assert "\n".join(notes.splitlines()).strip() in str(event["DESCRIPTION"])
+
+
+def test_a_typed_backslash_n_stays_text_and_never_becomes_a_line_break() -> None:
+    # icalendar alone writes a typed "\N" as an escaped newline (found by the property test below).
+    m = meeting(guest_name="Ana \\N", notes="Saved in C:\\Notes\\new")
+    raw = invitation(m, stamp=STAMP)
+    _, event = parse(raw)
+
+    assert str(event["SUMMARY"]) == "Intro call with Ana \\N"
+    assert "Saved in C:\\Notes\\new" in str(event["DESCRIPTION"])
+    assert b"SUMMARY:Intro call with Ana \\\\N\r\n" in raw

@@ -17,13 +17,26 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from icalendar import Alarm, Calendar, Event, vCalAddress
+from icalendar import Alarm, Calendar, Event, vCalAddress, vText
 
 from booking.domain.meeting import Meeting
 
 PRODID = "-//Booking//Booking invitations 1.0//EN"
 METHODS = ("REQUEST", "CANCEL")
 REMINDER_BEFORE = timedelta(minutes=10)
+
+
+class PersonText(vText):
+    """A TEXT value escaped exactly as RFC 5545 says.
+
+    icalendar's own escaping first reads a literal ``\\N`` as an already-escaped line break, so
+    a guest who types ``\\N`` in their name or notes would get a line break in every reader.
+    Text a person typed is never pre-escaped.
+    """
+
+    def to_ical(self) -> bytes:
+        text = str(self).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+        return text.replace("\r\n", "\n").replace("\n", "\\n").encode(self.encoding)
 
 
 def one_line(text: str) -> str:
@@ -95,13 +108,13 @@ def invitation(m: Meeting, *, method: str = "REQUEST", stamp: datetime) -> bytes
     event.add("dtstamp", stamp.astimezone(UTC))
     event.add("dtstart", m.start)
     event.add("dtend", m.end)
-    event.add("summary", summary(m))
+    event.add("summary", PersonText(summary(m)))
     description = _description(m, method)
     if description:
-        event.add("description", description)
+        event.add("description", PersonText(description))
     location = m.meet_link or one_line(m.location)
     if location:
-        event.add("location", location)
+        event.add("location", PersonText(location))
     event.add("organizer", organizer)
     event.add("attendee", attendee)
     event.add("status", "CANCELLED" if cancel else "CONFIRMED")
@@ -110,7 +123,7 @@ def invitation(m: Meeting, *, method: str = "REQUEST", stamp: datetime) -> bytes
     if not cancel:
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
-        alarm.add("description", summary(m))
+        alarm.add("description", PersonText(summary(m)))
         alarm.add("trigger", -REMINDER_BEFORE)
         event.add_component(alarm)
 
