@@ -36,7 +36,7 @@ class PersonText(vText):
 
     def to_ical(self) -> bytes:
         text = str(self).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
-        return text.replace("\r\n", "\n").replace("\n", "\\n").encode(self.encoding)
+        return text.replace("\r\n", "\n").replace("\n", "\\n").encode("utf-8")
 
 
 def one_line(text: str) -> str:
