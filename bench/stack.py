@@ -188,10 +188,10 @@ def _start(started: list[Any], server: Any) -> Any:
 def _seed(st: LocalStack, event_types: Sequence[Mapping[str, Any]], busy_events: int,
           seed: int) -> None:
     from booking.services import owners
-    from scripts.seed import ensure_signing_key
+    from scripts.keys import create_missing
     from tests.drivers import connect_google_account, owner_api
 
-    ensure_signing_key()
+    create_missing()
     st.api_key = owners.create_owner(st.owner_id, "Bench", OWNER_EMAIL, st.time_zone,
                                      datetime.now(UTC))
     ctl = st.control

@@ -6,6 +6,7 @@ locals {
     "cloudfunctions.googleapis.com",
     "cloudresourcemanager.googleapis.com", # project IAM bindings made by this configuration
     "cloudscheduler.googleapis.com",
+    "firebaserules.googleapis.com", # the Firestore security rules (firestore.tf)
     "firestore.googleapis.com",
     "iam.googleapis.com",
     "run.googleapis.com", # gen2 functions are Cloud Run services

@@ -11,16 +11,19 @@ locals {
   # CPU for more than one), so a burst of guests fills max_instances x concurrency slots before
   # anyone waits, instead of max_instances. The public functions mostly wait on Firestore and
   # Google, so one CPU carries tens of requests; resync runs one job at a time.
+  # identity: the service account it runs as (iam.tf), which fixes its secrets and keyrings.
+  # env: the plain variables its code reads besides GOOGLE_CLOUD_PROJECT (booking/config.py;
+  # tests/unit/test_infra_consistency.py checks the list against the code).
   function_settings = {
-    oauth_start          = { public = true, memory = "256Mi", timeout = 30, cpu = "1", concurrency = 10 }
-    oauth_callback       = { public = true, memory = "512Mi", timeout = 60, cpu = "1", concurrency = 10 }
-    owner                = { public = true, memory = "512Mi", timeout = 60, cpu = "1", concurrency = 20 }
-    google_notifications = { public = true, memory = "512Mi", timeout = 60, cpu = "1", concurrency = 40 }
-    availability         = { public = true, memory = "512Mi", timeout = 30, cpu = "1", concurrency = 40 }
-    book                 = { public = true, memory = "512Mi", timeout = 60, cpu = "1", concurrency = 20 }
-    cancel               = { public = true, memory = "512Mi", timeout = 60, cpu = "1", concurrency = 20 }
-    reschedule           = { public = true, memory = "512Mi", timeout = 60, cpu = "1", concurrency = 20 }
-    resync               = { public = false, memory = "512Mi", timeout = 300, cpu = "1", concurrency = 1 }
+    oauth_start          = { public = true, memory = "256Mi", timeout = 30, cpu = "1", concurrency = 10, identity = "oauth-start", env = ["FUNCTION_BASE_URL", "GOOGLE_CLIENT_ID"] }
+    oauth_callback       = { public = true, memory = "512Mi", timeout = 60, cpu = "1", concurrency = 10, identity = "oauth-callback", env = ["FUNCTION_BASE_URL", "GOOGLE_CLIENT_ID", "MAIL_FROM", "MAIL_FROM_NAME"] }
+    owner                = { public = true, memory = "512Mi", timeout = 60, cpu = "1", concurrency = 20, identity = "owner", env = ["FUNCTION_BASE_URL", "GOOGLE_CLIENT_ID", "MAIL_FROM", "MAIL_FROM_NAME"] }
+    google_notifications = { public = true, memory = "512Mi", timeout = 60, cpu = "1", concurrency = 40, identity = "push", env = ["FUNCTION_BASE_URL", "GOOGLE_CLIENT_ID", "MAIL_FROM", "MAIL_FROM_NAME"] }
+    availability         = { public = true, memory = "512Mi", timeout = 30, cpu = "1", concurrency = 40, identity = "guests", env = ["FUNCTION_BASE_URL", "GOOGLE_CLIENT_ID", "MAIL_FROM", "MAIL_FROM_NAME"] }
+    book                 = { public = true, memory = "512Mi", timeout = 60, cpu = "1", concurrency = 20, identity = "guests", env = ["FUNCTION_BASE_URL", "GOOGLE_CLIENT_ID", "MAIL_FROM", "MAIL_FROM_NAME"] }
+    cancel               = { public = true, memory = "512Mi", timeout = 60, cpu = "1", concurrency = 20, identity = "guests", env = ["FUNCTION_BASE_URL", "GOOGLE_CLIENT_ID", "MAIL_FROM", "MAIL_FROM_NAME"] }
+    reschedule           = { public = true, memory = "512Mi", timeout = 60, cpu = "1", concurrency = 20, identity = "guests", env = ["FUNCTION_BASE_URL", "GOOGLE_CLIENT_ID", "MAIL_FROM", "MAIL_FROM_NAME"] }
+    resync               = { public = false, memory = "512Mi", timeout = 300, cpu = "1", concurrency = 1, identity = "resync", env = ["FUNCTION_BASE_URL", "GOOGLE_CLIENT_ID", "MAIL_FROM", "MAIL_FROM_NAME"] }
   }
 
   unconfigured = setsubtract(local.entry_points, keys(local.function_settings))
@@ -31,18 +34,24 @@ locals {
 
   base_url = "https://${var.region}-${var.project_id}.cloudfunctions.net"
 
-  # Plain environment of every function (booking/config.py reads it). The secret ones are in
-  # local.secret_env (secrets.tf).
+  # Every plain variable a function may be given (booking/config.py reads them); each function
+  # gets GOOGLE_CLOUD_PROJECT and the ones its `env` lists. Secret ones: local.secret_ids.
+  plain_env = {
+    FUNCTION_BASE_URL = local.base_url
+    MAIL_FROM         = var.mail_from
+    MAIL_FROM_NAME    = var.mail_from_name
+    GOOGLE_CLIENT_ID  = var.google_client_id
+  }
   function_env = {
-    GOOGLE_CLOUD_PROJECT = var.project_id
-    FUNCTION_BASE_URL    = local.base_url
-    MAIL_FROM            = var.mail_from
-    MAIL_FROM_NAME       = var.mail_from_name
-    GOOGLE_CLIENT_ID     = var.google_client_id
-    SIGNING_KEY_SECRET   = local.signing_key_secret
-    # The platform sets it on every gen2 deploy (execution ids in the logs); declared so plans
-    # show no drift.
-    LOG_EXECUTION_ID = "true"
+    for name, settings in local.functions : name => merge(
+      {
+        GOOGLE_CLOUD_PROJECT = var.project_id
+        # The platform sets it on every gen2 deploy (execution ids in the logs); declared so
+        # plans show no drift.
+        LOG_EXECUTION_ID = "true"
+      },
+      { for variable in settings.env : variable => local.plain_env[variable] },
+    )
   }
 
   source_bucket = coalesce(var.source_bucket_name, "${var.project_id}-function-sources")
@@ -57,6 +66,8 @@ data "archive_file" "functions" {
 }
 
 resource "google_storage_bucket" "sources" {
+  # checkov:skip=CKV_GCP_62:It holds only zips of functions/ (public source code, named by content); admin access is in Cloud Audit Logs, and data-access logs would need a second bucket for nothing secret.
+  # checkov:skip=CKV_GCP_78:Objects are immutable (a new name per content hash); versioning would only keep deleted build inputs.
   project                     = var.project_id
   name                        = local.source_bucket
   location                    = var.region
@@ -76,6 +87,7 @@ resource "google_storage_bucket_object" "source" {
 }
 
 resource "google_cloudfunctions2_function" "fn" {
+  # checkov:skip=CKV_GCP_124:Guests' browsers, booking forms on owners' sites and Google's push notifications reach these from the internet; resync, the one private function, is closed by IAM (only the scheduler's identity may invoke it), and Cloud Scheduler's calls do not count as internal traffic.
   for_each = local.functions
 
   project     = var.project_id
@@ -106,11 +118,11 @@ resource "google_cloudfunctions2_function" "fn" {
     timeout_seconds                  = each.value.timeout
     ingress_settings                 = "ALLOW_ALL" # Google's push notifications and guests' browsers
     all_traffic_on_latest_revision   = true
-    service_account_email            = google_service_account.runtime.email
-    environment_variables            = local.function_env
+    service_account_email            = google_service_account.runtime[each.value.identity].email
+    environment_variables            = local.function_env[each.key]
 
     dynamic "secret_environment_variables" {
-      for_each = local.secret_env
+      for_each = toset(local.identities[each.value.identity].secrets)
       content {
         key        = secret_environment_variables.key
         project_id = var.project_id
@@ -145,9 +157,9 @@ resource "google_cloudfunctions2_function" "fn" {
     google_project_iam_member.build_builder,
     google_project_iam_member.runtime_firestore,
     google_project_iam_member.runtime_refresh_token_secrets,
-    google_secret_manager_secret_iam_member.runtime_reads_out_of_band,
-    google_secret_manager_secret_iam_member.runtime_reads_signing_key,
-    google_secret_manager_secret_version.signing_key,
+    google_project_iam_member.runtime_reads_refresh_tokens,
+    google_secret_manager_secret_iam_member.reads_secret,
+    google_secret_manager_secret_iam_member.reads_keyring,
   ]
 }
 

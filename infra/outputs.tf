@@ -13,13 +13,18 @@ output "oauth_redirect_uri" {
   value       = "${local.base_url}/oauth_callback"
 }
 
-output "runtime_service_account" {
-  description = "The identity every function runs as."
-  value       = google_service_account.runtime.email
+output "runtime_service_accounts" {
+  description = "The identity each function runs as."
+  value       = { for name, settings in local.functions : name => google_service_account.runtime[settings.identity].email }
+}
+
+output "keyrings_to_create" {
+  description = "Signing keyrings whose keys `python -m scripts.keys create` adds (README, Deploying)."
+  value       = [for purpose, secret in google_secret_manager_secret.keyring : secret.secret_id]
 }
 
 output "secret_ids_to_fill" {
-  description = "Secrets whose values are added out of band (infra/README.md)."
+  description = "Secrets whose values are added out of band (README, Deploying)."
   value       = { for env, secret in google_secret_manager_secret.out_of_band : env => secret.secret_id }
 }
 

@@ -1,17 +1,19 @@
 locals {
-  # Secret environment variables of every function: variable name -> secret id. Their values are
-  # added out of band (infra/README.md), so they never pass through Terraform or its state.
-  secret_env = {
+  # Secret environment variables: variable name -> secret id. Their values are added out of
+  # band (README, Deploying), so they never pass through Terraform or its state. Each function
+  # gets only those of its identity (iam.tf).
+  secret_ids = {
     SENDGRID_API_KEY     = "sendgrid-api-key"
     GOOGLE_CLIENT_SECRET = "google-oauth-client-secret"
   }
-  # The HMAC key for signed links, OAuth state and owner sessions. The functions read it through
-  # the Secret Manager API by this id (booking.config: signing_key_secret, SIGNING_KEY_SECRET).
-  signing_key_secret = "link-signing-key"
+  # The signing keyrings, one per purpose (functions/booking/adapters/signing_keys.py). Terraform
+  # creates the empty secrets and who may read them; `python -m scripts.keys create` adds the
+  # keys, so no key is ever in Terraform's state.
+  keyrings = toset(["channels", "links", "oauth", "sessions"])
 }
 
 resource "google_secret_manager_secret" "out_of_band" {
-  for_each = local.secret_env
+  for_each = local.secret_ids
 
   project   = var.project_id
   secret_id = each.value
@@ -24,10 +26,12 @@ resource "google_secret_manager_secret" "out_of_band" {
   depends_on = [google_project_service.enabled]
 }
 
-resource "google_secret_manager_secret" "signing_key" {
+resource "google_secret_manager_secret" "keyring" {
+  for_each = local.keyrings
+
   project   = var.project_id
-  secret_id = local.signing_key_secret
-  labels    = { app = "booking" }
+  secret_id = "booking-key-${each.key}"
+  labels    = { app = "booking", purpose = each.key }
 
   replication {
     auto {}
@@ -36,31 +40,21 @@ resource "google_secret_manager_secret" "signing_key" {
   depends_on = [google_project_service.enabled]
 }
 
-# 64 letters and digits: about 380 bits for HMAC-SHA256. Changing it invalidates every link,
-# OAuth state and owner session in flight (`terraform apply -replace=random_password.signing_key`).
-resource "random_password" "signing_key" {
-  length  = 64
-  special = false
-}
-
-resource "google_secret_manager_secret_version" "signing_key" {
-  secret      = google_secret_manager_secret.signing_key.id
-  secret_data = random_password.signing_key.result
-}
-
-# Read-only access, secret by secret, for the runtime identity.
-resource "google_secret_manager_secret_iam_member" "runtime_reads_out_of_band" {
-  for_each = google_secret_manager_secret.out_of_band
+# Read-only access, secret by secret, identity by identity.
+resource "google_secret_manager_secret_iam_member" "reads_secret" {
+  for_each = local.secret_grants
 
   project   = var.project_id
-  secret_id = each.value.secret_id
+  secret_id = google_secret_manager_secret.out_of_band[each.value.variable].secret_id
   role      = "roles/secretmanager.secretAccessor"
-  member    = "serviceAccount:${google_service_account.runtime.email}"
+  member    = "serviceAccount:${google_service_account.runtime[each.value.identity].email}"
 }
 
-resource "google_secret_manager_secret_iam_member" "runtime_reads_signing_key" {
+resource "google_secret_manager_secret_iam_member" "reads_keyring" {
+  for_each = local.keyring_grants
+
   project   = var.project_id
-  secret_id = google_secret_manager_secret.signing_key.secret_id
+  secret_id = google_secret_manager_secret.keyring[each.value.purpose].secret_id
   role      = "roles/secretmanager.secretAccessor"
-  member    = "serviceAccount:${google_service_account.runtime.email}"
+  member    = "serviceAccount:${google_service_account.runtime[each.value.identity].email}"
 }

@@ -10,17 +10,15 @@ terraform {
       source  = "hashicorp/archive"
       version = "~> 2.5" # glob patterns in archive_file excludes
     }
-    random = {
-      source  = "hashicorp/random"
-      version = "~> 3.6"
-    }
   }
 
-  # The state holds the generated link-signing key: keep it in a bucket only admins can read,
-  # e.g. `terraform init -backend-config="bucket=MY-STATE-BUCKET"` with the block below.
-  # backend "gcs" {
-  #   prefix = "booking"
-  # }
+  # Remote state: a GCS bucket with versioning, readable by the people who deploy only. No
+  # secret is in the state (keys and credentials are added out of band), but it maps the whole
+  # project. Create the bucket once, then `terraform init -backend-config="bucket=MY-BUCKET"`
+  # (README, Deploying). Without -backend-config, init asks for the bucket.
+  backend "gcs" {
+    prefix = "booking"
+  }
 }
 
 provider "google" {

@@ -19,7 +19,31 @@ ensure_venv() {
   fi
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "installing requirements into .venv" >&2
-    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$ROOT/requirements.txt"
+    # requirements.txt pins every package with its hashes (scripts/lock), so pip checks each
+    # download against them.
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes \
+      -r "$ROOT/requirements.txt"
+    echo "$want" > "$stamp"
+  fi
+}
+
+# The infra checks' own virtualenv (checkov, terraform fmt): their dependencies never meet the
+# functions'. It lives in the user's cache, named by the lock's hash, so worktrees and CI runs on
+# one machine share it (a first install takes minutes, a check 15 s); a changed lock makes a new
+# one. Set INFRA_VENV to put it elsewhere.
+ensure_infra_tools() {
+  local want
+  want="$(sha256sum "$ROOT/scripts/infra-tools.txt" | cut -d' ' -f1)"
+  INFRA_VENV="${INFRA_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/booking-infra-tools/${want:0:16}}"
+  local stamp="$INFRA_VENV/.requirements.sha256"
+  if [ ! -x "$INFRA_VENV/bin/python" ]; then
+    mkdir -p "$(dirname "$INFRA_VENV")"
+    "$(command -v python3.11 || command -v python3)" -m venv "$INFRA_VENV"
+  fi
+  if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "installing checkov and terraform into .venv-infra" >&2
+    "$INFRA_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes \
+      -r "$ROOT/scripts/infra-tools.txt"
     echo "$want" > "$stamp"
   fi
 }

@@ -1,31 +1,19 @@
-"""Seeds the local run: our signing key, a demo owner, and demo Google accounts with calendars and
+"""Seeds the local run: our signing keys, a demo owner, and demo Google accounts with calendars and
 events (one account already connected through the real OAuth flow)."""
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime, timedelta
 
 from tests.drivers import connect_google_account, owner_api
 from tests.standins.google.control import GoogleControl
 
 
-def ensure_signing_key() -> None:
-    from booking.adapters import secrets as secret_store
-    from booking.config import get_settings
-    from booking.errors import ExternalError
-
-    name = get_settings().signing_key_secret
-    try:
-        secret_store.get(name)
-    except ExternalError:
-        secret_store.put(name, secrets.token_urlsafe(48))
-
-
 def seed_demo(google_url: str, base_url: str, owner_id: str) -> str:
     from booking.services import owners
+    from scripts.keys import create_missing
 
-    ensure_signing_key()
+    create_missing()  # the same setup command a deploy runs (README, Deploying)
     now = datetime.now(UTC)
     api_key = owners.create_owner(owner_id, "Demo Coach", "coach@demo.test", "Europe/Ljubljana",
                                   now)

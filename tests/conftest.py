@@ -167,9 +167,9 @@ def stack(
     for key, value in st.env.items():
         monkeypatch.setenv(key, value)
     _reset_app_caches()
-    from scripts.seed import ensure_signing_key
+    from scripts.keys import create_missing
 
-    ensure_signing_key()
+    create_missing()
     try:
         yield st
         from tests.standins.google.calendar_push import flush_push

@@ -5,6 +5,7 @@ only for the libraries it touches (nothing is imported or built at module import
 from __future__ import annotations
 
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from booking.config import get_settings
@@ -65,7 +66,7 @@ def sendgrid() -> SendGridAPIClient:
 
             settings = get_settings()
             _cache["sendgrid"] = SendGridAPIClient(
-                settings.sendgrid_api_key, host=settings.sendgrid_host
+                settings.need("sendgrid_api_key"), host=settings.sendgrid_host
             )
         return _cache["sendgrid"]  # type: ignore[no-any-return]
 
@@ -88,4 +89,39 @@ def cached(name: str, build: Any) -> Any:
         with _lock:
             _cache[name] = value
             _building.pop(name, None)
+        return value
+
+
+def store(name: str, value: Any) -> None:
+    """Puts a ready object in the cache (credentials built from a grant just received)."""
+    with _lock:
+        _cache[name] = value
+
+
+def cached_for(name: str, seconds: float, build: Any, *, min_age: float | None = None) -> Any:
+    """Like `cached`, but rebuilt once older than `seconds` (keys rotate: an instance must not
+    keep the old ones forever). With `min_age`, rebuilt now if at least that old (a token named
+    a key we have not seen yet), so a flood of made-up key ids cannot hammer the source. Built
+    under a lock of its own name, as in `cached`."""
+
+    def fresh(entry: tuple[float, Any] | None) -> bool:
+        if entry is None:
+            return False
+        age = time.monotonic() - entry[0]
+        return age < seconds and (min_age is None or age < min_age)
+
+    with _lock:
+        entry: tuple[float, Any] | None = _cache.get(name)
+        if fresh(entry):
+            return entry[1]  # type: ignore[index]
+        building = _building.setdefault(name, threading.Lock())
+    with building:
+        with _lock:
+            entry = _cache.get(name)
+            # Rebuilt by another thread while this one waited: that is fresh enough.
+            if entry is not None and time.monotonic() - entry[0] < (min_age or seconds):
+                return entry[1]
+        value = build()
+        with _lock:
+            _cache[name] = (time.monotonic(), value)
         return value

@@ -1,8 +1,11 @@
 """One frozen Settings object built from the environment, checked once, on first use.
 
-Production needs only the project, the mail sender, the function base URL and the OAuth client;
-the Google endpoints default to Google's own. Tests and the local run point every endpoint at the
-emulator and the stand-ins.
+Every function needs the project; the rest is needed only by the functions whose code reads it
+(`Settings.need`), so each deployed function is given its own variables and secrets and nothing
+more (infra/functions.tf, proven by tests/unit/test_infra_consistency.py). A value that is set
+is checked at load; one that is missing stops the function with an error naming the variable the
+first time its code needs it. The Google endpoints default to Google's own. Tests and the local
+run point every endpoint at the emulator and the stand-ins.
 """
 
 from __future__ import annotations
@@ -15,18 +18,30 @@ from urllib.parse import urlsplit
 
 from booking.errors import ConfigError
 
-CALENDAR_SCOPE = "https://www.googleapis.com/auth/calendar"
+# The narrowest Calendar scopes that do the job (calendar.v3.json, each method's `scopes`):
+#   calendarList.list                          calendar.calendarlist.readonly
+#   freebusy.query (any conflict calendar)     calendar.freebusy
+#   events insert/patch/delete/list/watch      calendar.events (the default calendar may be one
+#                                              the owner can write but does not own, which
+#                                              calendar.events.owned would not cover)
+# channels.stop accepts any of them. The full `calendar` scope (calendars, ACLs, settings) is
+# never asked for.
+CALENDAR_SCOPES = (
+    "https://www.googleapis.com/auth/calendar.calendarlist.readonly",
+    "https://www.googleapis.com/auth/calendar.freebusy",
+    "https://www.googleapis.com/auth/calendar.events",
+)
 LOGIN_SCOPES = ("openid", "https://www.googleapis.com/auth/userinfo.email")
 
 
 @dataclass(frozen=True)
 class Settings:
     project_id: str
-    base_url: str  # where the functions answer: {base_url}/{function_name}
-    mail_from: str
-    google_client_id: str
-    google_client_secret: str
-    sendgrid_api_key: str
+    base_url: str | None = None  # where the functions answer: {base_url}/{function_name}
+    mail_from: str | None = None
+    google_client_id: str | None = None
+    google_client_secret: str | None = None
+    sendgrid_api_key: str | None = None
     firestore_emulator_host: str | None = None
     secret_manager_endpoint: str | None = None  # None: the real Secret Manager
     sendgrid_host: str = "https://api.sendgrid.com"
@@ -36,18 +51,28 @@ class Settings:
     google_certs_uri: str = "https://www.googleapis.com/oauth2/v1/certs"
     google_issuer: str = "https://accounts.google.com"
     google_calendar_endpoint: str = "https://www.googleapis.com/calendar/v3/"
-    signing_key_secret: str = "link-signing-key"  # noqa: S105 - a secret's name
     mail_from_name: str = "Bookings"
     # Which X-Forwarded-For entry, from the right, is the client: 1 on Cloud Functions, 2
     # behind an external load balancer (it appends the address Google's front end saw).
     client_ip_hops: int = 1
 
+    def need(self, attr: str) -> str:
+        """The value of a setting this code path cannot do without; ConfigError naming its
+        variable when the function was deployed without it."""
+        value = getattr(self, attr)
+        if not value:
+            raise ConfigError(f"missing environment variable: {_var_of(attr)}")
+        return str(value)
+
     def function_url(self, name: str) -> str:
-        return f"{self.base_url}/{name}"
+        return f"{self.need('base_url')}/{name}"
 
 
 _REQUIRED = {
     "project_id": "GOOGLE_CLOUD_PROJECT",
+}
+# Needed by some functions only (Settings.need); infra/ sets each where its code reads it.
+NEEDED = {
     "base_url": "FUNCTION_BASE_URL",
     "mail_from": "MAIL_FROM",
     "google_client_id": "GOOGLE_CLIENT_ID",
@@ -55,6 +80,7 @@ _REQUIRED = {
     "sendgrid_api_key": "SENDGRID_API_KEY",
 }
 _OPTIONAL = {
+    **NEEDED,
     "firestore_emulator_host": "FIRESTORE_EMULATOR_HOST",
     "secret_manager_endpoint": "SECRET_MANAGER_ENDPOINT",
     "sendgrid_host": "SENDGRID_HOST",
@@ -64,7 +90,6 @@ _OPTIONAL = {
     "google_certs_uri": "GOOGLE_CERTS_URI",
     "google_issuer": "GOOGLE_ISSUER",
     "google_calendar_endpoint": "GOOGLE_CALENDAR_ENDPOINT",
-    "signing_key_secret": "SIGNING_KEY_SECRET",
     "mail_from_name": "MAIL_FROM_NAME",
     "client_ip_hops": "CLIENT_IP_HOPS",
 }
@@ -87,7 +112,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
             parts = urlsplit(values[attr])
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 raise ConfigError(f"{_var_of(attr)} must be an http(s) URL, got {values[attr]!r}")
-    values["base_url"] = values["base_url"].rstrip("/")
+    if "base_url" in values:
+        values["base_url"] = values["base_url"].rstrip("/")
     endpoint = values.get("google_calendar_endpoint")
     if endpoint and not endpoint.endswith("/"):
         # googleapiclient joins paths onto the endpoint: without the slash it drops "v3".
@@ -95,7 +121,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     hops = values.pop("client_ip_hops", "1")
     if not hops.isdigit() or not 1 <= int(hops) <= 5:
         raise ConfigError(f"CLIENT_IP_HOPS must be a number from 1 to 5, got {hops!r}")
-    if "@" not in values["mail_from"]:
+    if "mail_from" in values and "@" not in values["mail_from"]:
         raise ConfigError(f"MAIL_FROM must be an email address, got {values['mail_from']!r}")
     return Settings(**values, client_ip_hops=int(hops))  # type: ignore[arg-type]
 

@@ -49,6 +49,14 @@ class Unauthorized(BookingError):
     code = "unauthorized"
 
 
+class Forbidden(BookingError):
+    """Signed in, but this request may not do this (another owner's attempt, a cross-site
+    request)."""
+
+    status = 403
+    code = "forbidden"
+
+
 class NotFound(BookingError):
     status = 404
     code = "not_found"

@@ -9,9 +9,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from booking.config import CALENDAR_SCOPE
+from booking.config import CALENDAR_SCOPES
 from tests.conftest import Stack
-from tests.drivers import connect_google_account, owner_api, start_connect
+from tests.drivers import connect_google_account, owner_api, owner_browser, start_connect
 from tests.integration.helpers import connection_docs, google, make_owner, owner_doc
 
 ACCOUNT_A = "alex@gmail.test"
@@ -58,7 +58,8 @@ def test_two_accounts_connect_with_defaults_and_secrets_only_in_secret_manager(
     # One secret per connection; the stored refresh token is the one Google issued.
     assert len(_secret_ids(stack)) == 2
     for doc in connection_docs("coach"):
-        assert CALENDAR_SCOPE in doc["scopes"]
+        assert set(CALENDAR_SCOPES) <= set(doc["scopes"])
+        assert "https://www.googleapis.com/auth/calendar" not in doc["scopes"]
         assert "refresh_token" not in str(doc)
 
 
@@ -105,33 +106,40 @@ def _nothing_stored(stack: Stack) -> None:
 
 
 def test_tampered_state_is_refused_and_nothing_is_stored(stack: Stack, owner_key: str) -> None:
-    auth_url = start_connect(stack.base_url, owner_key)
+    browser = owner_browser(stack.base_url, owner_key)
+    auth_url = start_connect(stack.base_url, browser)
     back = google(stack).consent(auth_url, ACCOUNT_A)
     query = parse_qs(urlsplit(back).query)
     state = query["state"][0]
     tampered = state[:-3] + ("AAA" if not state.endswith("AAA") else "BBB")
-    resp = _callback(stack, code=query["code"][0], state=tampered)
+    resp = browser.get(f"{stack.base_url}/oauth_callback",
+                       params={"code": query["code"][0], "state": tampered},
+                       allow_redirects=False, timeout=30)
     assert resp.status_code == 400
     assert "not a valid sign-in attempt" in resp.text
     _nothing_stored(stack)
 
 
 def test_reused_state_is_refused_the_second_time(stack: Stack, owner_key: str) -> None:
-    auth_url = start_connect(stack.base_url, owner_key)
+    browser = owner_browser(stack.base_url, owner_key)
+    auth_url = start_connect(stack.base_url, browser)
     back = google(stack).consent(auth_url, ACCOUNT_A)
-    assert requests.get(back, allow_redirects=False, timeout=30).status_code == 303
-    replay = requests.get(back, allow_redirects=False, timeout=30)
+    binding = browser.cookies["oauth_attempt"]
+    assert browser.get(back, allow_redirects=False, timeout=30).status_code == 303
+    assert "oauth_attempt" not in browser.cookies  # the callback clears it
+    browser.cookies.set("oauth_attempt", binding)  # even with it kept, the state works once
+    replay = browser.get(back, allow_redirects=False, timeout=30)
     assert replay.status_code == 410
     assert "used already" in replay.text
     assert len(connection_docs("coach")) == 1
 
 
 def test_expired_state_is_refused(stack: Stack, owner_key: str) -> None:
-    from booking.adapters import secrets as secret_store
+    from booking.adapters import signing_keys
     from booking.domain import tokens
 
     past = datetime.now(UTC) - timedelta(minutes=11)
-    state = tokens.sign(secret_store.signing_key(), "oauth_state", {"o": "coach", "n": "x" * 32},
+    state = tokens.sign(signing_keys.oauth(), "oauth_state", {"o": "coach", "n": "x" * 32},
                         expires_at=int((past + timedelta(minutes=10)).timestamp()))
     resp = _callback(stack, code="whatever", state=state)
     assert resp.status_code == 410
@@ -172,10 +180,13 @@ def test_access_denied_ends_on_a_clear_page_with_nothing_stored(
 
 
 def test_failed_code_exchange_ends_on_a_clear_page(stack: Stack, owner_key: str) -> None:
-    auth_url = start_connect(stack.base_url, owner_key)
+    browser = owner_browser(stack.base_url, owner_key)
+    auth_url = start_connect(stack.base_url, browser)
     back = google(stack).consent(auth_url, ACCOUNT_A)
     query = parse_qs(urlsplit(back).query)
-    resp = _callback(stack, code="not-a-code", state=query["state"][0])
+    resp = browser.get(f"{stack.base_url}/oauth_callback",
+                       params={"code": "not-a-code", "state": query["state"][0]},
+                       allow_redirects=False, timeout=30)
     assert resp.status_code == 400
     assert "did not accept this sign-in" in resp.text
     _nothing_stored(stack)

@@ -1,5 +1,7 @@
 """infra/*.tf and cloudbuild.yaml agree with the code: every entry point of functions/main.py is
-deployed, resync stays private, and every variable booking.config requires is set.
+deployed, resync stays private, and each function runs as an identity that holds exactly the
+secrets, keyrings and refresh-token rights its code can reach (tests/unit/code_needs.py reads
+that from the source), with exactly the variables its code reads.
 
 Terraform cannot run offline here (its providers are downloads), so the .tf text is read with a
 small HCL-aware scanner (strings, interpolations, comments) and regexes.
@@ -7,15 +9,15 @@ small HCL-aware scanner (strings, interpolations, comments) and regexes.
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from booking.config import _OPTIONAL, _REQUIRED, Settings
+from booking.config import _OPTIONAL, _REQUIRED, NEEDED
 from scripts.functions_host import MAIN, function_names
+from tests.unit.code_needs import Needs, needs_of
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -97,6 +99,19 @@ class FunctionSettings:
     timeout: int
     cpu: str
     concurrency: int
+    identity: str
+    env: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Identity:
+    refresh_tokens: str
+    keyrings: frozenset[str]
+    secrets: frozenset[str]
+
+
+def _strings(literal: str) -> frozenset[str]:
+    return frozenset(re.findall(r'"([^"]*)"', literal))
 
 
 @pytest.fixture(scope="module")
@@ -113,26 +128,52 @@ def settings(tf: str) -> dict[str, FunctionSettings]:
         match = re.fullmatch(r"\s*(\w+)\s*=\s*\{(.*)\}\s*", line)
         if not match:
             continue
-        fields = dict(re.findall(r'(\w+)\s*=\s*"?([^",}\s]+)"?', match.group(2)))
+        body = match.group(2)
+        env = re.search(r"\benv\s*=\s*\[([^\]]*)\]", body)
+        fields = dict(re.findall(r'(\w+)\s*=\s*"?([^",}\s\[]+)"?', body))
         found[match.group(1)] = FunctionSettings(
             public=fields["public"] == "true", memory=fields["memory"],
             timeout=int(fields["timeout"]), cpu=fields["cpu"],
-            concurrency=int(fields["concurrency"]),
+            concurrency=int(fields["concurrency"]), identity=fields["identity"],
+            env=_strings(env.group(1)) if env else frozenset(),
         )
     assert found, "local.function_settings is empty or unreadable"
     return found
 
 
 @pytest.fixture(scope="module")
-def function_env(tf: str) -> dict[str, str]:
-    body = _block(tf, r"\bfunction_env\s*=")
+def identities(tf: str) -> dict[str, Identity]:
+    body = _block(tf, r"\bidentities\s*=")
+    found: dict[str, Identity] = {}
+    for match in re.finditer(r"(?m)^\s*([\w-]+)\s*=\s*\{", body):
+        block = _block(body[match.start():], re.escape(match.group(1)) + r"\s*=")
+        fields = {k: v for k, v in re.findall(r"(?m)^\s*(\w+)\s*=\s*(.+?)\s*$", block)}
+        found[match.group(1)] = Identity(
+            refresh_tokens=fields["refresh_tokens"].strip('"'),
+            keyrings=_strings(fields["keyrings"]), secrets=_strings(fields["secrets"]))
+    assert found, "local.identities is empty or unreadable"
+    return found
+
+
+@pytest.fixture(scope="module")
+def plain_env(tf: str) -> dict[str, str]:
+    body = _block(tf, r"\bplain_env\s*=")
     return dict(re.findall(r"(?m)^\s*([A-Z_][A-Z0-9_]*)\s*=\s*(.+?)\s*$", body))
 
 
 @pytest.fixture(scope="module")
-def secret_env(tf: str) -> dict[str, str]:
-    body = _block(tf, r"\bsecret_env\s*=")
+def secret_ids(tf: str) -> dict[str, str]:
+    body = _block(tf, r"\bsecret_ids\s*=")
     return dict(re.findall(r'(?m)^\s*([A-Z_][A-Z0-9_]*)\s*=\s*"([^"]+)"', body))
+
+
+@pytest.fixture(scope="module")
+def needs() -> dict[str, Needs]:
+    return {name: needs_of(name) for name in function_names()}
+
+
+def _vars_of(settings: FunctionSettings, identity: Identity) -> set[str]:
+    return {"GOOGLE_CLOUD_PROJECT", *settings.env, *identity.secrets}
 
 
 def _function_resource(tf: str) -> str:
@@ -215,48 +256,152 @@ def test_scheduler_calls_resync_with_an_oidc_token_of_its_own_account(tf: str) -
     assert audience and audience.group(1) == uri.group(1)
 
 
-def test_every_required_config_variable_is_set_for_the_functions(
-        tf: str, function_env: dict[str, str], secret_env: dict[str, str]) -> None:
+def test_each_function_gets_the_variables_its_code_reads_and_no_others(
+        tf: str, settings: dict[str, FunctionSettings], identities: dict[str, Identity],
+        needs: dict[str, Needs]) -> None:
     resource = _function_resource(tf)
-    assert re.search(r"environment_variables\s*=\s*local\.function_env\b", resource)
+    assert re.search(r"environment_variables\s*=\s*local\.function_env\[each\.key\]",
+                     resource)
     secrets = _block(resource, r'dynamic\s+"secret_environment_variables"')
-    assert re.search(r"for_each\s*=\s*local\.secret_env\b", secrets)
-    both = set(function_env) & set(secret_env)
-    assert not both, f"set both plainly and as secrets: {sorted(both)}"
-    missing = sorted(set(_REQUIRED.values()) - set(function_env) - set(secret_env))
-    assert not missing, f"booking.config requires these, infra/ does not set them: {missing}"
+    assert re.search(r"for_each\s*=\s*toset\(local\.identities\[each\.value\.identity\]"
+                     r"\.secrets\)", secrets)
+    assert re.search(r"GOOGLE_CLOUD_PROJECT\s*=\s*var\.project_id",
+                     _block(tf, r"\bfunction_env\s*="))
+    for name, fn in settings.items():
+        wanted = {"GOOGLE_CLOUD_PROJECT", *(NEEDED[attr] for attr in needs[name].settings)}
+        if "MAIL_FROM" in wanted:
+            wanted.add("MAIL_FROM_NAME")  # the sender's name goes with its address
+        given = _vars_of(fn, identities[fn.identity])
+        assert given == wanted, (f"{name}: infra gives {sorted(given - wanted)} it does not "
+                                 f"read, lacks {sorted(wanted - given)}")
 
 
-def test_credentials_reach_the_functions_only_as_secrets(secret_env: dict[str, str]) -> None:
-    assert {"SENDGRID_API_KEY", "GOOGLE_CLIENT_SECRET"} <= set(secret_env)
+def test_each_identity_holds_exactly_what_its_functions_reach(
+        settings: dict[str, FunctionSettings], identities: dict[str, Identity],
+        needs: dict[str, Needs]) -> None:
+    assert set(identities) == {fn.identity for fn in settings.values()}, "an unused identity"
+    for identity, grants in identities.items():
+        members = [name for name, fn in settings.items() if fn.identity == identity]
+        reach = [needs[name] for name in members]
+        keyrings = set().union(*(n.keyrings for n in reach))
+        refresh = set().union(*(n.refresh_tokens for n in reach))
+        secret_vars = {NEEDED[a] for n in reach for a in n.settings} & {
+            "GOOGLE_CLIENT_SECRET", "SENDGRID_API_KEY"}
+        assert grants.keyrings == keyrings, f"{identity} ({members}): keyrings"
+        assert grants.refresh_tokens == ("write" if "write" in refresh else
+                                         "read" if refresh else "none"), identity
+        assert grants.secrets == secret_vars, f"{identity} ({members}): secrets"
+        assert all(n.firestore for n in reach)
 
 
-def test_terraform_sets_no_variable_that_config_does_not_read(
-        function_env: dict[str, str], secret_env: dict[str, str]) -> None:
+def test_only_the_owners_side_writes_refresh_tokens(
+        settings: dict[str, FunctionSettings], identities: dict[str, Identity],
+        needs: dict[str, Needs]) -> None:
+    # Issue 13 also asked that the push intake read no refresh token; since issue 11 the intake
+    # runs the incremental sync itself, so it reads one (granted above, exactly as reached).
+    for name in ("google_notifications", "availability", "book", "cancel", "reschedule",
+                 "resync"):
+        assert "write" not in needs[name].refresh_tokens, name
+        assert identities[settings[name].identity].refresh_tokens != "write", name
+    writers = {n for n, fn in settings.items()
+               if identities[fn.identity].refresh_tokens == "write"}
+    assert writers == {"oauth_callback", "owner"}
+    assert identities[settings["oauth_start"].identity].refresh_tokens == "none"
+
+
+def test_identities_get_their_grants_from_the_table(tf: str) -> None:
+    account = _block(tf, r'resource\s+"google_service_account"\s+"runtime"')
+    assert re.search(r"for_each\s*=\s*local\.identities\b", account)
+    assert 'account_id   = "booking-${each.key}"' in account
+    resource = _function_resource(tf)
+    assert re.search(r"service_account_email\s*=\s*google_service_account\.runtime"
+                     r"\[each\.value\.identity\]\.email", resource)
+    keyring = _block(tf, r'resource\s+"google_secret_manager_secret_iam_member"\s+"reads_keyring"')
+    assert re.search(r"for_each\s*=\s*local\.keyring_grants\b", keyring)
+    secret = _block(tf, r'resource\s+"google_secret_manager_secret_iam_member"\s+"reads_secret"')
+    assert re.search(r"for_each\s*=\s*local\.secret_grants\b", secret)
+    write = _block(tf, r'resource\s+"google_project_iam_member"\s+'
+                       r'"runtime_refresh_token_secrets"')
+    assert 'settings.refresh_tokens == "write"' in write
+    read = _block(tf, r'resource\s+"google_project_iam_member"\s+"runtime_reads_refresh_tokens"')
+    assert 'settings.refresh_tokens == "read"' in read
+    assert '"roles/secretmanager.secretAccessor"' in read
+    # Every secretAccessor or custom-role grant names one secret or carries the prefix
+    # condition: no identity may read every secret in the project.
+    for match in re.finditer(r'resource\s+"google_project_iam_member"\s+"(\w+)"', tf):
+        body = _block(tf, rf'resource\s+"google_project_iam_member"\s+"{match.group(1)}"')
+        if "secretmanager" in body or "refresh_token_secrets" in body:
+            assert "refresh_token_condition" in body, match.group(1)
+
+
+def test_the_plain_variables_are_the_ones_config_reads(
+        plain_env: dict[str, str], secret_ids: dict[str, str]) -> None:
     known = set(_REQUIRED.values()) | set(_OPTIONAL.values()) | PLATFORM_VARIABLES
-    unknown = sorted((set(function_env) | set(secret_env)) - known)
+    unknown = sorted((set(plain_env) | set(secret_ids)) - known)
     assert not unknown, f"not read by booking.config (a typo?): {unknown}"
+    assert not set(plain_env) & set(secret_ids)
+    assert {"SENDGRID_API_KEY", "GOOGLE_CLIENT_SECRET"} == set(secret_ids)
 
 
-def test_the_generated_signing_key_is_the_secret_the_functions_read(
-        tf: str, function_env: dict[str, str]) -> None:
-    declared = re.search(r'\bsigning_key_secret\s*=\s*"([^"]+)"', tf)
-    assert declared
-    default = {f.name: f.default for f in dataclasses.fields(Settings)}["signing_key_secret"]
-    assert declared.group(1) == default
-    assert function_env.get("SIGNING_KEY_SECRET") == "local.signing_key_secret"
-    secret = _block(tf, r'resource\s+"google_secret_manager_secret"\s+"signing_key"')
-    assert re.search(r"secret_id\s*=\s*local\.signing_key_secret\b", secret)
-    version = _block(tf, r'resource\s+"random_password"\s+"signing_key"')
-    assert re.search(r"length\s*=\s*64\b", version)
+def test_signing_keys_are_made_out_of_band_never_in_terraform_state(tf: str) -> None:
+    from booking.adapters import signing_keys
+
+    keyrings = re.search(r"\bkeyrings\s*=\s*toset\(\[([^\]]*)\]\)", tf)
+    assert keyrings and _strings(keyrings.group(1)) == set(signing_keys.PURPOSES)
+    secret = _block(tf, r'resource\s+"google_secret_manager_secret"\s+"keyring"')
+    assert 'secret_id = "booking-key-${each.key}"' in secret
+    assert signing_keys.secret_id("links") == "booking-key-links"
+    # No secret value ever passes through Terraform.
+    assert "google_secret_manager_secret_version" not in tf
+    assert "random_password" not in tf and "secret_data" not in tf
 
 
 def test_refresh_token_secrets_are_granted_by_name_prefix_only(tf: str) -> None:
-    binding = _block(tf, r'resource\s+"google_project_iam_member"\s+'
-                         r'"runtime_refresh_token_secrets"')
-    condition = _block(binding, r"\bcondition")
-    assert "/secrets/google-refresh-" in condition
-    assert "data.google_project.this.number" in condition
+    condition = re.search(r'refresh_token_condition\s*=\s*"(.*)"\n', tf)
+    assert condition and "/secrets/google-refresh-" in condition.group(1)
+    assert "data.google_project.this.number" in condition.group(1)
+
+
+# --- Firestore ---------------------------------------------------------------------------------
+
+def test_firestore_security_rules_deny_everything(tf: str) -> None:
+    ruleset = _block(tf, r'resource\s+"google_firebaserules_ruleset"\s+"firestore"')
+    assert "allow read, write: if false;" in ruleset
+    assert "allow read, write: if true" not in tf and "request.auth" not in tf
+    release = _block(tf, r'resource\s+"google_firebaserules_release"\s+"firestore"')
+    assert re.search(r'name\s*=\s*"cloud\.firestore"', release)
+
+
+def test_every_expiring_collection_has_a_ttl_on_the_field_the_code_writes(tf: str) -> None:
+    fields = dict(re.findall(r'(?m)^\s*(\w+)\s*=\s*"(\w+)"',
+                             _block(tf, r"\bttl_fields\s*=")))
+    assert fields == {"oauth_states": "expires_at", "sessions": "expires_at",
+                      "channels": "expire_at", "outbox": "expire_at"}
+    adapters = ROOT / "functions" / "booking" / "adapters"
+    writes = {
+        "oauth_states": "firestore_owners.py", "sessions": "firestore_owners.py",
+        "channels": "firestore_channels.py", "outbox": "firestore_outbox.py",
+    }
+    for collection, module in writes.items():
+        assert f'"{fields[collection]}"' in (adapters / module).read_text(encoding="utf-8")
+    ttl = _block(tf, r'resource\s+"google_firestore_field"\s+"ttl"')
+    assert "ttl_config {}" in ttl
+
+
+def test_every_order_the_code_queries_on_bookings_start_is_indexed(tf: str) -> None:
+    code = (ROOT / "functions" / "booking" / "adapters" / "firestore_bookings.py").read_text(
+        encoding="utf-8")
+    assert 'order_by("start", direction="DESCENDING")' in code
+    assert 'collection_group("bookings")' in code
+    field = _block(tf, r'resource\s+"google_firestore_field"\s+"bookings_start"')
+    indexes = re.findall(r'order\s*=\s*"(\w+)"\s*\n\s*query_scope\s*=\s*"(\w+)"', field)
+    assert set(indexes) >= {("ASCENDING", "COLLECTION"), ("DESCENDING", "COLLECTION"),
+                            ("ASCENDING", "COLLECTION_GROUP")}
+    owners = (ROOT / "functions" / "booking" / "adapters" / "firestore_owners.py").read_text(
+        encoding="utf-8")
+    assert 'collection_group("connections")' in owners
+    sub = _block(tf, r'resource\s+"google_firestore_field"\s+"connections_sub"')
+    assert '"COLLECTION_GROUP"' in sub
 
 
 # --- Cloud Build -------------------------------------------------------------------------------
@@ -267,33 +412,38 @@ def cloudbuild() -> str:
 
 
 def test_cloud_build_deploys_each_function_with_the_terraform_settings(
-        cloudbuild: str, settings: dict[str, FunctionSettings]) -> None:
+        cloudbuild: str, settings: dict[str, FunctionSettings],
+        identities: dict[str, Identity]) -> None:
     table = re.search(r"<<'SETTINGS'\n(.*?)\n\s*SETTINGS\n", cloudbuild, re.S)
     assert table, "cloudbuild.yaml lost its SETTINGS table"
-    rows = {fields[0]: (fields[1], int(fields[2]), fields[3], int(fields[4]))
-            for fields in (line.split() for line in table.group(1).splitlines()) if fields}
-    assert rows == {name: (s.memory, s.timeout, s.cpu, s.concurrency)
-                    for name, s in settings.items()}
+    rows = {f[0]: (f[1], int(f[2]), f[3], int(f[4]), f[5], frozenset(f[6].split(",")),
+                   frozenset() if f[7] == "-" else frozenset(f[7].split(",")))
+            for f in (line.split() for line in table.group(1).splitlines()) if f}
+    assert rows == {name: (s.memory, s.timeout, s.cpu, s.concurrency, s.identity, s.env,
+                           identities[s.identity].secrets) for name, s in settings.items()}
 
 
 def test_cloud_build_deploys_like_terraform(
-        cloudbuild: str, tf: str, function_env: dict[str, str],
-        secret_env: dict[str, str]) -> None:
+        cloudbuild: str, plain_env: dict[str, str], secret_ids: dict[str, str]) -> None:
     assert "--runtime=python312" in cloudbuild
     assert '--entry-point="$$fn"' in cloudbuild and 'functions deploy "$$fn"' in cloudbuild
     assert "--source=functions" in cloudbuild and "--gen2" in cloudbuild
-    env = set(re.findall(r"(?:\^##\^|##)([A-Z_][A-Z0-9_]*)=", cloudbuild))
-    assert env == set(function_env)
-    assert re.search(r"##SIGNING_KEY_SECRET=link-signing-key\b", cloudbuild)
-    assert dict(re.findall(r"([A-Z_]+)=([a-z0-9-]+):latest", cloudbuild)) == secret_env
-    for resource in ("runtime", "build"):
-        account = _block(tf, rf'resource\s+"google_service_account"\s+"{resource}"')
-        account_id = re.search(r'account_id\s*=\s*"([^"]+)"', account)
-        assert account_id and f"{account_id.group(1)}@${{PROJECT_ID}}" in cloudbuild
+    values = set(re.findall(r"value\[([A-Z_]+)\]=", cloudbuild))
+    assert values == set(plain_env)
+    assert dict(re.findall(r"secret_id\[([A-Z_]+)\]=([a-z0-9-]+)", cloudbuild)) == secret_ids
+    assert 'runtime_sa="booking-$${identity[$$fn]}@${PROJECT_ID}' in cloudbuild
+    assert "booking-builds@${PROJECT_ID}" in cloudbuild
+
+
+def test_cloud_build_images_are_pinned_by_digest(cloudbuild: str) -> None:
+    images = re.findall(r"(?m)^\s*(?:name:|-)\s*((?:gcr\.io|python)\S*)\s*$", cloudbuild)
+    assert images
+    for image in images:
+        assert re.search(r"@sha256:[0-9a-f]{64}$", image), f"{image} is not pinned by digest"
 
 
 def test_cloud_build_runs_the_test_command_against_the_emulator(cloudbuild: str) -> None:
-    assert "gcr.io/google.com/cloudsdktool/google-cloud-cli:emulators" in cloudbuild
+    assert "gcr.io/google.com/cloudsdktool/google-cloud-cli:emulators@sha256:" in cloudbuild
     assert "FIRESTORE_EMULATOR_HOST=firestore-emulator:8080" in cloudbuild
     assert re.search(r"(?m)^\s*scripts/test\b", cloudbuild)
     assert re.search(r"args: \[-m, pytest, tests/unit\]", cloudbuild)

@@ -28,7 +28,7 @@ def test_a_folder_or_path_as_time_zone_is_named_not_a_crash(zone: str) -> None:
 
 def test_a_non_ascii_token_is_refused_as_malformed() -> None:
     with pytest.raises(tokens.TokenError, match="malformed"):
-        tokens.verify(b"k" * 32, "cancel", "abc.é", now=0)
+        tokens.verify(tokens.Keyring("k1", {"k1": b"k" * 32}), "cancel", "k1.abc.é", now=0)
 
 
 def test_a_slug_with_a_trailing_newline_is_refused() -> None:

@@ -13,18 +13,22 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from booking.domain.tokens import (
+    Keyring,
     TokenError,
     api_key_matches,
+    check_derived,
     derive,
+    derived_token,
     hash_api_key,
+    key_id,
     pkce_challenge,
     sign,
     split_api_key,
     verify,
 )
 
-KEY = b"k" * 32
-OTHER_KEY = b"j" * 32
+KEY = Keyring("k1", {"k1": b"k" * 32})
+OTHER_KEY = Keyring("k1", {"k1": b"j" * 32})
 EXP = 2_000_000_000
 
 
@@ -32,14 +36,16 @@ def b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
-def forged(key: bytes, purpose: str, body: str) -> str:
+def forged(ring: Keyring, purpose: str, body: str) -> str:
     """A token whose MAC is right for any body, to reach the checks behind the signature."""
-    mac = b64(hmac.new(key, f"{purpose}.{body}".encode(), hashlib.sha256).digest())
-    return f"{body}.{mac}"
+    kid = ring.current
+    mac = b64(hmac.new(ring.keys[kid], f"{purpose}.{kid}.{body}".encode(),
+                       hashlib.sha256).digest())
+    return f"{kid}.{body}.{mac}"
 
 
 def refused(token: str, *, purpose: str = "cancel", now: float = EXP - 1,
-            key: bytes = KEY) -> TokenError:
+            key: Keyring = KEY) -> TokenError:
     with pytest.raises(TokenError) as caught:
         verify(key, purpose, token, now=now)
     return caught.value
@@ -55,8 +61,9 @@ def test_round_trip_returns_the_claims_with_the_expiry() -> None:
 
 
 def test_the_doctest_example() -> None:
-    token = sign(b"k" * 32, "oauth_state", {"owner": "o1"}, expires_at=1_000)
-    assert verify(b"k" * 32, "oauth_state", token, now=999)["owner"] == "o1"
+    ring = Keyring("k1", {"k1": b"k" * 32})
+    token = sign(ring, "oauth_state", {"owner": "o1"}, expires_at=1_000)
+    assert verify(ring, "oauth_state", token, now=999)["owner"] == "o1"
 
 
 @given(st.dictionaries(st.text(max_size=10).filter(lambda k: k != "exp"),
@@ -65,7 +72,7 @@ def test_the_doctest_example() -> None:
        st.text(min_size=1, max_size=20), st.integers(1, 2**40))
 def test_any_claims_round_trip(claims: dict[str, object], purpose: str, exp: int) -> None:
     token = sign(KEY, purpose, claims, expires_at=exp)
-    assert re.fullmatch(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+", token)
+    assert re.fullmatch(r"k1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+", token)
     assert verify(KEY, purpose, token, now=exp - 1) == {**claims, "exp": exp}
 
 
@@ -77,26 +84,26 @@ def test_the_claims_cannot_override_the_expiry() -> None:
 
 def test_a_tampered_body_is_refused() -> None:
     token = sign(KEY, "cancel", {"owner": "o1"}, expires_at=EXP)
-    _, mac = token.split(".")
+    kid, _, mac = token.split(".")
     body = b64(json.dumps({"owner": "o2", "exp": EXP}, separators=(",", ":")).encode())
-    error = refused(f"{body}.{mac}")
+    error = refused(f"{kid}.{body}.{mac}")
     assert not error.expired
 
 
 def test_a_longer_expiry_cannot_be_slipped_in() -> None:
     token = sign(KEY, "cancel", {"owner": "o1"}, expires_at=EXP)
-    _, mac = token.split(".")
+    kid, _, mac = token.split(".")
     body = b64(json.dumps({"owner": "o1", "exp": EXP * 2}, separators=(",", ":")).encode())
-    assert not refused(f"{body}.{mac}", now=EXP + 10).expired
+    assert not refused(f"{kid}.{body}.{mac}", now=EXP + 10).expired
 
 
 def test_a_tampered_mac_is_refused() -> None:
     token = sign(KEY, "cancel", {"owner": "o1"}, expires_at=EXP)
-    body, mac = token.split(".")
+    kid, body, mac = token.split(".")
     flipped = ("A" if mac[0] != "A" else "B") + mac[1:]
-    assert not refused(f"{body}.{flipped}").expired
-    assert not refused(f"{body}.{mac[:-1]}").expired
-    assert not refused(f"{body}.{mac}x").expired
+    assert not refused(f"{kid}.{body}.{flipped}").expired
+    assert not refused(f"{kid}.{body}.{mac[:-1]}").expired
+    assert not refused(f"{kid}.{body}.{mac}x").expired
 
 
 def test_another_purpose_is_refused() -> None:
@@ -139,7 +146,8 @@ def test_token_error_is_a_value_error() -> None:
     assert TokenError("x").expired is False
 
 
-@pytest.mark.parametrize("token", ["", ".", "nodot", ".mac", "body.", "a" * 5000 + ".b"])
+@pytest.mark.parametrize("token", ["", ".", "nodot", ".mac", "body.", "a" * 5000 + ".b",
+                                   "k1.", "k1.body", "k1..mac", "k1.body.", "bad kid.b.m"])
 def test_malformed_tokens_are_refused(token: str) -> None:
     assert not refused(token).expired
 
@@ -160,6 +168,54 @@ def test_well_signed_bodies_that_are_not_claims_are_refused(body: str) -> None:
     assert not error.expired
 
 
+# --- key ids and rotation -------------------------------------------------------------------
+
+ROTATED = Keyring("k2", {"k2": b"n" * 32, "k1": b"k" * 32})
+
+
+def test_the_current_key_signs_and_names_itself() -> None:
+    token = sign(ROTATED, "cancel", {}, expires_at=EXP)
+    assert key_id(token) == "k2"
+    assert verify(ROTATED, "cancel", token, now=0) == {"exp": EXP}
+
+
+def test_a_previous_key_still_in_the_ring_verifies() -> None:
+    old = sign(KEY, "cancel", {"o": 1}, expires_at=EXP)
+    assert verify(ROTATED, "cancel", old, now=0)["o"] == 1
+
+
+def test_a_key_id_not_in_the_ring_is_refused_as_unknown() -> None:
+    token = sign(ROTATED, "cancel", {}, expires_at=EXP)
+    error = refused(token)
+    assert error.unknown_key and str(error) == "signed by an unknown key"
+
+
+def test_a_token_relabelled_with_another_key_id_is_refused() -> None:
+    kid, body, mac = sign(KEY, "cancel", {}, expires_at=EXP).split(".")
+    assert not refused(f"k2.{body}.{mac}", key=ROTATED).unknown_key
+
+
+@pytest.mark.parametrize("current, keys", [
+    ("k3", {"k1": b"k" * 32}),
+    ("k1", {"k1": b"short"}),
+    ("bad id", {"bad id": b"k" * 32}),
+])
+def test_a_keyring_must_be_usable(current: str, keys: dict[str, bytes]) -> None:
+    with pytest.raises(ValueError):
+        Keyring(current, keys)
+
+
+def test_derived_tokens_carry_their_key_id_and_survive_a_rotation() -> None:
+    token = derived_token(KEY, "channel.c1")
+    assert token.startswith("k1.")
+    assert check_derived(KEY, "channel.c1", token)
+    assert check_derived(ROTATED, "channel.c1", token)  # within the grace period
+    assert not check_derived(ROTATED, "channel.c2", token)
+    assert not check_derived(Keyring("k2", {"k2": b"n" * 32}), "channel.c1", token)
+    assert not check_derived(KEY, "channel.c1", "garbage")
+    assert not check_derived(KEY, "channel.c1", token + "x")
+
+
 # --- derive / PKCE --------------------------------------------------------------------------
 
 
@@ -177,7 +233,7 @@ def test_derived_secrets_are_valid_pkce_verifiers() -> None:
 
 def test_derive_differs_from_a_mac_of_the_label() -> None:
     # A derived secret must not be a token MAC another purpose could produce for the label.
-    plain = b64(hmac.new(KEY, b"label", hashlib.sha256).digest())
+    plain = b64(hmac.new(KEY.keys["k1"], b"label", hashlib.sha256).digest())
     assert derive(KEY, "label") != plain
 
 

@@ -12,7 +12,7 @@ The channel's verification token is not stored: it is derived from our key and t
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from booking import clients
@@ -23,6 +23,12 @@ def _col() -> Any:
 
 
 def save(channel_id: str, data: dict[str, Any]) -> None:
+    """`expire_at` (the collection's TTL field, infra/firestore.tf) is a day past Google's
+    `expiration` (epoch ms): a dead channel's record goes by itself."""
+    expiration = str(data.get("expiration") or "")
+    if expiration.isdigit() and "expire_at" not in data:
+        data = {**data, "expire_at": datetime.fromtimestamp(int(expiration) / 1000, UTC)
+                + timedelta(days=1)}
     _col().document(channel_id).set(data)
 
 

@@ -76,12 +76,19 @@ def claim(item_id: str, now: datetime) -> dict[str, Any] | None:
     return result
 
 
+# `expire_at` is the collection's TTL field (infra/firestore.tf): a row is kept long enough to
+# keep its key from being owed twice (bookings are made at most 90 days ahead) and for the owner
+# to see a failure, then Firestore deletes it. Pending rows carry none and stay until done.
+KEEP_SENT = timedelta(days=180)
+KEEP_FAILED = timedelta(days=365)
+
+
 def finish(item_id: str, now: datetime, result: dict[str, Any]) -> None:
     from google.cloud import firestore as fs
 
     _col().document(item_id).update(
         {"status": "sent", "done_at": now, "due_at": fs.DELETE_FIELD, "lease_until": None,
-         "result": result, "last_error": None}
+         "result": result, "last_error": None, "expire_at": now + KEEP_SENT}
     )
 
 
@@ -96,7 +103,7 @@ def fail(item_id: str, now: datetime, error: str) -> None:
 
     _col().document(item_id).update(
         {"status": "failed", "done_at": now, "due_at": fs.DELETE_FIELD, "lease_until": None,
-         "last_error": error}
+         "last_error": error, "expire_at": now + KEEP_FAILED}
     )
 
 

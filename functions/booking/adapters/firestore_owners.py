@@ -1,8 +1,11 @@
 """Firestore: owners, their Google connections, and one-time OAuth states.
 
-    owners/{owner_id}                         name, email, time_zone, api_key_hash, settings
+    owners/{owner_id}                         name, email, time_zone, api_keys, settings
     owners/{owner_id}/connections/{conn_id}   one connected Google account (no secret in it)
-    oauth_states/{nonce}                      an OAuth attempt; `used_at` makes it work once
+    owners/{owner_id}/sessions/{sid}          a signed-in browser: logout or a revoked key
+                                              deletes it; `expires_at` (TTL) sweeps the rest
+    oauth_states/{nonce}                      an OAuth attempt; `used_at` makes it work once;
+                                              `expires_at` (TTL) sweeps it
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ def _owner_from(doc_id: str, data: dict[str, Any]) -> Owner:
         name=data["name"],
         email=data["email"],
         time_zone=data["time_zone"],
-        api_key_hash=data["api_key_hash"],
+        api_keys={kid: str(k["hash"]) for kid, k in dict(data.get("api_keys", {})).items()},
         default_calendar=CalendarRef.from_dict(default) if default else None,
         meet_enabled=bool(data.get("meet_enabled", True)),
         allowed_origins=list(data.get("allowed_origins", [])),
@@ -52,7 +55,8 @@ def create_owner(owner: Owner, now: datetime) -> None:
                 "name": owner.name,
                 "email": owner.email,
                 "time_zone": owner.time_zone,
-                "api_key_hash": owner.api_key_hash,
+                "api_keys": {kid: {"hash": h, "created_at": now}
+                             for kid, h in owner.api_keys.items()},
                 "default_calendar": None,
                 "meet_enabled": owner.meet_enabled,
                 "allowed_origins": owner.allowed_origins,
@@ -178,7 +182,99 @@ def mark_needs_reconnect(owner_id: str, connection_id: str, token_version: int) 
     return bool(run(db.transaction()))
 
 
+def api_keys(owner_id: str) -> dict[str, dict[str, Any]]:
+    snap = _owners().document(owner_id).get()
+    if not snap.exists:
+        raise NotFound("no such owner")
+    return dict(snap.to_dict().get("api_keys", {}))
+
+
+def add_api_key(owner_id: str, kid: str, key_hash: str, now: datetime,
+                *, replace_all: bool) -> list[str]:
+    """Adds a key; with `replace_all` the others go in the same write. Returns the removed ids."""
+    from google.cloud import firestore as fs
+
+    db = clients.firestore()
+    ref = _owners().document(owner_id)
+
+    @fs.transactional  # type: ignore[untyped-decorator]
+    def run(tx: Any) -> list[str]:
+        snap = ref.get(transaction=tx)
+        if not snap.exists:
+            raise NotFound("no such owner")
+        keys = dict(snap.to_dict().get("api_keys", {}))
+        removed = sorted(keys) if replace_all else []
+        keys = {} if replace_all else keys
+        keys[kid] = {"hash": key_hash, "created_at": now}
+        tx.update(ref, {"api_keys": keys})
+        return removed
+
+    return list(run(db.transaction()))
+
+
+def remove_api_key(owner_id: str, kid: str) -> None:
+    """Revokes one key; Conflict if it is the owner's last (they would be locked out)."""
+    from google.cloud import firestore as fs
+
+    db = clients.firestore()
+    ref = _owners().document(owner_id)
+
+    @fs.transactional  # type: ignore[untyped-decorator]
+    def run(tx: Any) -> None:
+        snap = ref.get(transaction=tx)
+        keys = dict(snap.to_dict().get("api_keys", {})) if snap.exists else {}
+        if kid not in keys:
+            raise NotFound("no such key")
+        if len(keys) == 1:
+            raise Conflict("this is your only key: create a new one before revoking it")
+        del keys[kid]
+        tx.update(ref, {"api_keys": keys})
+
+    run(db.transaction())
+
+
+def _sessions(owner_id: str) -> Any:
+    return _owners().document(owner_id).collection("sessions")
+
+
+def create_session(owner_id: str, sid: str, key_id: str, now: datetime,
+                   expires_at: datetime) -> None:
+    _sessions(owner_id).document(sid).create(
+        {"key_id": key_id, "created_at": now, "expires_at": expires_at})
+
+
+def get_session(owner_id: str, sid: str) -> dict[str, Any] | None:
+    snap = _sessions(owner_id).document(sid).get()
+    return dict(snap.to_dict()) if snap.exists else None
+
+
+def delete_session(owner_id: str, sid: str) -> None:
+    _sessions(owner_id).document(sid).delete()
+
+
+def delete_sessions_of_keys(owner_id: str, key_ids: list[str]) -> int:
+    """Ends every session signed in with one of these keys (they were revoked)."""
+    ended = 0
+    for snap in _sessions(owner_id).stream():
+        if snap.get("key_id") in key_ids:
+            snap.reference.delete()
+            ended += 1
+    return ended
+
+
+def connections_of_google_account(sub: str) -> list[tuple[str, str]]:
+    """(owner id, connection id) of every connection, of any owner, to this Google account
+    (a collection-group query on `sub`: infra/firestore.tf declares its index)."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    query = clients.firestore().collection_group("connections").where(
+        filter=FieldFilter("sub", "==", sub))
+    return [(snap.reference.parent.parent.id, snap.id) for snap in query.stream()]
+
+
 def create_oauth_state(nonce: str, owner_id: str, expires_at: datetime, now: datetime) -> None:
+    # expires_at is the collection's TTL field (infra/firestore.tf): Firestore deletes the
+    # row some time after it; the state token itself stops working at that instant.
     clients.firestore().collection("oauth_states").document(nonce).create(
         {"owner_id": owner_id, "expires_at": expires_at, "created_at": now, "used_at": None}
     )

@@ -20,7 +20,7 @@ from typing import Any
 
 from booking import clients
 from booking.adapters import secrets
-from booking.config import CALENDAR_SCOPE, get_settings
+from booking.config import CALENDAR_SCOPES, get_settings
 from booking.domain.model import CalendarInfo, Connection
 from booking.errors import PermanentError, ReauthRequired, TransientError
 
@@ -32,23 +32,42 @@ MAX_FREEBUSY_SPAN_DAYS = 60  # stay well inside "The requested time range is too
 MEET_WAITS = (0.2, 0.4, 0.8, 1.6)  # seconds between reads of a pending Meet room (3 s in all)
 
 
+def _credentials(refresh_token: str, access_token: str | None = None,
+                 expires_in: int | None = None) -> Any:
+    from datetime import UTC, datetime, timedelta
+
+    from google.oauth2.credentials import Credentials
+
+    settings = get_settings()
+    expiry = None
+    if access_token and expires_in:
+        # google-auth compares against a naive UTC datetime.
+        expiry = (datetime.now(UTC) + timedelta(seconds=expires_in)).replace(tzinfo=None)
+    return Credentials(  # type: ignore[no-untyped-call]
+        token=access_token,
+        expiry=expiry,
+        refresh_token=refresh_token,
+        token_uri=settings.google_token_uri,
+        client_id=settings.need("google_client_id"),
+        client_secret=settings.need("google_client_secret"),
+        scopes=list(CALENDAR_SCOPES),
+    )
+
+
+def _credentials_key(conn: Connection) -> str:
+    return f"google_credentials:{conn.secret_id}:{conn.token_version}"
+
+
 def credentials_for(conn: Connection) -> Any:
     """google-auth Credentials for the connection; refreshed by google-auth before expiry."""
+    return clients.cached(_credentials_key(conn), lambda: _credentials(secrets.get(conn.secret_id)))
 
-    def build() -> Any:
-        from google.oauth2.credentials import Credentials
 
-        settings = get_settings()
-        return Credentials(  # type: ignore[no-untyped-call]
-            token=None,
-            refresh_token=secrets.get(conn.secret_id),
-            token_uri=settings.google_token_uri,
-            client_id=settings.google_client_id,
-            client_secret=settings.google_client_secret,
-            scopes=[CALENDAR_SCOPE],
-        )
-
-    return clients.cached(f"google_credentials:{conn.secret_id}:{conn.token_version}", build)
+def use_grant(conn: Connection, *, access_token: str, refresh_token: str,
+              expires_in: int) -> None:
+    """Calls for `conn` use this fresh grant: a connection being made can read its calendars
+    before anything about it is stored."""
+    clients.store(_credentials_key(conn), _credentials(refresh_token, access_token, expires_in))
 
 
 def _discovery() -> dict[str, Any]:

@@ -25,7 +25,7 @@ class TokenGrant:
 def consent_url(settings: Settings, *, scopes: list[str], state: str, code_challenge: str,
                 redirect_uri: str, login_hint: str | None = None) -> str:
     params = {
-        "client_id": settings.google_client_id,
+        "client_id": settings.need("google_client_id"),
         "redirect_uri": redirect_uri,
         "response_type": "code",
         "scope": " ".join(scopes),
@@ -60,8 +60,8 @@ def exchange_code(settings: Settings, *, code: str, code_verifier: str,
             "code": code,
             "code_verifier": code_verifier,
             "redirect_uri": redirect_uri,
-            "client_id": settings.google_client_id,
-            "client_secret": settings.google_client_secret,
+            "client_id": settings.need("google_client_id"),
+            "client_secret": settings.need("google_client_secret"),
         },
     )
     if resp.status_code >= 500 or resp.status_code == 429:
@@ -92,7 +92,7 @@ def verify_id_token(settings: Settings, token: str) -> dict[str, Any]:
     request = google.auth.transport.requests.Request()
     try:
         claims: Mapping[str, Any] = id_token.verify_token(
-            token, request, audience=settings.google_client_id,
+            token, request, audience=settings.need("google_client_id"),
             certs_url=settings.google_certs_uri,
         )
     except (ValueError, gexc.GoogleAuthError) as exc:

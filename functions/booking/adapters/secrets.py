@@ -1,4 +1,4 @@
-"""Secret Manager: refresh tokens (one secret per Google connection) and our signing key.
+"""Secret Manager: refresh tokens (one secret per Google connection) and our signing keyrings.
 
 Nothing else in the product sees a refresh token's value: this adapter stores it and
 google_credentials.py reads it back. SDK errors become ours here.
@@ -24,14 +24,13 @@ def _translate(exc: Exception, what: str) -> Exception:
     return TransientError("secret_manager", f"{what}: {type(exc).__name__}", status or None)
 
 
-def put(secret_id: str, value: str) -> str:
-    """Stores `value` as the newest version of `secret_id` (created if needed) and destroys the
-    older versions, so a replaced refresh token does not linger. Returns the version name."""
+def add_version(secret_id: str, value: str) -> str:
+    """Stores `value` as the newest version of `secret_id` (created if needed); returns the
+    version's name. Older versions stay until destroy_older_versions."""
     from google.api_core import exceptions as gexc
 
     client = clients.secret_manager()
     parent = _project_path()
-    name = f"{parent}/secrets/{secret_id}"
     try:
         client.create_secret(
             request={
@@ -46,15 +45,49 @@ def put(secret_id: str, value: str) -> str:
         raise _translate(exc, "create secret") from exc
     try:
         version = client.add_secret_version(
-            request={"parent": name, "payload": {"data": value.encode()}}
+            request={"parent": f"{parent}/secrets/{secret_id}",
+                     "payload": {"data": value.encode()}}
         )
-        for old in client.list_secret_versions(request={"parent": name}):
-            # 1 = ENABLED, 2 = DISABLED in the v1 enum.
-            if old.name != version.name and int(old.state) in (1, 2):
-                client.destroy_secret_version(request={"name": old.name})
     except gexc.GoogleAPICallError as exc:
         raise _translate(exc, "add secret version") from exc
     return str(version.name)
+
+
+def destroy_older_versions(secret_id: str, keep: str) -> None:
+    """Destroys every live version but `keep`, so a replaced refresh token does not linger."""
+    from google.api_core import exceptions as gexc
+
+    client = clients.secret_manager()
+    try:
+        for old in client.list_secret_versions(
+                request={"parent": f"{_project_path()}/secrets/{secret_id}"}):
+            # 1 = ENABLED, 2 = DISABLED in the v1 enum.
+            if old.name != keep and int(old.state) in (1, 2):
+                client.destroy_secret_version(request={"name": old.name})
+    except gexc.GoogleAPICallError as exc:
+        raise _translate(exc, "destroy old secret versions") from exc
+
+
+def forget_version(secret_id: str, version: str, *, delete_secret: bool) -> None:
+    """Undoes add_version after a later step failed: the secret goes if it was new, else only
+    the version (the older one stays in use). Best effort: it runs while another error is on
+    its way up."""
+    from google.api_core import exceptions as gexc
+
+    try:
+        if delete_secret:
+            delete(secret_id)
+        else:
+            clients.secret_manager().destroy_secret_version(request={"name": version})
+    except (gexc.GoogleAPICallError, PermanentError, TransientError):
+        pass
+
+
+def put(secret_id: str, value: str) -> str:
+    """add_version, then destroy_older_versions: the secret holds `value` alone."""
+    version = add_version(secret_id, value)
+    destroy_older_versions(secret_id, version)
+    return version
 
 
 def get(secret_id: str, version: str = "latest") -> str:
@@ -80,9 +113,3 @@ def delete(secret_id: str) -> None:
         return
     except gexc.GoogleAPICallError as exc:
         raise _translate(exc, "delete secret") from exc
-
-
-def signing_key() -> bytes:
-    """The HMAC key for links, OAuth state and sessions, read once per instance."""
-    secret_id = get_settings().signing_key_secret
-    return clients.cached(f"signing_key:{secret_id}", lambda: get(secret_id).encode())  # type: ignore[no-any-return]

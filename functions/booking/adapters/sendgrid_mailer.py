@@ -39,7 +39,7 @@ def send(email: Email, *, idempotency_key: str) -> str:
 
     settings = get_settings()
     message = Mail(
-        from_email=From(settings.mail_from, _safe_name(settings.mail_from_name)),
+        from_email=From(settings.need("mail_from"), _safe_name(settings.mail_from_name)),
         to_emails=To(email.to_email, _safe_name(email.to_name) or None),
         subject=email.subject,
     )

@@ -93,7 +93,7 @@ class Owner:
     name: str
     email: str
     time_zone: str
-    api_key_hash: str
+    api_keys: dict[str, str]  # key id -> SHA-256 of the key's secret; several during a rotation
     default_calendar: CalendarRef | None = None
     meet_enabled: bool = True
     allowed_origins: list[str] = field(default_factory=list)

@@ -18,6 +18,7 @@ from typing import Any
 from booking.adapters import firestore_bookings as bookings
 from booking.adapters import firestore_owners as owners_store
 from booking.adapters import google_calendar
+from booking.config import get_settings
 from booking.domain.booking_rules import event_id_for
 from booking.domain.event_body import event_body, meet_link
 from booking.domain.model import Connection, Owner
@@ -84,8 +85,11 @@ def _details(owner: Owner, booking: dict[str, Any]) -> str:
     for question, answer in zip(booking.get("questions", []), booking.get("answers", []),
                                 strict=False):
         lines += ["", f"{question}", answer]
-    lines += ["", f"To cancel: {meetings.link(owner.id, booking, 'cancel')}",
-              f"Booking {booking['id']}"]
+    # The owner's own page, never the guest's Cancel or Reschedule link: those are bearer links,
+    # and anyone who can see event details on this calendar (assistants, shared calendars,
+    # the guest's copy) could use them.
+    lines += ["", f"Manage this booking: {get_settings().function_url('owner')}"
+                  f"/bookings/{booking['id']}", f"Booking {booking['id']}"]
     return "\n".join(lines).strip()
 
 

@@ -15,9 +15,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from booking.adapters import firestore_bookings as bookings
-from booking.adapters import firestore_outbox
+from booking.adapters import firestore_outbox, signing_keys
 from booking.adapters import firestore_owners as owners_store
-from booking.adapters import secrets as secret_store
 from booking.adapters.firestore_bookings import Transition
 from booking.domain import tokens
 from booking.domain.availability import Booked, compute_slots, slot_is_offered
@@ -42,7 +41,7 @@ def open_link(token: str, action: str, now: datetime) -> Opened:
     """The booking a link is for, if the link still works; raises NotFound (404) for a link
     that is not ours and Gone (410) for one that was used, replaced or has expired."""
     try:
-        claims = tokens.verify(secret_store.signing_key(), action, token, now=now.timestamp())
+        claims = signing_keys.verify(signing_keys.LINKS, action, token, now=now.timestamp())
     except tokens.TokenError as exc:
         if exc.expired:
             raise Gone("This link has expired: the meeting has already started.") from exc

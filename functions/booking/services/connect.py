@@ -1,13 +1,23 @@
 """Connecting Google accounts: the OAuth dance, the connection record, and the owner's choices
 (default calendar, conflict calendars, Google Meet).
 
-The OAuth state is a signed token bound to the owner, valid 10 minutes, and backed by a Firestore
-row that the callback consumes, so it works once. The PKCE verifier is derived from our key and
-the state's nonce, so no secret of the attempt is stored anywhere.
+The OAuth state is a signed token (the `oauth` keyring) bound to the owner, valid 10 minutes,
+and backed by a Firestore row that the callback consumes, so it works once. It is also bound to
+whoever started it, because a consent link is easy to forward ("please reconnect my calendar")
+and whoever completes it would otherwise attach *their* Google account to the owner:
+  - started in the owner's signed-in browser: oauth_start sets a short-lived cookie derived from
+    the state's nonce, and the callback goes on only in a browser that holds it;
+  - started with an API key (no browser of ours to bind): the callback only shows a confirmation
+    page, and nothing is attached until the owner, signed in, confirms it (same-origin JSON).
+The PKCE verifier is derived from the key and the state's nonce, so no secret of the attempt is
+stored. Nothing is stored unless the whole callback succeeds: the new grant reads the calendar
+list first, then the refresh token and the record are written; if writing fails the grant is
+handed back to Google (unless another connection uses that Google account).
 """
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -15,18 +25,27 @@ from typing import Any
 
 from booking import log
 from booking.adapters import firestore_owners as store
-from booking.adapters import google_calendar, google_oauth
+from booking.adapters import google_calendar, google_oauth, signing_keys
 from booking.adapters import secrets as secret_store
-from booking.config import CALENDAR_SCOPE, LOGIN_SCOPES, get_settings
+from booking.config import CALENDAR_SCOPES, LOGIN_SCOPES, get_settings
 from booking.domain import quotas, tokens
 from booking.domain.locales import LOCALES
 from booking.domain.model import CONNECTED, CalendarRef, Connection, Owner
 from booking.domain.rules import WEEKDAYS
-from booking.errors import BookingError, ExternalError, Gone, InvalidInput, NotFound
+from booking.errors import (
+    BookingError,
+    ExternalError,
+    Forbidden,
+    Gone,
+    InvalidInput,
+    NotFound,
+)
 from booking.services import google_access
 
 STATE_TTL = timedelta(minutes=10)
 MAX_DAILY_CAP = 1000  # as for an event type's own max_bookings_per_day
+BROWSER = "b"  # started in the owner's signed-in browser: bound by a cookie
+API = "a"  # started with an API key: the signed-in owner confirms before anything is attached
 
 
 class ConnectFailed(BookingError):
@@ -47,82 +66,175 @@ class Connected:
     reconnected: bool
 
 
+@dataclass(frozen=True)
+class Started:
+    url: str  # Google's consent screen
+    binding: str | None  # the cookie value that binds a browser-started attempt
+
+
+@dataclass(frozen=True)
+class Pending:
+    """An API-started attempt back from Google, waiting for its owner's confirmation."""
+
+    owner_id: str
+    code: str
+    state: str
+
+
 def _redirect_uri() -> str:
     return get_settings().function_url("oauth_callback")
 
 
-def start(owner: Owner, now: datetime, login_hint: str | None = None) -> str:
-    """Google's consent URL for a new (or renewed) connection of this owner."""
-    key = secret_store.signing_key()
+def _binding(ring: tokens.Keyring, nonce: str, kid: str) -> str:
+    return tokens.derive(ring, f"browser.{nonce}", kid)
+
+
+def start(owner: Owner, now: datetime, login_hint: str | None = None, *,
+          browser: bool) -> Started:
+    """Google's consent URL for a new (or renewed) connection of this owner; with `browser`, the
+    value of the cookie that must come back with Google's redirect."""
+    ring = signing_keys.oauth()
     nonce = secrets.token_urlsafe(24)
     expires = now + STATE_TTL
+    mode = BROWSER if browser else API
     store.create_oauth_state(nonce, owner.id, expires, now)
-    state = tokens.sign(key, "oauth_state", {"o": owner.id, "n": nonce},
+    state = tokens.sign(ring, "oauth_state", {"o": owner.id, "n": nonce, "m": mode},
                         expires_at=int(expires.timestamp()))
-    verifier = tokens.derive(key, f"pkce.{nonce}")
-    return google_oauth.consent_url(
+    verifier = tokens.derive(ring, f"pkce.{nonce}")
+    url = google_oauth.consent_url(
         get_settings(),
-        scopes=[CALENDAR_SCOPE, *LOGIN_SCOPES],
+        scopes=[*CALENDAR_SCOPES, *LOGIN_SCOPES],
         state=state,
         code_challenge=tokens.pkce_challenge(verifier),
         redirect_uri=_redirect_uri(),
         login_hint=login_hint,
     )
+    return Started(url, _binding(ring, nonce, ring.current) if browser else None)
 
 
-def _check_state(state: str, now: datetime) -> tuple[str, str]:
+@dataclass(frozen=True)
+class _State:
+    owner_id: str
+    nonce: str
+    mode: str
+    kid: str
+
+
+def _check_state(state: str, now: datetime) -> _State:
+    if not state:
+        raise InvalidInput("state", "is missing")
     try:
-        claims = tokens.verify(secret_store.signing_key(), "oauth_state", state,
-                               now=now.timestamp())
+        claims = signing_keys.verify(signing_keys.OAUTH, "oauth_state", state,
+                                     now=now.timestamp())
     except tokens.TokenError as exc:
         if exc.expired:
             raise Gone("this sign-in attempt took longer than 10 minutes; please start "
                        "again") from exc
         raise InvalidInput("state", "is not a valid sign-in attempt") from exc
-    return str(claims["o"]), str(claims["n"])
+    return _State(str(claims["o"]), str(claims["n"]), str(claims.get("m", API)),
+                  tokens.key_id(state))
 
 
-def finish(params: dict[str, str], now: datetime) -> Connected:
-    """Handles Google's redirect back. Raises with nothing stored unless all went well."""
-    state = params.get("state", "")
-    if not state:
-        raise InvalidInput("state", "is missing")
-    owner_id, nonce = _check_state(state, now)
-    store.consume_oauth_state(nonce, owner_id, now)
+def _google_refused(params: dict[str, str]) -> None:
+    # Google's own words (error, error_description) are never shown: they are attacker-chosen
+    # text in a link anyone can craft.
+    if params.get("error") == "access_denied":
+        raise ConnectFailed("You did not allow access to Google Calendar, so nothing was "
+                            "connected. You can try again from your integrations page.",
+                            "denied")
     if params.get("error"):
-        if params["error"] == "access_denied":
-            raise ConnectFailed("You did not allow access to Google Calendar, so nothing was "
-                                "connected. You can try again from your integrations page.",
-                                "denied")
-        raise ConnectFailed(f"Google did not connect the account ({params['error']}).")
+        raise ConnectFailed("Google did not connect the account. Please try again from your "
+                            "integrations page.")
+
+
+def finish(params: dict[str, str], binding: str | None, now: datetime) -> Connected | Pending:
+    """Handles Google's redirect back. A browser-started attempt goes on only in the browser
+    that started it (`binding`, its cookie); an API-started one comes back as Pending for the
+    owner to confirm. Raises with nothing stored unless all went well."""
+    st = _check_state(params.get("state", ""), now)
+    if st.mode == BROWSER:
+        expected = _binding(signing_keys.ring(signing_keys.OAUTH), st.nonce, st.kid)
+        if not binding or not hmac.compare_digest(binding.encode(), expected.encode()):
+            raise Forbidden("This connection was started in another browser. Sign in to your "
+                            "own account and press Connect there: a link from someone else "
+                            "would attach your Google calendar to their account.")
+    _google_refused(params)
     code = params.get("code", "")
     if not code:
         raise InvalidInput("code", "is missing")
+    if st.mode != BROWSER:
+        return Pending(st.owner_id, code, params["state"])
+    return _complete(st, code, now)
+
+
+def confirm(owner: Owner, body: dict[str, Any], now: datetime) -> Connected:
+    """The signed-in owner confirms an API-started attempt (finish returned Pending)."""
+    st = _check_state(str(body.get("state", "")), now)
+    if st.mode == BROWSER:
+        raise InvalidInput("state", "is not waiting for a confirmation")
+    if st.owner_id != owner.id:
+        raise Forbidden("This connection was started for another account: it cannot be "
+                        "attached to yours.")
+    code = body.get("code")
+    if not isinstance(code, str) or not code:
+        raise InvalidInput("code", "is missing")
+    return _complete(st, code, now)
+
+
+def _complete(st: _State, code: str, now: datetime) -> Connected:
+    store.consume_oauth_state(st.nonce, st.owner_id, now)
     settings = get_settings()
-    verifier = tokens.derive(secret_store.signing_key(), f"pkce.{nonce}")
+    ring = signing_keys.ring(signing_keys.OAUTH)
+    verifier = tokens.derive(ring, f"pkce.{st.nonce}", st.kid)
     try:
         grant = google_oauth.exchange_code(settings, code=code, code_verifier=verifier,
                                            redirect_uri=_redirect_uri())
     except ExternalError as exc:
-        log.warning("oauth code exchange failed", owner=owner_id, error=str(exc))
+        log.warning("oauth code exchange failed", owner=st.owner_id, error=str(exc))
         raise ConnectFailed("Google did not accept this sign-in; please try connecting "
                             "again.") from exc
-    if CALENDAR_SCOPE not in grant.scopes:
-        # A partial grant is useless to us; hand it back rather than leave it dangling.
-        google_oauth.revoke(settings, grant.access_token)
-        raise ConnectFailed('Calendar access was not granted. Please connect again and tick '
-                            '"Select all" on Google\'s permission page, so we can check your '
-                            'calendars for conflicts and add bookings to them.',
-                            "calendar_not_granted")
-    if not grant.id_token or not grant.refresh_token:
-        google_oauth.revoke(settings, grant.access_token)
-        raise ConnectFailed("Google did not return what we need for offline access; please "
-                            "connect again.")
+    if not grant.id_token:
+        # Without a verified account we cannot tell whether revoking would end someone else's
+        # connection of the same account, so the unused grant is left to expire.
+        raise ConnectFailed("Google did not say which account this is; please connect again.")
     try:
         claims = google_oauth.verify_id_token(settings, grant.id_token)
     except ExternalError as exc:
-        raise ConnectFailed("Google's answer could not be verified; please try again.") from exc
-    return _store_connection(owner_id, claims, grant, now)
+        raise ConnectFailed("Google's answer could not be verified; please try "
+                            "again.") from exc
+    try:
+        _check_grant(grant)
+        try:
+            return _store_connection(st.owner_id, claims, grant, now)
+        except ExternalError as exc:
+            log.warning("connecting failed after the grant", owner=st.owner_id, error=str(exc))
+            raise ConnectFailed("Google did not let us read your calendars just now, so "
+                                "nothing was connected. Please try again.") from exc
+    except BaseException:
+        _hand_back(grant, str(claims["sub"]))
+        raise
+
+
+def _check_grant(grant: google_oauth.TokenGrant) -> None:
+    if any(scope not in grant.scopes for scope in CALENDAR_SCOPES):
+        raise ConnectFailed('Calendar access was not granted. Please connect again and tick '
+                            '"Select all" on Google\'s permission page, so we can list your '
+                            'calendars, check them for conflicts and add bookings to your '
+                            'calendar.', "calendar_not_granted")
+    if not grant.refresh_token:
+        raise ConnectFailed("Google did not return what we need for offline access; please "
+                            "connect again.")
+
+
+def _hand_back(grant: google_oauth.TokenGrant, sub: str | None) -> None:
+    """A grant we will not keep goes back to Google, unless a connection (of any owner) uses
+    the same Google account: revoking is per account and client, so it would end theirs too."""
+    if sub is not None and store.connections_of_google_account(sub):
+        return
+    try:
+        google_oauth.revoke(get_settings(), grant.access_token)
+    except ExternalError as exc:
+        log.warning("could not hand a grant back to google", error=str(exc))
 
 
 def _store_connection(owner_id: str, claims: dict[str, Any], grant: google_oauth.TokenGrant,
@@ -132,7 +244,6 @@ def _store_connection(owner_id: str, claims: dict[str, Any], grant: google_oauth
     previous = store.find_connection(owner_id, conn_id)
     secret_id = f"google-refresh-{owner_id}-{conn_id}"
     assert grant.refresh_token is not None
-    secret_store.put(secret_id, grant.refresh_token)
     conn = Connection(
         id=conn_id,
         email=str(claims["email"]),
@@ -144,12 +255,22 @@ def _store_connection(owner_id: str, claims: dict[str, Any], grant: google_oauth
         token_version=(previous.token_version + 1) if previous else 1,
         conflict_calendar_ids=previous.conflict_calendar_ids if previous else [],
     )
+    # Read with the new grant before anything is written: a failure here stores nothing.
+    google_calendar.use_grant(conn, access_token=grant.access_token,
+                              refresh_token=grant.refresh_token, expires_in=grant.expires_in)
     conn.calendars = google_calendar.calendar_list(conn)
     if previous is None and conn.primary is not None:
         conn.conflict_calendar_ids = [conn.primary.id]
     # Keep only choices that still exist in the account.
     conn.conflict_calendar_ids = [c for c in conn.conflict_calendar_ids if conn.calendar(c)]
-    store.save_connection(owner_id, conn)
+    version = secret_store.add_version(secret_id, grant.refresh_token)
+    try:
+        store.save_connection(owner_id, conn)
+    except BaseException:
+        secret_store.forget_version(secret_id, version, delete_secret=previous is None)
+        raise
+    # The record points at the new token: older versions (a reconnect's) can go.
+    secret_store.destroy_older_versions(secret_id, version)
     if owner.default_calendar is None and conn.primary is not None and conn.primary.writable:
         owner.default_calendar = CalendarRef(conn.id, conn.primary.id)
         store.update_owner(owner_id, {"default_calendar": owner.default_calendar.to_dict()})
@@ -199,20 +320,24 @@ def overview(owner: Owner) -> dict[str, Any]:
 
 
 def disconnect(owner: Owner, connection_id: str, now: datetime) -> None:
-    """Revokes at Google, stops watch channels, deletes the secret and the record. Bookings keep
-    their history (they hold copies of what they need)."""
+    """Stops watch channels, revokes at Google (only when no other connection, of this owner or
+    another, uses the same Google account: a revoke ends the grant for all of them), deletes the
+    secret and the record. Bookings keep their history (they hold copies of what they need)."""
     conn = store.get_connection(owner.id, connection_id)
     from booking.services import watch
 
     # Channels first: stopping them needs the grant that revoking ends.
     watch.stop_all(owner, conn, now)
-    try:
-        google_oauth.revoke(get_settings(), secret_store.get(conn.secret_id))
-    except ExternalError as exc:
-        # The owner asked to disconnect; a grant we can no longer read or revoke must not
-        # keep the connection alive here. Google drops unused grants after six months.
-        log.warning("revoke at google failed", owner=owner.id, connection=conn.id,
-                    error=str(exc))
+    others = [c for c in store.connections_of_google_account(conn.sub)
+              if c != (owner.id, conn.id)]
+    if not others:
+        try:
+            google_oauth.revoke(get_settings(), secret_store.get(conn.secret_id))
+        except ExternalError as exc:
+            # The owner asked to disconnect; a grant we can no longer read or revoke must not
+            # keep the connection alive here. Google drops unused grants after six months.
+            log.warning("revoke at google failed", owner=owner.id, connection=conn.id,
+                        error=str(exc))
     secret_store.delete(conn.secret_id)
     store.delete_connection(owner.id, conn.id)
     updates: dict[str, Any] = {}
@@ -220,7 +345,8 @@ def disconnect(owner: Owner, connection_id: str, now: datetime) -> None:
         updates["default_calendar"] = _first_writable_primary(owner.id)
     if updates:
         store.update_owner(owner.id, updates)
-    log.info("google account disconnected", owner=owner.id, connection=conn.id)
+    log.info("google account disconnected", owner=owner.id, connection=conn.id,
+             revoked=not others)
 
 
 def _first_writable_primary(owner_id: str) -> dict[str, str] | None:

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from booking.adapters import secrets as secret_store
+from booking.adapters import signing_keys
 from booking.config import get_settings
 from booking.domain import tokens
 from booking.domain.locales import DEFAULT_LOCALE
@@ -25,7 +25,7 @@ ACTIONS = ("cancel", "reschedule")
 def link_token(owner_id: str, booking: dict[str, Any], action: str) -> str:
     import secrets
 
-    return tokens.sign(secret_store.signing_key(), action,
+    return tokens.sign(signing_keys.links(), action,
                        {"o": owner_id, "b": booking["id"], "v": int(booking.get("version", 1)),
                         "n": secrets.token_urlsafe(16)},
                        expires_at=int(booking["start"].timestamp()))
@@ -42,7 +42,7 @@ def meeting_of(owner: Owner, booking: dict[str, Any], *, with_links: bool = True
     guest = booking["guest"]
     answers = tuple((q, a) for q, a in zip(booking.get("questions", []),
                                            booking.get("answers", []), strict=False))
-    host = urlsplit(get_settings().base_url).hostname or "booking.local"
+    host = urlsplit(get_settings().need("base_url")).hostname or "booking.local"
     return Meeting(
         booking_id=booking["id"],
         sequence=int(booking.get("sequence", 0)),

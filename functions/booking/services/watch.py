@@ -6,8 +6,9 @@ missing, renews what expires within a day (a new channel first, then the old one
 Google never extends a channel, and overlap is normal), and stops what is no longer chosen. It
 runs at connect, on every settings change, and from resync.
 
-A channel's token is derived from our key and its id (`channel_token`): Google echoes it in
-every notification, and the intake recomputes it instead of looking a secret up.
+A channel's token is derived from the `channels` keyring and its id (`channel_token`, with the
+key id, so it survives a rotation's grace period): Google echoes it in every notification, and
+the intake recomputes it instead of looking a secret up.
 
 A notification only says "something changed on this calendar": the intake checks channel,
 token and resource id, then runs a bounded incremental sync (services/sync.py). Message numbers
@@ -18,7 +19,6 @@ for lost ones.
 
 from __future__ import annotations
 
-import hmac
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -28,10 +28,9 @@ from booking import log
 from booking.adapters import firestore_channels as channels
 from booking.adapters import firestore_owners as owners_store
 from booking.adapters import firestore_sync as sync_store
-from booking.adapters import google_calendar
-from booking.adapters import secrets as secret_store
+from booking.adapters import google_calendar, signing_keys
 from booking.config import get_settings
-from booking.domain import ids, tokens
+from booking.domain import ids
 from booking.domain.model import Connection, Owner
 from booking.domain.sync import renewal_due
 from booking.errors import ExternalError, NotFound, ReauthRequired
@@ -45,7 +44,7 @@ INTAKE_BUDGET = 5.0  # seconds of syncing inside Google's request; the rest cont
 
 def channel_token(channel_id: str) -> str:
     """The one place a channel's verification token is made (and checked against)."""
-    return tokens.derive(secret_store.signing_key(), f"channel.{channel_id}")
+    return signing_keys.channel_token(channel_id)
 
 
 def open_channel(owner: Owner, conn: Connection, calendar_id: str, now: datetime) -> str | None:
@@ -146,9 +145,7 @@ def intake(headers: Mapping[str, str] | Any, now: datetime) -> tuple[int, dict[s
     token = str(headers.get("X-Goog-Channel-Token") or "")
     if not ids.valid("channel", channel_id):
         return 404, {"accepted": False}
-    # Opaque bytes: compare_digest refuses str with non-ASCII characters.
-    expected = channel_token(channel_id).encode()
-    if not hmac.compare_digest(token.encode("utf-8", "surrogateescape"), expected):
+    if not signing_keys.check_channel_token(channel_id, token):
         return 404, {"accepted": False}
     data = channels.get(channel_id)
     resource_id = str(headers.get("X-Goog-Resource-ID") or "")

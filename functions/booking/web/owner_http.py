@@ -2,8 +2,8 @@
 
 Routes (paths relative to the `owner` function):
     GET  /openapi.yaml                    the published contract (functions/openapi.yaml)
-    GET  /login, POST /login              trade the API key for a session cookie
-    POST /logout
+    GET  /login, POST /login              trade an API key for a session cookie
+    POST /logout                          ends this session (server-side)
     GET  /integrations                    the Google Calendar integration page
     POST /integrations/settings           page form: default calendar, conflicts, Meet
     POST /integrations/<id>/refresh       page form: re-read the account's calendar list
@@ -14,21 +14,32 @@ Routes (paths relative to the `owner` function):
     POST /api/connections/<id>/refresh    JSON
     DELETE /api/connections/<id>          JSON
     GET  /api/oauth/start                 JSON {url}: where to send the owner's browser
+    GET, POST /api/keys                   list the API keys; create one ({"replace_all": true}
+                                          revokes the others: a rotation)
+    DELETE /api/keys/<id>                 revoke a key (and the sessions signed in with it)
     GET, POST /api/event-types            list, create
     GET, PUT, DELETE /api/event-types/<slug>
     GET  /api/bookings                    recent bookings
     POST /api/bookings/<id>/cancel        {reason}: the same effects as the guest's link
     POST /api/bookings/<id>/reschedule    {start}
     GET  /api/outbox/failed               emails and Google writes that failed for good
-Every route but /login and /openapi.yaml needs `Authorization: Bearer <key>` or the session
-cookie. Page forms also need a same-origin request (SameSite=Strict cookie plus an Origin check).
+Every route but /login and /openapi.yaml needs `Authorization: Bearer <key>` or the session cookie.
+
+CSRF rule (pages and any script that calls these with the cookie must follow it): a request
+authenticated by the session cookie that changes anything (any method but GET, HEAD, OPTIONS)
+must be `Content-Type: application/json` and same-origin: `Sec-Fetch-Site: same-origin`, or,
+from browsers that do not send it, an `Origin` equal to ours. A cross-site form can send
+neither, and SameSite alone is not enough once the functions sit behind a custom domain. Page
+forms are sent as JSON by /owner/_assets/owner.js (web/owner_pages.py: `form[data-api]` for API
+calls, `form[data-json]` for the integration page's own routes). Requests with the Bearer key
+carry no ambient credential and need no such check.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from flask import Request, Response
@@ -37,62 +48,153 @@ from booking.config import get_settings
 from booking.domain import ids
 from booking.domain.booking_rules import parse_instant
 from booking.domain.model import Owner
-from booking.errors import InvalidInput, MethodNotAllowed, NotFound, Unauthorized
+from booking.errors import Forbidden, InvalidInput, MethodNotAllowed, NotFound, Unauthorized
 from booking.web.http import html_response, json_response, read_body, redirect
 
-COOKIE = "owner_session"
+if TYPE_CHECKING:
+    from booking.services.owners import Authenticated
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+OAUTH_COOKIE_SECONDS = 600
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def authenticate(request: Request) -> Owner:
+def _https() -> bool:
+    return get_settings().need("base_url").startswith("https://")
+
+
+def cookie_name(name: str) -> str:
+    """`__Host-` on https: the browser then keeps the cookie to our exact host, Secure, path /,
+    so no sibling subdomain can plant or overwrite it."""
+    return f"__Host-{name}" if _https() else name
+
+
+def _set_cookie(resp: Response, name: str, value: str, max_age: int, samesite: str) -> None:
+    resp.set_cookie(cookie_name(name), value, max_age=max_age, httponly=True,
+                    samesite=samesite, path="/", secure=_https())
+
+
+def _our_origin() -> str:
+    base = urlsplit(get_settings().need("base_url"))
+    return f"{base.scheme}://{base.netloc}"
+
+
+def require_same_origin_json(request: Request) -> None:
+    """The CSRF rule of the module docstring."""
+    if request.mimetype != "application/json":
+        raise Forbidden("changes made with the session cookie must be sent as "
+                        "application/json from this site")
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    origin = request.headers.get("Origin")
+    same = fetch_site == "same-origin" if fetch_site else origin == _our_origin()
+    if not same:
+        raise Forbidden("cross-site requests may not change anything here")
+
+
+def authenticate(request: Request) -> Authenticated:
     from booking.services import owners
 
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
         return owners.authenticate_key(header[len("Bearer "):])
-    cookie = request.cookies.get(COOKIE)
+    cookie = request.cookies.get(cookie_name("owner_session"))
     if cookie:
-        return owners.authenticate_session(cookie, _now())
+        auth = owners.authenticate_session(cookie, _now())
+        if request.method not in SAFE_METHODS:
+            require_same_origin_json(request)
+        return auth
     raise Unauthorized("sign in with your owner API key")
 
 
-def _page_owner(request: Request) -> Owner | Response:
+def _script_url() -> str:
+    return get_settings().function_url("owner") + "/_assets/owner.js"
+
+
+def _script_csp() -> dict[str, str]:
+    from booking.web import owner_pages
+
+    return owner_pages.SCRIPT_CSP
+
+
+def _page_owner(request: Request) -> Authenticated | Response:
     try:
         return authenticate(request)
     except Unauthorized:
         return redirect(get_settings().function_url("owner") + "/login")
 
 
-def _same_origin(request: Request) -> None:
+def _login_origin(request: Request) -> None:
+    # Login takes the key in the body, not a cookie; the check stops a site from signing a
+    # visitor in to an account of the site's choosing.
     origin = request.headers.get("Origin")
-    base = urlsplit(get_settings().base_url)
-    if origin is not None and origin != f"{base.scheme}://{base.netloc}":
-        raise Unauthorized("cross-site form posts are not accepted")
+    if origin is not None and origin != _our_origin():
+        raise Forbidden("cross-site sign-in is not accepted")
 
 
 def oauth_start(request: Request) -> Response:
+    """Connect from the owner's signed-in browser: the attempt is bound to it by a cookie.
+    (With the Bearer key there is no browser to bind: that attempt ends on a confirmation page,
+    connect.finish.)"""
     from booking.services import connect
 
-    owner = _page_owner(request)
-    if isinstance(owner, Response):
-        return owner
+    auth = _page_owner(request)
+    if isinstance(auth, Response):
+        return auth
     hint = request.args.get("login_hint") or None
-    return redirect(connect.start(owner, _now(), login_hint=hint))
+    browser = not request.headers.get("Authorization", "").startswith("Bearer ")
+    started = connect.start(auth.owner, _now(), login_hint=hint, browser=browser)
+    resp = redirect(started.url)
+    if started.binding:
+        # Lax, not Strict: the cookie must come back on Google's top-level redirect to us.
+        _set_cookie(resp, "oauth_attempt", started.binding, OAUTH_COOKIE_SECONDS, "Lax")
+    return resp
 
 
 def oauth_callback(request: Request) -> Response:
     from booking.services import connect
 
-    params = {k: request.args.get(k, "") for k in ("state", "code", "error", "scope")}
     try:
-        result = connect.finish(params, _now())
+        return _oauth_callback(request)
     except connect.ConnectFailed as exc:
         return _connect_failed(request, exc)
+
+
+def _oauth_callback(request: Request) -> Response:
+    from booking.rendering import render
+    from booking.services import connect
+
+    if request.method == "POST":
+        # The owner confirms an attempt started with the API key (connect.Pending below).
+        auth = authenticate(request)
+        if auth.session_id is None:
+            raise Forbidden("confirm from your signed-in browser")
+        body = read_body(request)
+        form = body.get("form")
+        fields = ({k: (v[0] if isinstance(v, list) and v else v) for k, v in form.items()}
+                  if isinstance(form, dict) else {})
+        result = connect.confirm(auth.owner, {**body, **fields}, _now())
+    elif request.method == "GET":
+        params = {k: request.args.get(k, "") for k in ("state", "code", "error")}
+        outcome = connect.finish(params, request.cookies.get(cookie_name("oauth_attempt")),
+                                 _now())
+        if isinstance(outcome, connect.Pending):
+            from booking import i18n
+
+            locale = i18n.pick(request.args.get("lang"), request.accept_languages)
+            return html_response(render(
+                "oauth_confirm.html", locale, state=outcome.state, code=outcome.code,
+                action=get_settings().function_url("oauth_callback"), script=_script_url(),
+            ), headers=_script_csp())
+        result = outcome
+    else:
+        raise MethodNotAllowed("use GET or POST")
     word = "reconnected" if result.reconnected else "connected"
-    return redirect(get_settings().function_url("owner") + f"/integrations?{word}=1")
+    resp = redirect(get_settings().function_url("owner") + f"/integrations?{word}=1")
+    resp.delete_cookie(cookie_name("oauth_attempt"), path="/", secure=_https(), httponly=True)
+    return resp
 
 
 def _connect_failed(request: Request, exc: Any) -> Response:
@@ -123,8 +225,12 @@ def route(request: Request) -> Response:
     if path == "/openapi.yaml" and method == "GET":
         return _contract()
     if path == "/logout" and method == "POST":
+        from booking.services import owners
+
+        owners.end_session(authenticate(request))
         resp = redirect(get_settings().function_url("owner") + "/login")
-        resp.delete_cookie(COOKIE, path="/")
+        resp.delete_cookie(cookie_name("owner_session"), path="/", secure=_https(),
+                           httponly=True)
         return resp
     if path.startswith("/api/"):
         return _api(request, authenticate(request), path[len("/api"):], method)
@@ -132,14 +238,14 @@ def route(request: Request) -> Response:
         from booking.web import owner_pages
 
         return owner_pages.script(request, None, {})
-    owner = _page_owner(request)
-    if isinstance(owner, Response):
-        return owner
+    auth = _page_owner(request)
+    if isinstance(auth, Response):
+        return auth
     if path == "/integrations" or path.startswith("/integrations/"):
-        return _integrations(request, owner, path[len("/integrations"):], method)
+        return _integrations(request, auth, path[len("/integrations"):], method)
     from booking.web import owner_pages
 
-    return owner_pages.dispatch(request, owner, path)
+    return owner_pages.dispatch(request, auth.owner, path)
 
 
 CONTRACT = Path(__file__).resolve().parents[2] / "openapi.yaml"
@@ -161,35 +267,36 @@ def _login(request: Request) -> Response:
     locale = i18n.pick(request.args.get("lang"), request.accept_languages)
     if request.method == "GET":
         return html_response(render("login.html", locale, error=None))
-    _same_origin(request)
+    _login_origin(request)
     key = str(read_body(request).get("api_key", ""))
     try:
-        owner = owners.authenticate_key(key)
+        auth = owners.authenticate_key(key)
     except Unauthorized:
         return html_response(render("login.html", locale,
                                     error=i18n.t(locale, "That key is not valid.")), status=401)
     resp = redirect(get_settings().function_url("owner") + "/integrations")
-    resp.set_cookie(
-        COOKIE, owners.session_for(owner.id, _now()), max_age=owners.SESSION_SECONDS,
-        httponly=True, samesite="Strict", path="/",
-        secure=get_settings().base_url.startswith("https://"),
-    )
+    _set_cookie(resp, "owner_session", owners.session_for(auth, _now()),
+                owners.SESSION_SECONDS, "Strict")
     return resp
 
 
-def _api(request: Request, owner: Owner, path: str, method: str) -> Response:
+def _api(request: Request, auth: Authenticated, path: str, method: str) -> Response:
     from booking.services import connect
 
+    owner = auth.owner
     parts = [p for p in path.split("/") if p]
     _check_path_ids(parts)
+    if parts and parts[0] == "keys":
+        return _keys(request, auth, parts[1:], method)
     if parts == ["connections"] and method == "GET":
         return json_response(connect.overview(owner))
     if parts == ["settings"] and method in ("PATCH", "POST"):
         connect.update_settings(owner, read_body(request))
         return json_response(connect.overview(_reload(owner)))
     if parts == ["oauth", "start"] and method == "GET":
-        return json_response({"url": connect.start(owner, _now(),
-                                                   request.args.get("login_hint") or None)})
+        started = connect.start(owner, _now(), request.args.get("login_hint") or None,
+                                browser=False)
+        return json_response({"url": started.url})
     if len(parts) == 3 and parts[0] == "connections" and parts[2] == "refresh":
         if method != "POST":
             raise MethodNotAllowed("use POST")
@@ -233,6 +340,27 @@ def _check_path_ids(parts: list[str]) -> None:
         kind, message = _PATH_IDS[parts[0]]
         if not ids.valid(kind, parts[1]):
             raise NotFound(message)
+
+
+def _keys(request: Request, auth: Authenticated, parts: list[str], method: str) -> Response:
+    from booking.services import owners
+
+    if not parts:
+        if method == "GET":
+            return json_response({"keys": owners.list_keys(auth)})
+        if method == "POST":
+            body = read_body(request)
+            replace_all = body.get("replace_all", False)
+            if not isinstance(replace_all, bool):
+                raise InvalidInput("replace_all", "must be true or false")
+            return json_response(owners.create_key(auth, _now(), replace_all=replace_all), 201)
+        raise MethodNotAllowed("use GET or POST")
+    if len(parts) == 1 and method == "DELETE":
+        if len(parts[0]) != 8 or not all(c in "0123456789abcdef" for c in parts[0]):
+            raise NotFound("no such key")  # key ids are 8 hex digits (owners._new_key)
+        owners.revoke_key(auth, parts[0])
+        return json_response({"revoked": parts[0]})
+    raise MethodNotAllowed("use DELETE") if len(parts) == 1 else NotFound("no such resource")
 
 
 def _event_types(request: Request, owner: Owner, parts: list[str], method: str) -> Response:
@@ -287,12 +415,13 @@ def _reload(owner: Owner) -> Owner:
     return owners.get(owner.id)
 
 
-def _integrations(request: Request, owner: Owner, sub: str, method: str) -> Response:
+def _integrations(request: Request, auth: Authenticated, sub: str, method: str) -> Response:
     from booking.domain.meeting import format_day
     from booking.i18n import t
     from booking.rendering import render
     from booking.services import connect
 
+    owner = auth.owner
     base = get_settings().function_url("owner")
     locale = owner.language
     parts = [p for p in sub.split("/") if p]
@@ -308,18 +437,19 @@ def _integrations(request: Request, owner: Owner, sub: str, method: str) -> Resp
                                                  locale)
         return html_response(render(
             "integrations.html", locale, view=view, notice=notice, base=base, owner_nav=True,
-            oauth_start=get_settings().function_url("oauth_start"),
-        ))
+            oauth_start=get_settings().function_url("oauth_start"), script=_script_url(),
+        ), headers=_script_csp())
     if method == "GET" and len(parts) == 2 and parts[1] == "disconnect":
         # Disconnecting revokes Google's grant: the owner confirms on a page of its own.
         conn = connect.require_connection(owner, parts[0])
-        return html_response(render("disconnect.html", locale, conn=conn, base=base))
+        return html_response(render("disconnect.html", locale, conn=conn, base=base,
+                                    owner_nav=True, script=_script_url()),
+                             headers=_script_csp())
     if method != "POST":
         raise MethodNotAllowed("use POST")
-    _same_origin(request)
-    form = request.form
     if len(parts) == 2 and not ids.valid("connection", parts[0]):
         raise NotFound("no such connection")
+    form = _form_fields(read_body(request))
     if parts == ["settings"]:
         connect.update_settings(owner, _settings_from_form(form))
     elif len(parts) == 2 and parts[1] == "refresh":
@@ -331,9 +461,31 @@ def _integrations(request: Request, owner: Owner, sub: str, method: str) -> Resp
     return redirect(base + "/integrations")
 
 
+class _Fields:
+    """The page's form, as owner.js sends a `form[data-json]`: {"form": {name: [values]}}."""
+
+    def __init__(self, fields: dict[str, list[str]]) -> None:
+        self._fields = fields
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        values = self._fields.get(name)
+        return values[0] if values else default
+
+    def getlist(self, name: str) -> list[str]:
+        return list(self._fields.get(name, []))
+
+
+def _form_fields(body: dict[str, Any]) -> _Fields:
+    form = body.get("form", {})
+    if not isinstance(form, dict) or not all(
+            isinstance(v, list) and all(isinstance(x, str) for x in v) for v in form.values()):
+        raise InvalidInput("form", "must map field names to lists of strings")
+    return _Fields(form)
+
+
 def _settings_from_form(form: Any) -> dict[str, Any]:
     body: dict[str, Any] = {"meet_enabled": form.get("meet_enabled") == "on"}
-    default = form.get("default_calendar", "")
+    default = form.get("default_calendar", "") or ""
     if default:
         conn_id, _, cal_id = default.partition("|")
         body["default_calendar"] = {"connection_id": conn_id, "calendar_id": cal_id}

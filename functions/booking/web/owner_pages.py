@@ -35,15 +35,19 @@ def _base() -> str:
     return get_settings().function_url("owner")
 
 
+# Pages that run /owner/_assets/owner.js (and nothing else).
+SCRIPT_CSP = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
+    "script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"}
+
+
 def _page(template: str, owner: Owner, **context: Any) -> Response:
     from booking.rendering import render
 
     page = render(template, owner.language, owner_nav=True, base=_base(),
                   script=_base() + "/_assets/owner.js", **context)
-    return html_response(page, headers={
-        "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; "
-        "script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-        "base-uri 'none'"})
+    return html_response(page, headers=SCRIPT_CSP)
 
 
 def event_types(request: Request, owner: Owner, args: dict[str, str]) -> Response:
@@ -183,8 +187,39 @@ SCRIPT = """(function () {
       }).catch(function () { show(form, {}, form.getAttribute("data-offline")); });
     });
   });
+  // Forms posting to a page route of ours (integrations, sign out, the OAuth confirmation):
+  // the same fields as a plain form, as JSON ({"form": {name: [values]}}), because a change
+  // made with the session cookie is accepted only as same-origin JSON (owner_http).
+  document.querySelectorAll("form[data-json]").forEach(function (form) {
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var fields = {};
+      new FormData(form).forEach(function (v, name) {
+        (fields[name] = fields[name] || []).push(v);
+      });
+      var target = (ev.submitter && ev.submitter.getAttribute("formaction")) || form.action;
+      fetch(target, {method: "POST", credentials: "same-origin",
+        headers: {"Content-Type": "application/json"}, body: JSON.stringify({form: fields})
+      }).then(function (resp) {
+        if (resp.ok && resp.redirected) { location.href = resp.url; return; }
+        return resp.text().then(function (html) {
+          document.open(); document.write(html); document.close();
+        });
+      });
+    });
+  });
 })();
 """
+
+
+def booking_detail(request: Request, owner: Owner, args: dict[str, str]) -> Response:
+    """Where the owner's Google event links: the owner's own page, signed in, never the guest's
+    Cancel or Reschedule link (anyone who can see event details could use those)."""
+    from booking.adapters import firestore_bookings
+
+    booking = firestore_bookings.get(owner.id, args["id"])  # 404 for another owner's booking
+    keep = ("id", "status", "title", "start", "end", "guest", "notes", "meet_link")
+    return _page("owner_booking.html", owner, booking={k: booking.get(k) for k in keep})
 
 
 def script(request: Request, owner: Owner | None, args: dict[str, str]) -> Response:
@@ -199,6 +234,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Page]] = [
     ("GET", re.compile(r"/event-types/(?P<slug>[^/]+)"), event_type_form),
     ("GET", re.compile(r"/event-types/(?P<slug>[^/]+)/delete"), event_type_delete),
     ("GET", re.compile(r"/bookings"), bookings),
+    ("GET", re.compile(r"/bookings/(?P<id>[^/]+)"), booking_detail),
     ("GET", re.compile(r"/bookings/(?P<id>[^/]+)/cancel"), booking_cancel),
     ("GET", re.compile(r"/bookings/(?P<id>[^/]+)/reschedule"), booking_reschedule),
 ]
