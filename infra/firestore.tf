@@ -14,8 +14,9 @@ resource "google_firestore_database" "default" {
 # No composite indexes, on purpose: every query the functions make is served by the automatic
 # single-field indexes.
 #   outbox:   due_at <= now ORDER BY due_at              one field (range and order on it)
-#   bookings: start >= a AND start < b                    one field (owners/{id}/bookings,
-#             and across owners as a collection group: see the field config below)
+#   bookings: start >= a AND start < b                    one field (owners/{id}/bookings)
+#   bookings: next_reminder_at <= now ORDER BY it         one field, across owners as a
+#             collection group: see the field config below
 #   outbox:   owner_id == X AND status == "failed"        equality only
 #   channels: owner_id == X AND connection_id == Y        equality only
 # Equality-only filters on several fields are answered by merging the single-field indexes
@@ -23,14 +24,15 @@ resource "google_firestore_database" "default" {
 # a second field does: declare it here as a google_firestore_index when one appears (the
 # emulator accepts any query, so only production would fail with FAILED_PRECONDITION).
 
-# The reminder job asks every owner's bookings at once (a collection-group query on `start`).
-# Automatic single-field indexes cover collection scope only, so the collection-group scope
-# of bookings.start is declared here.
-resource "google_firestore_field" "bookings_start_collection_group" {
+# The reminder job asks every owner's bookings at once for the reminders now due (a
+# collection-group query on `next_reminder_at`, which only bookings still owed a reminder
+# carry: no scan). Automatic single-field indexes cover collection scope only, so the
+# collection-group scope is declared here.
+resource "google_firestore_field" "bookings_next_reminder_collection_group" {
   project    = var.project_id
   database   = google_firestore_database.default.name
   collection = "bookings"
-  field      = "start"
+  field      = "next_reminder_at"
 
   index_config {
     indexes {

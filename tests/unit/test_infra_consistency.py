@@ -182,6 +182,15 @@ def test_warm_instances_and_startup_cpu_boost_are_off_unless_asked_for(
     assert '[ "${_CPU_BOOST}" = true ]' in cloudbuild and "--cpu-boost" in cloudbuild
 
 
+def test_a_persons_request_deadline_ends_well_before_the_function_is_cut_off(
+        settings: dict[str, FunctionSettings]) -> None:
+    """booking.deadline: the longest allowed REQUEST_DEADLINE_SECONDS (30) plus the Firestore
+    commit and the answer must fit in the timeout of every function a person waits on, so a
+    committed booking is answered 201 rather than killed mid-request."""
+    for name in ("book", "cancel", "reschedule"):
+        assert settings[name].timeout >= 2 * 30, name
+
+
 def test_resync_is_not_public(settings: dict[str, FunctionSettings]) -> None:
     assert "resync" in settings
     assert settings["resync"].public is False

@@ -215,7 +215,8 @@ def _api(request: Request, owner: Owner, path: str, method: str) -> Response:
     if parts == ["outbox", "failed"] and method == "GET":
         from booking.services import outbox
 
-        return json_response({"failed": outbox.failed_for_owner(owner.id)})
+        return json_response({"failed": outbox.failed_for_owner(owner.id),
+                              "alerts": outbox.alerts_for_owner(owner.id)})
     if parts and parts[0] == "event-types":
         return _event_types(request, owner, parts[1:], method)
     raise NotFound("no such resource")
