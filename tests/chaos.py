@@ -51,6 +51,7 @@ GOOGLE_FAULTS = (("calendar.events.insert", 503, "backendError"),
                  ("calendar.freebusy.query", 503, "backendError"))
 SENDGRID_FAULTS = (429, 500, 503, 401, 403)
 HANG = 3.0  # seconds a hanging Google call takes: past the request deadline the run sets
+KILL_HOLD = 4.0  # seconds the killed worker's insert is held at Google (it is killed meanwhile)
 
 
 @dataclass
@@ -123,6 +124,10 @@ class Driver:
         self._hanging: str | None = None
         self.cancelled: set[str] = set()
         self.worker: subprocess.Popen[bytes] | None = None
+        # Google calls held by a latency fault finish after their caller gave up (a killed
+        # worker's insert, a guest's hung call): the run waits for them before it ends, so
+        # none lands in whatever uses the stand-in next.
+        self.stragglers_until = 0.0
 
     # --- operations -------------------------------------------------------------------------
 
@@ -263,7 +268,8 @@ class Driver:
             body = {**self._book_body(key), "start": start}
             booking_id = booking_id_for(self.w.owner_id, key)
             worker, self.worker = self.worker or self._spawn(), None
-            self.w.google.set_calendar_latency("calendar.events.insert", 8.0)
+            self.w.google.set_calendar_latency("calendar.events.insert", KILL_HOLD)
+            self.stragglers_until = time.monotonic() + KILL_HOLD + 60
             try:
                 assert worker.stdin is not None
                 try:
@@ -276,6 +282,7 @@ class Driver:
                 while time.monotonic() < give_up and worker.poll() is None:
                     if _status(row) == "sending":
                         worker.send_signal(signal.SIGKILL)
+                        self.stragglers_until = time.monotonic() + KILL_HOLD + 1
                         self.report.faults["worker killed after commit"] += 1
                         self.ids.append(booking_id)
                         return
@@ -303,12 +310,14 @@ class Driver:
         elif roll < 0.50:
             method = self.rng.choice(("calendar.events.insert", "calendar.events.patch"))
             self.w.google.set_calendar_latency(method, HANG)
+            self.stragglers_until = max(self.stragglers_until, time.monotonic() + 600)
             self.report.faults["google hang"] += 1
             self._hanging = method
             return
         if self._hanging:
             self.w.google.set_calendar_latency(self._hanging, 0.0)
             self._hanging = None
+            self.stragglers_until = time.monotonic() + HANG + 1
 
     # --- the run ----------------------------------------------------------------------------
 
@@ -351,6 +360,10 @@ class Driver:
         for method in ("calendar.events.insert", "calendar.events.patch"):
             self.w.google.set_calendar_latency(method, 0.0)
         self.w.sendgrid.fail_next(0)
+        if self._hanging:
+            self.stragglers_until = time.monotonic() + HANG + 1
+            self._hanging = None
+        time.sleep(max(0.0, self.stragglers_until - time.monotonic()))
         quiet = 0
         for _ in range(80):
             self.clock += timedelta(hours=7)
