@@ -54,20 +54,27 @@ resource "google_firebaserules_release" "firestore" {
 # Indexes. Every query but two is served by the automatic single-field indexes:
 #   outbox:   due_at <= now ORDER BY due_at              one field (range and order on it)
 #   bookings: start >= a AND start < b                    one field (owners/{id}/bookings)
+#   bookings: next_reminder_at <= now ORDER BY it         one field, across owners as a
+#             collection group: see the field config below
 #   outbox:   owner_id == X AND status == "failed"        equality only
 #   channels: owner_id == X AND connection_id == Y        equality only
+#   connections: sub == X, across owners (collection group): who else uses a Google account
 # Equality-only filters on several fields are answered by merging the single-field indexes
-# (zigzag merge join), so they need no composite index. The two that need more, declared below
-# (the emulator accepts any query, so only production would fail with FAILED_PRECONDITION):
-#   bookings: start, across owners (collection group), ascending: the reminder job
-#   connections: sub ==, across owners (collection group): who else uses a Google account
-# A field override replaces the automatic indexes of that field, so bookings.start declares
-# every order its queries use: the owner's list of recent bookings orders it descending.
-resource "google_firestore_field" "bookings_start" {
+# (zigzag merge join), so they need no composite index. Automatic single-field indexes cover
+# collection scope only, so the two collection-group queries are declared below (the emulator
+# accepts any query, so only production would fail with FAILED_PRECONDITION). A field override
+# replaces the automatic indexes of its field, so each override declares every order its
+# collection-scope queries use too. bookings.start has no override: its automatic indexes serve
+# both the day ranges and the owner's list of recent bookings (descending).
+
+# The reminder job asks every owner's bookings at once for the reminders now due (a
+# collection-group query on `next_reminder_at`, which only bookings still owed a reminder
+# carry: no scan).
+resource "google_firestore_field" "bookings_next_reminder_collection_group" {
   project    = var.project_id
   database   = google_firestore_database.default.name
   collection = "bookings"
-  field      = "start"
+  field      = "next_reminder_at"
 
   index_config {
     indexes {

@@ -55,6 +55,9 @@ class Settings:
     # Which X-Forwarded-For entry, from the right, is the client: 1 on Cloud Functions, 2
     # behind an external load balancer (it appends the address Google's front end saw).
     client_ip_hops: int = 1
+    # What a person's request may spend on outside services, all calls together (see
+    # booking.deadline); the public functions' timeout in infra/ leaves room to answer after it.
+    request_deadline_seconds: float = 10.0
 
     def need(self, attr: str) -> str:
         """The value of a setting this code path cannot do without; ConfigError naming its
@@ -92,6 +95,7 @@ _OPTIONAL = {
     "google_calendar_endpoint": "GOOGLE_CALENDAR_ENDPOINT",
     "mail_from_name": "MAIL_FROM_NAME",
     "client_ip_hops": "CLIENT_IP_HOPS",
+    "request_deadline_seconds": "REQUEST_DEADLINE_SECONDS",
 }
 _URLS = ("base_url", "sendgrid_host", "google_auth_uri", "google_token_uri", "google_revoke_uri",
          "google_certs_uri", "google_calendar_endpoint", "secret_manager_endpoint")
@@ -121,6 +125,15 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     hops = values.pop("client_ip_hops", "1")
     if not hops.isdigit() or not 1 <= int(hops) <= 5:
         raise ConfigError(f"CLIENT_IP_HOPS must be a number from 1 to 5, got {hops!r}")
+    if "request_deadline_seconds" in values:
+        try:
+            seconds = float(values["request_deadline_seconds"])
+        except ValueError:
+            seconds = 0.0
+        if not 1.0 <= seconds <= 30.0:
+            raise ConfigError("REQUEST_DEADLINE_SECONDS must be a number of seconds from 1 to "
+                              f"30, got {values['request_deadline_seconds']!r}")
+        values["request_deadline_seconds"] = seconds  # type: ignore[assignment]
     if "mail_from" in values and "@" not in values["mail_from"]:
         raise ConfigError(f"MAIL_FROM must be an email address, got {values['mail_from']!r}")
     return Settings(**values, client_ip_hops=int(hops))  # type: ignore[arg-type]

@@ -2,6 +2,7 @@
 
     BookingError                 base; `status` is the HTTP answer, `code` a stable machine word
     ├── InvalidInput      400    names each bad field: `fields = {"guest_email": "not an email"}`
+    │   └── Unprocessable 422    well-formed but contradicts what was sent before (a reused key)
     ├── Unauthorized      401    no or wrong owner credential
     ├── NotFound          404    unknown, or not this owner's (never tells which)
     ├── MethodNotAllowed  405
@@ -42,6 +43,11 @@ class InvalidInput(BookingError):
         self.fields = dict(fields)
         summary = "; ".join(f"{name}: {why}" for name, why in self.fields.items())
         super().__init__(f"invalid input: {summary}")
+
+
+class Unprocessable(InvalidInput):
+    status = 422
+    code = "unprocessable"
 
 
 class Unauthorized(BookingError):

@@ -2,8 +2,8 @@
 call, not for the sum of them (one free/busy query per Google account, say).
 
 Each call gets its own short-lived pool, bounded by MAX_PARALLEL, so nothing outlives the
-request or is shared with another one. Tasks run in a copy of the caller's context, so the
-request's deadline (a context variable) follows them into the worker threads.
+request or is shared with another one. The request's `Deadline` is an argument of each task, so
+all of them share one budget; tasks also run in a copy of the caller's context.
 """
 
 from __future__ import annotations

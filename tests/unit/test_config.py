@@ -154,3 +154,11 @@ def test_config_error_is_a_server_error() -> None:
 
 def test_unrelated_variables_are_ignored() -> None:
     assert load_settings(env(PATH="/usr/bin", HOME="/root")) == load_settings(REQUIRED)
+
+
+def test_the_request_deadline_is_seconds_within_bounds() -> None:
+    assert load_settings(env()).request_deadline_seconds == 10.0
+    assert load_settings(env(REQUEST_DEADLINE_SECONDS="2.5")).request_deadline_seconds == 2.5
+    for bad in ("0.5", "31", "soon"):
+        with pytest.raises(ConfigError, match="REQUEST_DEADLINE_SECONDS"):
+            load_settings(env(REQUEST_DEADLINE_SECONDS=bad))

@@ -16,6 +16,7 @@ from booking.services.notifications import (
     cancellation_emails,
     confirmation_emails,
     conflict_email,
+    meet_link_emails,
     reminder_email,
     reminder_lead,
     reschedule_emails,
@@ -493,3 +494,17 @@ def test_a_booking_without_links_offers_no_cancel_or_reschedule() -> None:
 
     assert "Cancel booking" not in emails["guest"].html
     assert "Reschedule" not in emails["guest"].text
+
+
+def test_the_meet_link_follow_up_gives_both_the_link_and_the_raised_invitation() -> None:
+    emails = by_role(meet_link_emails(meeting(sequence=1), stamp=STAMP))
+    for role, email in emails.items():
+        assert MEET_LINK in email.text and MEET_LINK in email.html, role
+        _, event = invite(email)
+        assert event["SEQUENCE"] == 1 and str(event["URL"]) == MEET_LINK
+    assert CANCEL_URL in emails["guest"].text and CANCEL_URL not in emails["owner"].text
+    slovene = by_role(meet_link_emails(meeting(guest_locale="sl"), stamp=STAMP))["guest"]
+    assert slovene.subject.startswith("Povezava za video:")
+    assert "Povezava za video srečanje" in slovene.text
+    with pytest.raises(ValueError, match="Meet link"):
+        meet_link_emails(meeting(meet_link=None), stamp=STAMP)

@@ -142,6 +142,7 @@ alert_lists = st.lists(st.fixed_dictionaries({
 }), max_size=5)
 
 
+@settings(deadline=None)  # a busy shared machine, not slow code
 @given(alert_lists, st.integers(-3000, 50000), st.integers(0, 60000))
 def test_what_is_due_lies_in_its_window(alerts: list[dict[str, Any]], before: int,
                                         made_before: int) -> None:
@@ -178,4 +179,36 @@ def test_each_offset_is_due_in_one_stretch_and_in_order(alerts: list[dict[str, A
             seen.append(found)
     assert seen == sorted(set(seen), reverse=True)
     owed = [m for m in offsets(b) if m <= made_before]
+    assert seen == owed
+
+
+# --- next_at: the indexed moment resync looks for -----------------------------------------------
+
+
+def test_next_reminder_is_the_earliest_offset_moment_still_ahead() -> None:
+    b = booking(reminders=[{"minutes": 1440}, {"minutes": 60}])
+    assert reminders.next_at(b) == START - minutes(1440)
+    assert reminders.next_at(b, after=START - minutes(1440)) == START - minutes(60)
+    assert reminders.next_at(b, after=START - minutes(60)) is None
+
+
+def test_no_next_reminder_for_a_moment_that_passed_before_the_booking_took_its_time() -> None:
+    late = booking(created_at=START - minutes(30))
+    assert reminders.next_at(late) is None
+    moved = booking(rescheduled_at=START - minutes(120))
+    assert reminders.next_at(moved) == START - minutes(60)
+
+
+@settings(deadline=None)
+@given(alert_lists, st.integers(0, 60000))
+def test_every_due_offset_is_found_by_following_next_at(alerts: list[dict[str, Any]],
+                                                        age: int) -> None:
+    """Following next_at from the booking's creation meets each owed offset's window exactly
+    once, in order: nothing due() would send is skipped by the index."""
+    b = booking(reminders=alerts, created_at=START - minutes(age))
+    seen, at = [], reminders.next_at(b)
+    while at is not None:
+        seen.append(due(b, at))
+        at = reminders.next_at(b, after=at)
+    owed = [m for m in offsets(b) if START - minutes(m) >= b["created_at"]]
     assert seen == owed

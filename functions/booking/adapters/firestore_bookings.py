@@ -45,6 +45,13 @@ def tally_key(event_type: str, day: date) -> str:
     return f"{event_type}@{day:%Y-%m}"
 
 
+class _Delete:
+    """Stands for Firestore's DELETE_FIELD in a Transition without importing the SDK there."""
+
+
+DELETE_FIELD = _Delete()
+
+
 def _owner(owner_id: str) -> Any:
     return clients.firestore().collection("owners").document(owner_id)
 
@@ -195,9 +202,13 @@ def transition(owner_id: str, booking_id: str, days: Callable[[dict[str, Any]], 
         booking = {"id": snap.id, **snap.to_dict()}
         ledger = _read_ledger(owner_id, days(booking))
         change = decide(booking, ledger)
-        after = {**booking, **change.fields}
+        from google.cloud import firestore as fs
+
+        after = {k: v for k, v in {**booking, **change.fields}.items() if v is not DELETE_FIELD}
+        fields = {k: fs.DELETE_FIELD if v is DELETE_FIELD else v
+                  for k, v in change.fields.items()}
         batch = db.batch()
-        batch.update(booking_ref, change.fields,
+        batch.update(booking_ref, fields,
                      option=db.write_option(last_update_time=snap.update_time))
         _write_ledger(batch, owner_id, ledger, booking_id, change.remove, change.add,
                       entry_of(after))
@@ -245,17 +256,32 @@ def list_recent(owner_id: str, limit: int = 100) -> list[dict[str, Any]]:
     return [{"id": d.id, **d.to_dict()} for d in query.stream()]
 
 
-
-def due_for_reminders(start: datetime, end: datetime) -> list[dict[str, Any]]:
-    """Confirmed bookings of every owner starting in [start, end): one collection-group range
-    query on `start` (a single-field index)."""
+def due_for_reminders(now: datetime, limit: int = 500) -> list[tuple[dict[str, Any], Any]]:
+    """(booking, its update time) of every owner's bookings whose next reminder is due: one
+    collection-group range query on `next_reminder_at` (only bookings owed one carry it)."""
     from google.cloud.firestore_v1.base_query import FieldFilter
 
     query = (clients.firestore().collection_group("bookings")
-             .where(filter=FieldFilter("start", ">=", start))
-             .where(filter=FieldFilter("start", "<", end)))
-    return [{"id": d.id, **(d.to_dict() or {})} for d in query.stream()
-            if d.get("status") == "confirmed"]
+             .where(filter=FieldFilter("next_reminder_at", "<=", now))
+             .order_by("next_reminder_at").limit(limit))
+    return [({"id": d.id, **(d.to_dict() or {})}, d.update_time) for d in query.stream()]
+
+
+def set_next_reminder(owner_id: str, booking_id: str, at: datetime | None,
+                      unchanged_since: Any) -> bool:
+    """Moves the booking's next reminder on, unless the booking changed since it was read (a
+    reschedule set a new one); False then."""
+    from google.api_core import exceptions as gexc
+    from google.cloud import firestore as fs
+
+    db = clients.firestore()
+    try:
+        _col(owner_id).document(booking_id).update(
+            {"next_reminder_at": at if at is not None else fs.DELETE_FIELD},
+            option=db.write_option(last_update_time=unchanged_since))
+    except (gexc.FailedPrecondition, gexc.NotFound):
+        return False
+    return True
 
 
 def get_many(owner_id: str, booking_ids: Sequence[str]) -> list[dict[str, Any]]:

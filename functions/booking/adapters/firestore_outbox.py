@@ -1,35 +1,51 @@
 """Firestore: the durable outbox of work owed to the outside world (emails, Google writes).
 
-    outbox/{id}   kind, owner_id, payload, status (pending | sending | sent | failed), attempts,
-                  due_at (only while pending or sending: the drain's one-field query), lease_until,
-                  last_error, created_at, done_at
+    outbox/{id}   kind, owner_id, payload,
+                  owed_for {booking_id, sequence, rule}   the booking version it was owed for
+                  after [row ids]     rows that must be finished first (order within a booking)
+                  status   pending | sending | sent | failed (dead letter) | dropped (stale)
+                  attempts, due_at (only while pending or sending: the drain's one-field query),
+                  lease (a token), lease_until, last_error, created_at, done_at
 
 The id is derived from what is owed (booking, kind, recipient), so owing the same thing twice
 finds the row that is already there instead of adding a second.
+
+A claim is a transaction that takes a lease: a fresh token, and `due_at` moved to the lease's
+end, so a row whose worker died is claimed again once the lease ran out, and a row that keeps
+failing sinks behind the others instead of being the first every drain meets. Every later write
+of the row (sent, retry, dead letter, dropped) is a transaction that checks the lease is still
+ours: a worker that overran its lease learns it lost the row and records nothing.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from booking import clients
 
 LEASE = timedelta(seconds=90)
+DONE = frozenset({"sent", "failed", "dropped"})
 
 
 def _col() -> Any:
     return clients.firestore().collection("outbox")
 
 
-def new_row(kind: str, owner_id: str, payload: dict[str, Any], now: datetime) -> dict[str, Any]:
+def new_row(kind: str, owner_id: str, payload: dict[str, Any], now: datetime, *,
+            owed_for: dict[str, Any] | None = None, after: Sequence[str] = ()) -> dict[str, Any]:
     return {
         "kind": kind,
         "owner_id": owner_id,
         "payload": payload,
+        "owed_for": owed_for,
+        "after": list(after),
         "status": "pending",
         "attempts": 0,
         "due_at": now,
+        "lease": None,
         "lease_until": None,
         "last_error": None,
         "created_at": now,
@@ -37,19 +53,20 @@ def new_row(kind: str, owner_id: str, payload: dict[str, Any], now: datetime) ->
     }
 
 
-def add(item_id: str, kind: str, owner_id: str, payload: dict[str, Any], now: datetime) -> bool:
+def add(item_id: str, row: dict[str, Any]) -> bool:
     """Adds the row unless it exists; True when this call added it."""
     from google.api_core.exceptions import AlreadyExists
 
     try:
-        _col().document(item_id).create(new_row(kind, owner_id, payload, now))
+        _col().document(item_id).create(row)
     except AlreadyExists:
         return False
     return True
 
 
 def claim(item_id: str, now: datetime) -> dict[str, Any] | None:
-    """Leases a due row for one worker; None if it is done, failed, or leased by another."""
+    """Leases a due row for one worker; None if it is done, not due, or leased by another.
+    The row returned carries its `lease` token, which every later write must present."""
     from google.cloud import firestore as fs
 
     db = clients.firestore()
@@ -61,16 +78,14 @@ def claim(item_id: str, now: datetime) -> dict[str, Any] | None:
         if not snap.exists:
             return None
         data: dict[str, Any] = snap.to_dict()
-        if data["status"] in ("sent", "failed"):
-            return None
-        if data["status"] == "sending" and data.get("lease_until") and data["lease_until"] > now:
+        if data["status"] in DONE:
             return None
         if data.get("due_at") and data["due_at"] > now:
-            return None
-        attempts = int(data.get("attempts", 0)) + 1
-        tx.update(doc, {"status": "sending", "lease_until": now + LEASE, "attempts": attempts})
-        data["attempts"] = attempts
-        return data
+            return None  # not due yet, or leased to a worker whose lease still runs
+        change = {"status": "sending", "lease": uuid.uuid4().hex, "lease_until": now + LEASE,
+                  "due_at": now + LEASE, "attempts": int(data.get("attempts", 0)) + 1}
+        tx.update(doc, change)
+        return {**data, **change}
 
     result: dict[str, Any] | None = run(db.transaction())
     return result
@@ -83,28 +98,53 @@ KEEP_SENT = timedelta(days=180)
 KEEP_FAILED = timedelta(days=365)
 
 
-def finish(item_id: str, now: datetime, result: dict[str, Any]) -> None:
+def _if_leased(item_id: str, lease: str, change: dict[str, Any]) -> bool:
+    """Writes `change` if the row is still leased with `lease`; False if another worker took it
+    over (our lease ran out) or it was finished meanwhile."""
     from google.cloud import firestore as fs
 
-    _col().document(item_id).update(
-        {"status": "sent", "done_at": now, "due_at": fs.DELETE_FIELD, "lease_until": None,
-         "result": result, "last_error": None, "expire_at": now + KEEP_SENT}
-    )
+    db = clients.firestore()
+    doc = _col().document(item_id)
+
+    @fs.transactional  # type: ignore[untyped-decorator]
+    def run(tx: Any) -> bool:
+        snap = doc.get(transaction=tx)
+        data = snap.to_dict() if snap.exists else None
+        if not data or data.get("status") != "sending" or data.get("lease") != lease:
+            return False
+        tx.update(doc, change)
+        return True
+
+    return bool(run(db.transaction()))
 
 
-def retry_later(item_id: str, due_at: datetime, error: str) -> None:
-    _col().document(item_id).update(
-        {"status": "pending", "due_at": due_at, "lease_until": None, "last_error": error}
-    )
-
-
-def fail(item_id: str, now: datetime, error: str) -> None:
+def _closed(status: str, now: datetime, **fields: Any) -> dict[str, Any]:
     from google.cloud import firestore as fs
 
-    _col().document(item_id).update(
-        {"status": "failed", "done_at": now, "due_at": fs.DELETE_FIELD, "lease_until": None,
-         "last_error": error, "expire_at": now + KEEP_FAILED}
-    )
+    keep = KEEP_FAILED if status == "failed" else KEEP_SENT
+    return {"status": status, "done_at": now, "due_at": fs.DELETE_FIELD, "lease": None,
+            "lease_until": None, "expire_at": now + keep, **fields}
+
+
+def finish(item_id: str, lease: str, now: datetime, result: dict[str, Any]) -> bool:
+    return _if_leased(item_id, lease, _closed("sent", now, result=result, last_error=None))
+
+
+def drop(item_id: str, lease: str, now: datetime, reason: str) -> bool:
+    return _if_leased(item_id, lease, _closed("dropped", now, dropped_because=reason))
+
+
+def fail(item_id: str, lease: str, now: datetime, error: str) -> bool:
+    return _if_leased(item_id, lease, _closed("failed", now, last_error=error))
+
+
+def retry_later(item_id: str, lease: str, due_at: datetime, error: str, *,
+                attempts: int | None = None) -> bool:
+    change: dict[str, Any] = {"status": "pending", "due_at": due_at, "lease": None,
+                              "lease_until": None, "last_error": error}
+    if attempts is not None:
+        change["attempts"] = attempts
+    return _if_leased(item_id, lease, change)
 
 
 def due(now: datetime, limit: int) -> list[str]:
@@ -120,9 +160,41 @@ def get(item_id: str) -> dict[str, Any] | None:
     return snap.to_dict() if snap.exists else None
 
 
+def statuses(item_ids: Sequence[str]) -> dict[str, str]:
+    """The status of each existing row of `item_ids`."""
+    if not item_ids:
+        return {}
+    db = clients.firestore()
+    found: dict[str, str] = {}
+    for snap in db.get_all([_col().document(i) for i in item_ids]):
+        if snap.exists:
+            found[snap.id] = str((snap.to_dict() or {}).get("status"))
+    return found
+
+
 def failed_for_owner(owner_id: str, limit: int = 50) -> list[dict[str, Any]]:
     from google.cloud.firestore_v1.base_query import FieldFilter
 
     query = (_col().where(filter=FieldFilter("owner_id", "==", owner_id))
              .where(filter=FieldFilter("status", "==", "failed")).limit(limit))
     return [{"id": s.id, **s.to_dict()} for s in query.stream()]
+
+
+def alert_once(owner_id: str, name: str, fields: dict[str, Any]) -> bool:
+    """Records an alert for the owner unless it is already there; True when this call did."""
+    from google.api_core.exceptions import AlreadyExists
+
+    try:
+        clients.firestore().collection("outbox_alerts").document(f"{owner_id}:{name}").create(
+            {"owner_id": owner_id, "name": name, **fields})
+    except AlreadyExists:
+        return False
+    return True
+
+
+def alerts_for_owner(owner_id: str, limit: int = 20) -> list[dict[str, Any]]:
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    query = (clients.firestore().collection("outbox_alerts")
+             .where(filter=FieldFilter("owner_id", "==", owner_id)).limit(limit))
+    return [s.to_dict() or {} for s in query.stream()]

@@ -2,25 +2,27 @@
 
 Credentials come from the refresh token in Secret Manager and are cached per instance, keyed by
 the connection's token version, so a reconnect never reuses a dead grant. Google's transient
-answers (429, 403 rate limits, 5xx, timeouts) are retried with exponential backoff and full
-jitter until a deadline; everything else is translated into our errors here and nowhere else.
+answers (429, 403 rate limits, 5xx, timeouts, DNS and connection failures, token refreshes that
+could not reach Google) are retried with exponential backoff and full jitter until the caller's
+`Deadline`, which also bounds every HTTP timeout; everything else is translated into our errors
+here and nowhere else. No exception of a library leaves this module.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import functools
+import http.client
 import json
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from booking import clients
 from booking.adapters import secrets
 from booking.config import CALENDAR_SCOPES, get_settings
+from booking.deadline import Deadline
 from booking.domain.model import CalendarInfo, Connection
 from booking.errors import PermanentError, ReauthRequired, TransientError
 
@@ -83,7 +85,7 @@ def _discovery() -> dict[str, Any]:
     return clients.cached("calendar_discovery", load)  # type: ignore[no-any-return]
 
 
-def _service(conn: Connection) -> Any:
+def _service(conn: Connection, timeout: float) -> Any:
     import google_auth_httplib2
     import httplib2
     from googleapiclient.discovery import build_from_document
@@ -91,7 +93,7 @@ def _service(conn: Connection) -> Any:
     # httplib2.Http is not thread-safe: one per call; building from the parsed discovery
     # document costs well under a millisecond.
     http = google_auth_httplib2.AuthorizedHttp(
-        credentials_for(conn), http=httplib2.Http(timeout=HTTP_TIMEOUT)
+        credentials_for(conn), http=httplib2.Http(timeout=timeout)
     )
     return build_from_document(
         _discovery(),
@@ -107,33 +109,26 @@ def _reason(exc: Any) -> str:
         return ""
 
 
-_deadline: contextvars.ContextVar[float] = contextvars.ContextVar("google_deadline",
-                                                                  default=DEFAULT_DEADLINE)
-
-
-@contextlib.contextmanager
-def deadline(seconds: float) -> Iterator[None]:
-    """Caps the retrying of every call inside the block: a guest's request waits a few seconds
-    for Google at most, and the outbox retries the rest later."""
-    token = _deadline.set(min(seconds, _deadline.get()))
-    try:
-        yield
-    finally:
-        _deadline.reset(token)
+def budget(deadline: Deadline | None) -> Deadline:
+    """The caller's deadline, or a fresh default one for callers nobody waits on."""
+    return deadline if deadline is not None else Deadline.within(DEFAULT_DEADLINE)
 
 
 def call(conn: Connection, make: Callable[[Any], Any], *, what: str,
-         sleep: Callable[[float], None] = time.sleep) -> Any:
-    """Runs `make(service).execute()` with retries until the deadline; returns the response."""
-    deadline = _deadline.get()
+         deadline: Deadline | None = None, sleep: Callable[[float], None] = time.sleep) -> Any:
+    """Runs `make(service).execute()` with retries until the deadline (each HTTP timeout ends
+    with it too); returns the response."""
+    import httplib2
     from google.auth import exceptions as auth_exc
     from googleapiclient.errors import HttpError
 
-    give_up_at = time.monotonic() + deadline
+    limit = budget(deadline)
     attempt = 0
     while True:
+        if limit.expired():
+            raise TransientError("google", f"{what}: no time left")
         try:
-            return make(_service(conn)).execute(num_retries=0)
+            return make(_service(conn, limit.timeout(HTTP_TIMEOUT))).execute(num_retries=0)
         except auth_exc.RefreshError as exc:
             if "invalid_grant" in str(exc):
                 raise ReauthRequired("google", f"{conn.email}: access was revoked or expired",
@@ -150,11 +145,14 @@ def call(conn: Connection, make: Callable[[Any], Any], *, what: str,
                                      reason) from exc
             error, cause = TransientError("google", f"{what}: {status} {reason}", status,
                                           reason), exc
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, http.client.HTTPException, httplib2.HttpLib2Error,
+                auth_exc.TransportError) as exc:
+            # DNS failures (httplib2.ServerNotFoundError), resets, and the same during a token
+            # refresh (google-auth's TransportError) are worth another try.
             error, cause = TransientError("google", f"{what}: {type(exc).__name__}"), exc
         attempt += 1
         pause = random.uniform(0, min(8.0, 0.25 * 2**attempt))
-        if time.monotonic() + pause >= give_up_at:
+        if not limit.allows(pause):
             raise error from cause
         sleep(pause)
 
@@ -193,8 +191,8 @@ def _rfc3339(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def freebusy(conn: Connection, calendar_ids: list[str], start: datetime,
-             end: datetime) -> dict[str, list[tuple[datetime, datetime]]]:
+def freebusy(conn: Connection, calendar_ids: list[str], start: datetime, end: datetime,
+             deadline: Deadline | None = None) -> dict[str, list[tuple[datetime, datetime]]]:
     """Busy intervals per calendar over [start, end). Chunked so no request passes Google's
     limits (50 calendars, a bounded time span); the chunks are asked at once, so a long range
     still costs one round trip. A calendar Google reports an error for raises, because an
@@ -218,7 +216,7 @@ def freebusy(conn: Connection, calendar_ids: list[str], start: datetime,
             chunk_start = chunk_end
     responses = fanout.run_all([
         functools.partial(call, conn, functools.partial(_freebusy_query, body=body),
-                          what="freebusy.query")
+                          what="freebusy.query", deadline=deadline)
         for _, body in chunks])
     busy: dict[str, list[tuple[datetime, datetime]]] = {cid: [] for cid in calendar_ids}
     for (ids, _), resp in zip(chunks, responses, strict=True):
@@ -263,25 +261,29 @@ def stop_channel(conn: Connection, channel_id: str, resource_id: str) -> None:
 
 
 def insert_event(conn: Connection, calendar_id: str, body: dict[str, Any], *,
-                 conference: bool, sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+                 conference: bool, deadline: Deadline | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
     """Inserts; a 409 means our deterministic id exists already (an earlier try got through),
     so the existing event is returned instead of a second one being made. A Meet room still
     being made is waited for briefly, so the emails can carry its link."""
     try:
         event: dict[str, Any] = call(conn, lambda s: s.events().insert(
             calendarId=calendar_id, body=body, conferenceDataVersion=1 if conference else 0,
-            sendUpdates="none"), what="events.insert")
+            sendUpdates="none"), what="events.insert", deadline=deadline)
     except PermanentError as exc:
         if exc.status != 409:
             raise
-        event = get_event(conn, calendar_id, str(body["id"]))
+        event = get_event(conn, calendar_id, str(body["id"]), deadline=deadline)
     # Google makes Meet rooms asynchronously: createRequest.status.statusCode is "pending" until
-    # a later read shows "success" (or "failure") (Create events guide, conferencing).
+    # a later read shows "success" (or "failure") (Create events guide, conferencing). We wait
+    # a little, within the caller's deadline; a room still pending after that is polled by the
+    # outbox (calendar_writes) and its link follows by email.
+    limit = budget(deadline)
     for pause in MEET_WAITS if conference else ():
-        if not _conference_pending(event):
+        if not _conference_pending(event) or not limit.allows(pause):
             break
         sleep(pause)
-        event = get_event(conn, calendar_id, str(event["id"]))
+        event = get_event(conn, calendar_id, str(event["id"]), deadline=limit)
     return event
 
 
@@ -290,41 +292,45 @@ def _conference_pending(event: dict[str, Any]) -> bool:
     return bool((request.get("status") or {}).get("statusCode") == "pending")
 
 
-def get_event(conn: Connection, calendar_id: str, event_id: str) -> dict[str, Any]:
+def get_event(conn: Connection, calendar_id: str, event_id: str,
+              deadline: Deadline | None = None) -> dict[str, Any]:
     resp: dict[str, Any] = call(conn, lambda s: s.events().get(
-        calendarId=calendar_id, eventId=event_id), what="events.get")
+        calendarId=calendar_id, eventId=event_id), what="events.get", deadline=deadline)
     return resp
 
 
-def patch_event(conn: Connection, calendar_id: str, event_id: str,
-                body: dict[str, Any]) -> dict[str, Any]:
+def patch_event(conn: Connection, calendar_id: str, event_id: str, body: dict[str, Any],
+                deadline: Deadline | None = None) -> dict[str, Any]:
     # conferenceDataVersion=1 so Google keeps the Meet link it made (0 would not touch it
     # either, but 1 is what Google documents for every modify of an event with conference data).
     resp: dict[str, Any] = call(conn, lambda s: s.events().patch(
         calendarId=calendar_id, eventId=event_id, body=body, conferenceDataVersion=1,
-        sendUpdates="none"), what="events.patch")
+        sendUpdates="none"), what="events.patch", deadline=deadline)
     return resp
 
 
-def delete_event(conn: Connection, calendar_id: str, event_id: str) -> None:
+def delete_event(conn: Connection, calendar_id: str, event_id: str,
+                 deadline: Deadline | None = None) -> None:
     """Deletes; an event already gone (410) or never made (404) is the outcome we want."""
     try:
         call(conn, lambda s: s.events().delete(calendarId=calendar_id, eventId=event_id,
-                                               sendUpdates="none"), what="events.delete")
+                                               sendUpdates="none"), what="events.delete",
+             deadline=deadline)
     except PermanentError as exc:
         if exc.status not in (404, 410):
             raise
 
 
-def events_between(conn: Connection, calendar_id: str, start: datetime,
-                   end: datetime) -> list[dict[str, Any]]:
+def events_between(conn: Connection, calendar_id: str, start: datetime, end: datetime,
+                   deadline: Deadline | None = None) -> list[dict[str, Any]]:
     """Single events overlapping [start, end), all pages."""
     found: list[dict[str, Any]] = []
     page: str | None = None
     while True:
         resp = call(conn, lambda s, p=page: s.events().list(  # type: ignore[misc]
             calendarId=calendar_id, timeMin=_rfc3339(start), timeMax=_rfc3339(end),
-            singleEvents=True, maxResults=250, pageToken=p), what="events.list")
+            singleEvents=True, maxResults=250, pageToken=p), what="events.list",
+            deadline=deadline)
         found.extend(resp.get("items", []))
         page = resp.get("nextPageToken")
         if not page:
@@ -335,8 +341,8 @@ SYNC_PAGE_SIZE = 1000
 
 
 def events_page(conn: Connection, calendar_id: str, *, sync_token: str | None,
-                page_token: str | None, window: tuple[datetime, datetime] | None
-                ) -> dict[str, Any]:
+                page_token: str | None, window: tuple[datetime, datetime] | None,
+                deadline: Deadline | None = None) -> dict[str, Any]:
     """One page of an incremental sync (with `sync_token`) or of a full sync over `window`.
 
     Recurring series come unexpanded: a changed series is one item (its master), and a changed
@@ -355,7 +361,8 @@ def events_page(conn: Connection, calendar_id: str, *, sync_token: str | None,
                       showDeleted=True)
     if page_token:
         params["pageToken"] = page_token
-    resp: dict[str, Any] = call(conn, lambda s: s.events().list(**params), what="events.list")
+    resp: dict[str, Any] = call(conn, lambda s: s.events().list(**params), what="events.list",
+                                deadline=deadline)
     return resp
 
 

@@ -183,6 +183,13 @@ def booking_id_for(owner_id: str, idempotency_key: str) -> str:
     return hashlib.sha256(f"{owner_id}\x1f{idempotency_key}".encode()).hexdigest()[:32]
 
 
+def request_fingerprint(event_type: str, start: datetime, guest_email: str) -> str:
+    """What an idempotency key promises to repeat: the same event type, start and guest. A key
+    reused with another request must not be answered with the first guest's booking."""
+    utc = start.astimezone(UTC).isoformat()
+    return hashlib.sha256(f"{event_type}\x1f{utc}\x1f{guest_email.lower()}".encode()).hexdigest()
+
+
 def event_id_for(booking_id: str) -> str:
     """Google event ids take base32hex (0-9, a-v); hex is a subset, so the booking id works
     as is, and a retried insert meets Google's 409 instead of making a second event."""

@@ -23,7 +23,6 @@ from booking.domain.meeting import Meeting
 
 PRODID = "-//Booking//Booking invitations 1.0//EN"
 METHODS = ("REQUEST", "CANCEL")
-REMINDER_BEFORE = timedelta(minutes=10)
 
 
 class PersonText(vText):
@@ -83,7 +82,8 @@ def _description(m: Meeting, method: str) -> str:
 def invitation(m: Meeting, *, method: str = "REQUEST", stamp: datetime) -> bytes:
     """The .ics bytes for `m`: a VCALENDAR with METHOD `method` and one VEVENT.
 
-    REQUEST is a new or updated booking (STATUS:CONFIRMED, with a 10-minute display alarm);
+    REQUEST is a new or updated booking (STATUS:CONFIRMED, with a display alarm at each of
+    `m.alarm_minutes`);
     CANCEL withdraws it (STATUS:CANCELLED, no alarm, no join or cancel links). A REQUEST's
     DESCRIPTION carries whatever links `m` has, so give a reader who must not hold the guest's
     cancel link a copy without `cancel_url` and `reschedule_url`.
@@ -120,11 +120,11 @@ def invitation(m: Meeting, *, method: str = "REQUEST", stamp: datetime) -> bytes
     event.add("status", "CANCELLED" if cancel else "CONFIRMED")
     if m.meet_link:
         event.add("url", m.meet_link)
-    if not cancel:
+    for minutes in () if cancel else m.alarm_minutes:
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
         alarm.add("description", PersonText(summary(m)))
-        alarm.add("trigger", -REMINDER_BEFORE)
+        alarm.add("trigger", -timedelta(minutes=minutes))
         event.add_component(alarm)
 
     calendar = Calendar()

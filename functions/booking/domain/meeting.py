@@ -53,6 +53,9 @@ class Meeting:
     uid_domain: str = "booking.local"
     guest_locale: str = locales.DEFAULT_LOCALE
     owner_locale: str = locales.DEFAULT_LOCALE
+    # Minutes before the start at which the invitation's alarms ring: the event type's own
+    # reminders, as Google's event has them.
+    alarm_minutes: tuple[int, ...] = (10,)
 
     def __post_init__(self) -> None:
         for name in ("start", "end"):

@@ -7,6 +7,14 @@ writes the booking, its ledger entry and the outbox rows for its Google event an
 after-insert conflict check together; then the event row is delivered at once (event, Meet link,
 emails) and, if Google is down, by resync, which also makes the conflict check. The guest waits
 for two Google round trips: free/busy (every account at once) and the insert.
+
+One deadline covers every outside call of the request (the live free/busy and the first try of
+the event and the emails, HTTP timeouts included). Once the booking is committed the answer is
+201, whatever Google or SendGrid do: the outbox has what is left.
+
+An idempotency key names the booking: every retry with it (even twenty at once) gets that
+booking, 201 for the one that made it and 200 for the others, never 409; the key reused with
+another event type, start or guest is a 422 that reveals nothing of the first booking.
 """
 
 from __future__ import annotations
@@ -17,7 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from booking.adapters import firestore_bookings as bookings
-from booking.adapters import firestore_outbox
+from booking.deadline import Deadline, for_request
 from booking.domain.availability import Booked, slot_is_offered
 from booking.domain.booking_rules import (
     TAKEN,
@@ -26,9 +34,10 @@ from booking.domain.booking_rules import (
     booking_id_for,
     clashes,
     parse_guest_request,
+    request_fingerprint,
 )
 from booking.domain.intervals import Interval
-from booking.errors import Conflict, InvalidInput, NotFound
+from booking.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from booking.services import busy as busy_time
 from booking.services import (
     calendar_writes,
@@ -38,6 +47,7 @@ from booking.services import (
     meetings,
     outbox,
     quotas,
+    reminders,
 )
 
 LOCATION_TEXT = {"google_meet": "Google Meet", "phone": "Phone call", "in_person": "In person"}
@@ -50,8 +60,10 @@ def parse(fields: dict[str, Any], header_key: str | None) -> GuestRequest:
         raise InvalidInput(exc.fields) from exc
 
 
-def book(req: GuestRequest, now: datetime) -> tuple[dict[str, Any], bool]:
+def book(req: GuestRequest, now: datetime,
+         deadline: Deadline | None = None) -> tuple[dict[str, Any], bool]:
     """Returns (the booking's public view, whether this call created it)."""
+    budget = deadline or for_request()
     try:
         found = event_types.for_guest(req.owner_id, req.event_type)
     except NotFound:
@@ -62,12 +74,39 @@ def book(req: GuestRequest, now: datetime) -> tuple[dict[str, Any], bool]:
                                       "question(s)")
     booking_id = booking_id_for(owner.id, req.idempotency_key) if req.idempotency_key \
         else uuid.uuid4().hex
+    fingerprint = request_fingerprint(event_type.slug, req.start, req.email)
     if req.idempotency_key:
-        try:
-            return meetings.view(bookings.get(owner.id, booking_id)), False
-        except NotFound:
-            pass
+        earlier = _earlier(owner.id, booking_id, fingerprint)
+        if earlier is not None:
+            return earlier, False
+    try:
+        return _book(req, now, budget, owner, event_type, booking_id, fingerprint,
+                     found.connections)
+    except Conflict:
+        # A parallel retry with the same key may have won the slot meanwhile: that is this
+        # request's booking, not a conflict.
+        earlier = _earlier(owner.id, booking_id, fingerprint) if req.idempotency_key else None
+        if earlier is None:
+            raise
+        return earlier, False
 
+
+def _earlier(owner_id: str, booking_id: str, fingerprint: str) -> dict[str, Any] | None:
+    """The booking an idempotency key already made, if any; 422 if it was made for another
+    request (and nothing of it is shown)."""
+    try:
+        stored = bookings.get(owner_id, booking_id)
+    except NotFound:
+        return None
+    if stored.get("request_fingerprint", fingerprint) != fingerprint:
+        raise Unprocessable("idempotency_key", "was already used for a different booking "
+                                               "request; use a new key for a new request")
+    return meetings.view(stored)
+
+
+def _book(req: GuestRequest, now: datetime, budget: Deadline, owner: Any, event_type: Any,
+          booking_id: str, fingerprint: str,
+          connections: Any) -> tuple[dict[str, Any], bool]:
     cap = quotas.open_bookings_allowed(owner)
     if bookings.open_for_guest(owner.id, req.email, now) >= cap:
         raise Conflict(f"This email already has {cap} upcoming booking(s) with {owner.name}; "
@@ -79,7 +118,7 @@ def book(req: GuestRequest, now: datetime) -> tuple[dict[str, Any], bool]:
     booked = busy_time.booked(owner, window, event_type.slug, reach=rules.limit_reach)
     busy_time.refuse_early(rules, req.start, booked, now, owner.max_bookings_per_day)
     # Live: this is the check that must never trust anything cached or sent by the client.
-    busy = busy_time.LiveGoogleBusy(found.connections).busy(owner, window, now)
+    busy = busy_time.LiveGoogleBusy(connections).busy(owner, window, now, budget)
     if not slot_is_offered(rules, req.start, busy=busy, booked=booked, now=now,
                            owner_daily_cap=owner.max_bookings_per_day):
         raise Conflict(TAKEN)
@@ -92,21 +131,26 @@ def book(req: GuestRequest, now: datetime) -> tuple[dict[str, Any], bool]:
             raise Conflict(TAKEN)
         limits.refuse_if_full(ledger, docs.day, event_type.slug, rules, owner)
 
-    doc = _document(owner, event_type, req, booking_id, end, now, list(docs.days))
-    row_id = calendar_writes.row_id(booking_id, "create", 0)
-    row = firestore_outbox.new_row("google_event", owner.id, {
-        "owner_id": owner.id, "booking_id": booking_id, "action": "create"}, now)
+    doc = {**_document(owner, event_type, req, booking_id, end, now, list(docs.days)),
+           "request_fingerprint": fingerprint}
+    doc["next_reminder_at"] = reminders.next_at(doc)
+    row_id, row = calendar_writes.row(owner.id, booking_id, "create", 0, now)
     # Left to resync, off the guest's path: did busy time slip in before our insert?
-    check = firestore_outbox.new_row(conflict_check.KIND, owner.id, {
-        "owner_id": owner.id, "booking_id": booking_id}, now)
-    check["due_at"] = now + conflict_check.AFTER
+    check_id, check = conflict_check.row(owner.id, booking_id, now)
     stored, created = bookings.claim(
         owner.id, booking_id, doc, decide=decide,
-        outbox_rows=[(row_id, row), (conflict_check.row_id(booking_id), check)],
+        outbox_rows=[(row_id, row), (check_id, check)],
         **limits.claim_arguments(docs))
-    if created:
-        outbox.deliver_now(row_id, now)
-    return meetings.view(bookings.get(owner.id, booking_id)), created
+    if not created:
+        earlier = _earlier(owner.id, booking_id, fingerprint)
+        return earlier or meetings.view(stored), False
+    # Committed: from here on the answer is 201. The first try never raises (the outbox records
+    # any failure on the row), and a failed re-read falls back to what was stored.
+    outbox.deliver(row_id, now, budget)
+    try:
+        return meetings.view(bookings.get(owner.id, booking_id)), True
+    except Exception:  # noqa: BLE001 - the booking stands; its Meet link is in the emails
+        return meetings.view(stored), True
 
 
 def _document(owner: Any, event_type: Any, req: GuestRequest, booking_id: str, end: datetime,

@@ -25,6 +25,7 @@ from booking import fanout
 from booking.adapters import firestore_bookings as bookings_store
 from booking.adapters import firestore_owners as owners_store
 from booking.adapters import google_calendar
+from booking.deadline import Deadline
 from booking.domain.availability import Booked
 from booking.domain.booking_rules import refusal
 from booking.domain.intervals import Interval
@@ -33,11 +34,12 @@ from booking.domain.rules import AvailabilityRules
 from booking.errors import Conflict, InvalidInput
 from booking.services import google_access
 
-LIVE_DEADLINE = 8.0  # seconds of retrying per request
+LIVE_DEADLINE = 8.0  # seconds a live check may take when the caller gave no deadline
 
 
 class BusySource(Protocol):
-    def busy(self, owner: Owner, span: Interval, now: datetime) -> list[Interval]: ...
+    def busy(self, owner: Owner, span: Interval, now: datetime,
+             deadline: Deadline | None = None) -> list[Interval]: ...
 
 
 class LiveGoogleBusy:
@@ -47,28 +49,31 @@ class LiveGoogleBusy:
     def __init__(self, connections: Sequence[Connection] | None = None) -> None:
         self.connections = connections
 
-    def busy(self, owner: Owner, span: Interval, now: datetime) -> list[Interval]:
+    def busy(self, owner: Owner, span: Interval, now: datetime,
+             deadline: Deadline | None = None) -> list[Interval]:
         connections = self.connections if self.connections is not None \
             else owners_store.list_connections(owner.id)
         return self.accounts(owner, [c for c in connections if c.conflict_calendar_ids], span,
-                             now)
+                             now, deadline)
 
     def accounts(self, owner: Owner, accounts: Sequence[Connection], span: Interval,
-                 now: datetime) -> list[Interval]:
+                 now: datetime, deadline: Deadline | None = None) -> list[Interval]:
         if not accounts:
             return []
-        # A guest is waiting: a Google that keeps failing for this long is answered with 503.
-        with google_calendar.deadline(LIVE_DEADLINE):
-            per_account = fanout.run_all([
-                functools.partial(self._account, owner, conn, span, now) for conn in accounts])
+        # A guest is waiting: a Google that keeps failing until the deadline is answered with
+        # 503. One deadline covers every account's query (they run at once), not one each.
+        limit = deadline if deadline is not None else Deadline.within(LIVE_DEADLINE)
+        per_account = fanout.run_all([
+            functools.partial(self._account, owner, conn, span, now, limit)
+            for conn in accounts])
         return [interval for found in per_account for interval in found]
 
-    def _account(self, owner: Owner, conn: Connection, span: Interval,
-                 now: datetime) -> list[Interval]:
+    def _account(self, owner: Owner, conn: Connection, span: Interval, now: datetime,
+                 deadline: Deadline) -> list[Interval]:
         per_calendar = google_access.use(
             owner, conn,
             lambda c: google_calendar.freebusy(c, list(c.conflict_calendar_ids), span.start,
-                                               span.end),
+                                               span.end, deadline=deadline),
             now,
         )
         return [Interval(start, end) for periods in per_calendar.values()
@@ -85,7 +90,8 @@ class CachedBusy:
         self.connections = connections  # when the caller has read them already
         self.cached = 0  # accounts answered from the cache
 
-    def busy(self, owner: Owner, span: Interval, now: datetime) -> list[Interval]:
+    def busy(self, owner: Owner, span: Interval, now: datetime,
+             deadline: Deadline | None = None) -> list[Interval]:
         from booking.adapters import firestore_sync as sync_store
         from booking.domain import sync as decisions
 
@@ -111,7 +117,7 @@ class CachedBusy:
                 found.extend(decisions.within(intervals, span))
             else:
                 live.append(conn)
-        return found + self.live.accounts(owner, live, span, now)
+        return found + self.live.accounts(owner, live, span, now, deadline)
 
 
 def booked(owner: Owner, span: Interval, event_type: str, exclude: str | None = None,

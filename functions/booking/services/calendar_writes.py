@@ -1,29 +1,43 @@
 """Google Calendar writes for bookings, delivered through the outbox (so retried until done).
 
-    create   the event on the owner's default calendar (id from the booking id, Meet, alerts,
-             the guest as attendee), then the confirmation emails (whether busy time slipped in
-             meanwhile is conflict_check's job, later and off the guest's path)
-    update   move the same event (same id, same Meet link) after a reschedule
-    delete   remove it after a cancellation
+Every write brings the Google event to the booking's state as it is when the write runs,
+whatever the row's action says: a booking that is cancelled by then has its event deleted
+(by the id derived from the booking, so even an event whose insert is still on its way, or
+whose record was lost with a worker, is found); a confirmed one gets its event made if
+missing, then moved to the booking's time. So a late, repeated or out-of-order write is
+harmless, and a cancel racing the first create never leaves an event behind: the create reads
+the booking again after its insert and deletes what it made if the booking was cancelled
+meanwhile.
 
-Each step is idempotent: a retried insert meets Google's 409 for our id and reads the event
-back; a retried delete meets 410; emails are owed under keys, once.
+    create   the event (id from the booking id, Meet, alerts, the guest as attendee), then the
+             confirmation emails (whether busy time slipped in meanwhile is conflict_check's
+             job, later and off the guest's path)
+    update   the same event (same id, same Meet link), moved after a reschedule
+    delete   the event removed after a cancellation
+    meet     a Meet room Google is still making (`pending`): polled until it is ready (then
+             both people get the link) or given up on
+
+When the confirmation had to go without the Meet link (Google down at booking time, or the
+room still pending), both people get one follow-up with the link and the updated invitation.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from booking.adapters import firestore_bookings as bookings
+from booking.adapters import firestore_outbox, google_calendar
 from booking.adapters import firestore_owners as owners_store
-from booking.adapters import google_calendar
 from booking.config import get_settings
+from booking.deadline import Deadline
 from booking.domain.booking_rules import event_id_for
 from booking.domain.event_body import event_body, meet_link
 from booking.domain.model import Connection, Owner
 from booking.errors import PermanentError, ReauthRequired, TransientError
 from booking.services import google_access, meetings
+
+MEET_POLL_DELAY = timedelta(seconds=10)
 
 
 def row_id(booking_id: str, action: str, sequence: int) -> str:
@@ -32,17 +46,29 @@ def row_id(booking_id: str, action: str, sequence: int) -> str:
     return item_id("google_event", booking_id, action, str(sequence))
 
 
-def deliver(payload: dict[str, Any], oid: str) -> dict[str, Any]:
+def row(owner_id: str, booking_id: str, action: str, sequence: int,
+        now: datetime) -> tuple[str, dict[str, Any]]:
+    """(id, row) of a Google write owed for the booking's `sequence`, for the same commit as
+    the change that owes it."""
+    from booking.services.outbox import OwedFor
+
+    return row_id(booking_id, action, sequence), firestore_outbox.new_row(
+        "google_event", owner_id,
+        {"owner_id": owner_id, "booking_id": booking_id, "action": action}, now,
+        owed_for=OwedFor(owner_id, booking_id, sequence, "google").to_dict())
+
+
+def deliver(payload: dict[str, Any], oid: str, deadline: Deadline) -> dict[str, Any]:
     owner = owners_store.get_owner(payload["owner_id"])
     booking = bookings.get(owner.id, payload["booking_id"])
     action = payload["action"]
-    if action == "create":
-        return _create(owner, booking)
-    if action == "update":
-        return _update(owner, booking)
-    if action == "delete":
-        return _delete(owner, booking)
-    raise PermanentError("google", f"unknown action {action!r}")
+    if action not in ("create", "update", "delete", "meet"):
+        raise PermanentError("google", f"unknown action {action!r}")
+    if booking["status"] != "confirmed":
+        return _delete(owner, booking, deadline)
+    if action == "meet":
+        return _poll_meet(owner, booking, deadline)
+    return _sync(owner, booking, deadline, move=action == "update")
 
 
 def give_up(payload: dict[str, Any], error: str) -> None:
@@ -50,9 +76,12 @@ def give_up(payload: dict[str, Any], error: str) -> None:
     (without a Meet link) and the owner sees the failure."""
     owner = owners_store.get_owner(payload["owner_id"])
     booking = bookings.get(owner.id, payload["booking_id"])
+    if payload["action"] == "meet":
+        bookings.update(owner.id, booking["id"], {"meet_status": "failed"})
+        return
     bookings.update(owner.id, booking["id"], {"google_status": "failed", "google_error": error})
-    if payload["action"] == "create" and booking["status"] == "confirmed":
-        _owe_confirmation(owner, booking)
+    if booking["status"] == "confirmed":
+        _owe_confirmation(owner, booking, None)
 
 
 def _connection(owner: Owner, booking: dict[str, Any]) -> tuple[Connection, str]:
@@ -93,10 +122,8 @@ def _details(owner: Owner, booking: dict[str, Any]) -> str:
     return "\n".join(lines).strip()
 
 
-def _create(owner: Owner, booking: dict[str, Any]) -> dict[str, Any]:
-    if booking["status"] != "confirmed":
-        return {"skipped": "booking is no longer confirmed"}
-    body = event_body(
+def _body(owner: Owner, booking: dict[str, Any]) -> dict[str, Any]:
+    return event_body(
         event_id=event_id_for(booking["id"]), booking_id=booking["id"], title=booking["title"],
         guest_name=booking["guest"]["name"], guest_email=booking["guest"]["email"],
         start=booking["start"], end=booking["end"], time_zone=owner.time_zone,
@@ -105,62 +132,150 @@ def _create(owner: Owner, booking: dict[str, Any]) -> dict[str, Any]:
         owner_addresses=_owner_addresses(owner), location=booking.get("location_text", ""),
         ical_uid=meetings.meeting_of(owner, booking, with_links=False).uid,
     )
+
+
+def _sync(owner: Owner, booking: dict[str, Any], deadline: Deadline, *,
+          move: bool) -> dict[str, Any]:
+    first = not booking.get("event_id")
+    if not first and not move:
+        return {"event_id": booking["event_id"]}  # made already (a repeated create)
     try:
         conn, calendar_id = _connection(owner, booking)
-        event = _guarded(owner, conn, lambda: google_calendar.insert_event(
-            conn, calendar_id, body, conference=bool(booking.get("meet"))))
+        event: dict[str, Any] | None = None
+        if first:
+            event = _guarded(owner, conn, lambda: google_calendar.insert_event(
+                conn, calendar_id, _body(owner, booking), conference=bool(booking.get("meet")),
+                deadline=deadline))
     except TransientError:
-        # Google is down or the account needs reconnecting: the event will follow, but the
-        # guest learns now that the booking stands (the Meet link is in the calendar event).
-        _owe_confirmation(owner, booking)
+        if first:
+            # Google is down or the account needs reconnecting: the event will follow, but the
+            # guest learns now that the booking stands (the Meet link follows with it).
+            _owe_confirmation(owner, booking, deadline)
         raise
+    if event is None or _start_of(event) != booking["start"]:
+        # A move, or an insert that met the event an earlier try made at an older time.
+        event = _guarded(owner, conn, lambda: google_calendar.patch_event(
+            conn, calendar_id, booking.get("event_id") or event_id_for(booking["id"]),
+            _move(owner, booking), deadline=deadline))
+    link = meet_link(event) or booking.get("meet_link")
     # What we wrote, so the echo of this write (or of a later one still on its way) is known
     # for ours when it comes back through a sync.
-    fields = {"event_id": event["id"], "html_link": event.get("htmlLink"),
-              "meet_link": meet_link(event), "google_status": "created",
+    fields = {"event_id": event["id"], "html_link": event.get("htmlLink"), "meet_link": link,
+              "google_status": "created" if first else "updated",
               "written_start": booking["start"], "written_end": booking["end"]}
     bookings.update(owner.id, booking["id"], fields)
-    booking.update(fields)
-    _owe_confirmation(owner, booking)
-    return {"event_id": event["id"]}
+    after = bookings.get(owner.id, booking["id"])
+    if after["status"] != "confirmed":
+        # Cancelled while our insert was on its way: what we made must not outlive it.
+        return _delete(owner, after, deadline)
+    if first:
+        _owe_confirmation(owner, after, deadline)
+    _meet_followup(owner, after, event, deadline)
+    return {"event_id": event["id"], "moved": move}
 
 
-def _update(owner: Owner, booking: dict[str, Any]) -> dict[str, Any]:
-    if not booking.get("event_id"):
-        return _create(owner, booking)
+def _start_of(event: dict[str, Any]) -> datetime | None:
+    value = (event.get("start") or {}).get("dateTime")
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def _move(owner: Owner, booking: dict[str, Any]) -> dict[str, Any]:
+    return {"start": {"dateTime": _rfc3339(booking["start"]), "timeZone": owner.time_zone},
+            "end": {"dateTime": _rfc3339(booking["end"]), "timeZone": owner.time_zone},
+            "description": _details(owner, booking)}
+
+
+def _meet_status(event: dict[str, Any]) -> str:
+    request = (event.get("conferenceData") or {}).get("createRequest") or {}
+    return str((request.get("status") or {}).get("statusCode") or "")
+
+
+def _meet_followup(owner: Owner, after: dict[str, Any], event: dict[str, Any],
+                   deadline: Deadline) -> None:
+    """If the emails of the booking's current version went without the Meet link and the link
+    is known now, both get one follow-up with it; a room Google is still making is polled."""
+    if not after.get("meet"):
+        return
+    if not after.get("meet_link"):
+        if _meet_status(event) == "pending":
+            now = datetime.now(UTC)
+            oid, poll = row(owner.id, after["id"], "meet", int(after.get("sequence", 0)), now)
+            poll["owed_for"] = None  # polled whatever the version: the event keeps its room
+            poll["due_at"] = now + MEET_POLL_DELAY
+            firestore_outbox.add(oid, poll)
+        return
+    sequence = int(after.get("sequence", 0))
+    if after.get("without_link_at") != sequence or after.get("followed_up_at") == sequence:
+        return  # every email of this version carried the link, or the follow-up is owed
+    from booking.services.notifications import meet_link_emails
+
+    now = datetime.now(UTC)
+    # The invitation goes again, so its SEQUENCE must rise: one revision per follow-up. Owed
+    # first (its key makes a repeat harmless), recorded after, so a crash between the two
+    # owes the same email again rather than none.
+    revision = int(after.get("ics_revision", 0)) + 1
+    told = {**after, "ics_revision": revision}
+    previous = f"{after['id']}:confirmation" if sequence == 0 else \
+        f"{after['id']}:reschedule:{sequence}"
+    meetings.owe_emails(owner, told, meet_link_emails(meetings.meeting_of(owner, told),
+                                                      stamp=now),
+                        f"{after['id']}:meet:{sequence}", now, after=previous,
+                        deadline=deadline)
+    bookings.update(owner.id, after["id"], {"ics_revision": revision,
+                                            "followed_up_at": sequence})
+
+
+def _poll_meet(owner: Owner, booking: dict[str, Any], deadline: Deadline) -> dict[str, Any]:
+    if booking.get("meet_link") or not booking.get("event_id"):
+        return {"skipped": "nothing to poll"}
     conn, calendar_id = _connection(owner, booking)
-    patch = {"start": {"dateTime": _rfc3339(booking["start"]), "timeZone": owner.time_zone},
-             "end": {"dateTime": _rfc3339(booking["end"]), "timeZone": owner.time_zone},
-             "description": _details(owner, booking)}
-    event = _guarded(owner, conn, lambda: google_calendar.patch_event(
-        conn, calendar_id, booking["event_id"], patch))
-    bookings.update(owner.id, booking["id"], {"html_link": event.get("htmlLink"),
-                                              "google_status": "updated",
-                                              "written_start": booking["start"],
-                                              "written_end": booking["end"]})
-    return {"event_id": event["id"]}
+    event = _guarded(owner, conn, lambda: google_calendar.get_event(
+        conn, calendar_id, booking["event_id"], deadline=deadline))
+    link = meet_link(event)
+    if link is None:
+        status = _meet_status(event)
+        if status == "pending":
+            raise TransientError("google", "the Meet room is still being made")
+        bookings.update(owner.id, booking["id"], {"meet_status": status or "missing"})
+        return {"meet": status or "missing"}
+    bookings.update(owner.id, booking["id"], {"meet_link": link})
+    after = bookings.get(owner.id, booking["id"])
+    if after["status"] == "confirmed":
+        _meet_followup(owner, after, event, deadline)
+    return {"meet_link": True}
 
 
-def _delete(owner: Owner, booking: dict[str, Any]) -> dict[str, Any]:
-    if not booking.get("event_id"):
-        return {"skipped": "no event was made"}
+def _delete(owner: Owner, booking: dict[str, Any], deadline: Deadline) -> dict[str, Any]:
+    if not booking.get("calendar"):
+        return {"skipped": "no calendar"}
     conn, calendar_id = _connection(owner, booking)
-    _guarded(owner, conn, lambda: google_calendar.delete_event(conn, calendar_id,
-                                                                booking["event_id"]))
+    # By the derived id, not only the recorded one: an insert still on its way, or one whose
+    # worker died before recording it, made an event with exactly this id.
+    event_id = booking.get("event_id") or event_id_for(booking["id"])
+    _guarded(owner, conn, lambda: google_calendar.delete_event(conn, calendar_id, event_id,
+                                                                deadline=deadline))
     bookings.update(owner.id, booking["id"], {"google_status": "deleted"})
-    return {"deleted": booking["event_id"]}
+    return {"deleted": event_id}
 
 
 def _owner_addresses(owner: Owner) -> set[str]:
     return {owner.email, *(c.email for c in owners_store.list_connections(owner.id))}
 
 
-def _owe_confirmation(owner: Owner, booking: dict[str, Any]) -> None:
+def _owe_confirmation(owner: Owner, booking: dict[str, Any], deadline: Deadline | None) -> None:
+    """The confirmation of a new booking; once it has been moved, its reschedule emails told
+    everything instead."""
     from booking.services.notifications import confirmation_emails
 
+    if int(booking.get("sequence", 0)) != 0:
+        return
     now = datetime.now(UTC)
+    if booking.get("meet") and not booking.get("meet_link"):
+        # Remembered before the email is owed, so the link, whenever it comes, follows it.
+        bookings.update(owner.id, booking["id"], {"without_link_at": 0})
     emails = confirmation_emails(meetings.meeting_of(owner, booking), stamp=now)
-    meetings.owe_emails(owner, emails, f"{booking['id']}:confirmation", now)
+    meetings.owe_emails(owner, booking, emails, f"{booking['id']}:confirmation", now,
+                        deadline=deadline)
 
 
 def _rfc3339(moment: datetime) -> str:

@@ -15,9 +15,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from booking.adapters import firestore_bookings as bookings
-from booking.adapters import firestore_outbox, signing_keys
 from booking.adapters import firestore_owners as owners_store
-from booking.adapters.firestore_bookings import Transition
+from booking.adapters import signing_keys
+from booking.adapters.firestore_bookings import DELETE_FIELD, Transition
+from booking.deadline import Deadline, for_request
 from booking.domain import tokens
 from booking.domain.availability import Booked, compute_slots, slot_is_offered
 from booking.domain.booking_rules import clashes, has_control
@@ -25,7 +26,7 @@ from booking.domain.intervals import Interval, normalise, subtract
 from booking.domain.model import Owner
 from booking.errors import Conflict, Gone, InvalidInput, NotFound
 from booking.services import busy as busy_time
-from booking.services import calendar_writes, event_types, limits, meetings, outbox
+from booking.services import calendar_writes, event_types, limits, meetings, outbox, reminders
 
 MAX_REASON = 1000
 SAME_TIME = "is the booking's current time already: pick another time to reschedule to"
@@ -69,17 +70,12 @@ def _reason(text: str) -> str:
 
 
 def email_rows(owner: Owner, emails: list[tuple[str, Any]], key: str,
-                now: datetime) -> list[tuple[str, dict[str, Any]]]:
-    return [(outbox.email_row_id(f"{key}:{recipient}"),
-             firestore_outbox.new_row("email", owner.id, email.to_dict(), now))
+               now: datetime, *,
+               owed_for: outbox.OwedFor | None = None) -> list[tuple[str, dict[str, Any]]]:
+    """(id, row) of each (recipient kind, Email) owed under `key:recipient`, for the same
+    commit as the change that owes them; `owed_for` is the booking version they describe."""
+    return [outbox.email_row(f"{key}:{recipient}", owner.id, email, now, owed_for=owed_for)
             for recipient, email in emails]
-
-
-def _google_row(owner: Owner, booking_id: str, action: str, sequence: int,
-                now: datetime) -> tuple[str, dict[str, Any]]:
-    return (calendar_writes.row_id(booking_id, action, sequence),
-            firestore_outbox.new_row("google_event", owner.id, {
-                "owner_id": owner.id, "booking_id": booking_id, "action": action}, now))
 
 
 def _unchanged(booking: dict[str, Any], *, version: int | None, sequence: int) -> None:
@@ -93,13 +89,15 @@ def _unchanged(booking: dict[str, Any], *, version: int | None, sequence: int) -
         raise Conflict("The booking changed meanwhile; please try again.")
 
 
-def _deliver(rows: list[tuple[str, dict[str, Any]]], now: datetime) -> None:
+def _deliver(rows: list[tuple[str, dict[str, Any]]], now: datetime, budget: Deadline) -> None:
+    """The first try, within the person's request; resync has the rest."""
     for row_id, _ in rows:
-        outbox.deliver_now(row_id, now)
+        outbox.deliver(row_id, now, budget)
 
 
 def cancel(owner: Owner, booking_id: str, *, version: int | None, reason: str, by: str,
-           now: datetime, google: bool = True) -> dict[str, Any]:
+           now: datetime, google: bool = True,
+           deadline: Deadline | None = None) -> dict[str, Any]:
     """Cancels, releasing the slot in the same transaction; the Google event is deleted and
     both parties are told. `version` (from a link) must still be current. `google=False` when
     the event is gone already (the owner deleted it in Google Calendar)."""
@@ -111,28 +109,31 @@ def cancel(owner: Owner, booking_id: str, *, version: int | None, reason: str, b
     staged = {**current, "status": "cancelled", "sequence": sequence}
     emails = cancellation_emails(meetings.meeting_of(owner, staged, with_links=False),
                                  reason=reason, cancelled_by=by, stamp=now)
-    rows = [*([_google_row(owner, booking_id, "delete", sequence, now)] if google else []),
-            *email_rows(owner, emails, f"{booking_id}:cancellation", now)]
+    rows = [*([calendar_writes.row(owner.id, booking_id, "delete", sequence, now)]
+              if google else []),
+            *email_rows(owner, emails, f"{booking_id}:cancellation", now,
+                        owed_for=outbox.OwedFor(owner.id, booking_id, sequence, "final"))]
     gone = {} if google else {"google_status": "deleted", "cancelled_in": "google"}
 
     def decide(booking: dict[str, Any], _: bookings.Ledger) -> Transition:
         _unchanged(booking, version=version, sequence=sequence)
         return Transition(
             fields={"status": "cancelled", "sequence": sequence,
+                    "next_reminder_at": DELETE_FIELD,
                     "version": int(booking.get("version", 1)) + 1, "cancelled_at": now,
                     "cancelled_by": by, "cancel_reason": reason, "updated_at": now, **gone},
             remove=tuple(booking["ledger_days"]), outbox_rows=tuple(rows))
 
     after = bookings.transition(owner.id, booking_id, lambda b: b["ledger_days"], decide)
-    _deliver(rows, now)
+    _deliver(rows, now, deadline or for_request())
     return after
 
 
-def _busy_without(owner: Owner, booking: dict[str, Any], window: Interval,
-                  now: datetime) -> list[Interval]:
+def _busy_without(owner: Owner, booking: dict[str, Any], window: Interval, now: datetime,
+                  deadline: Deadline | None = None) -> list[Interval]:
     """Live busy time, less the booking's own time: its own Google event must not block the
     move (an event hidden exactly under it was a conflict already)."""
-    busy = normalise(busy_time.LiveGoogleBusy().busy(owner, window, now))
+    busy = normalise(busy_time.LiveGoogleBusy().busy(owner, window, now, deadline))
     return subtract(busy, [Interval(booking["start"], booking["end"])])
 
 
@@ -152,12 +153,13 @@ def free_slots(opened: Opened, start: datetime, end: datetime,
 
 
 def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: int | None,
-               by: str, now: datetime) -> dict[str, Any]:
+               by: str, now: datetime, deadline: Deadline | None = None) -> dict[str, Any]:
     """Moves the booking: the new slot must be offered (live check), the old interval is
     released and the new one claimed in one transaction; the same Google event is moved and
     both parties get the old and the new time."""
     from booking.services.notifications import reschedule_emails
 
+    budget = deadline or for_request()
     current = bookings.get(owner.id, booking_id)
     if current["status"] != "confirmed":
         raise Gone("This booking was already cancelled.")
@@ -175,7 +177,8 @@ def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: i
     booked = busy_time.booked(owner, window, current["event_type"], exclude=booking_id,
                               reach=rules.limit_reach)
     busy_time.refuse_early(rules, new_start, booked, now, owner.max_bookings_per_day)
-    if not slot_is_offered(rules, new_start, busy=_busy_without(owner, current, window, now),
+    if not slot_is_offered(rules, new_start,
+                           busy=_busy_without(owner, current, window, now, budget),
                            booked=booked, now=now, owner_daily_cap=owner.max_bookings_per_day):
         raise Conflict("That time is no longer available. Please pick another slot.")
 
@@ -187,8 +190,9 @@ def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: i
               "version": int(current.get("version", 1)) + 1}
     emails = reschedule_emails(meetings.meeting_of(owner, staged), previous_start=current["start"],
                                previous_end=current["end"], stamp=now)
-    rows = [_google_row(owner, booking_id, "update", sequence, now),
-            *email_rows(owner, emails, f"{booking_id}:reschedule:{sequence}", now)]
+    rows = [calendar_writes.row(owner.id, booking_id, "update", sequence, now),
+            *email_rows(owner, emails, f"{booking_id}:reschedule:{sequence}", now,
+                        owed_for=outbox.OwedFor(owner.id, booking_id, sequence))]
     moved = Booked(Interval(new_start, new_end), rules.buffer_before, rules.buffer_after)
 
     def decide(booking: dict[str, Any], ledger: bookings.Ledger) -> Transition:
@@ -201,13 +205,18 @@ def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: i
             fields={"start": new_start, "end": new_end, "sequence": sequence,
                     "version": staged["version"], "ledger_day": days[1], "ledger_days": days,
                     "rescheduled_at": now, "rescheduled_by": by, "updated_at": now,
-                    "previous_start": booking["start"]},
+                    "previous_start": booking["start"],
+                    "next_reminder_at": reminders.next_at({**booking, "start": new_start,
+                                                           "rescheduled_at": now}),
+                    # Emails rendered before the Meet link was known: it follows them.
+                    **({"without_link_at": sequence}
+                       if booking.get("meet") and not staged.get("meet_link") else {})},
             remove=tuple(booking["ledger_days"]), add=tuple(days), outbox_rows=tuple(rows))
 
     after = bookings.transition(owner.id, booking_id,
                                 lambda b: sorted({*days, *docs.watch, *b["ledger_days"]}),
                                 decide)
-    _deliver(rows, now)
+    _deliver(rows, now, budget)
     return after
 
 

@@ -16,6 +16,7 @@ from booking import fanout, log
 from booking.adapters import firestore_bookings as bookings
 from booking.adapters import firestore_owners as owners_store
 from booking.adapters import google_calendar
+from booking.deadline import Deadline
 from booking.domain.model import Connection
 from booking.errors import PermanentError, TransientError
 from booking.services import meetings
@@ -32,7 +33,17 @@ def row_id(booking_id: str) -> str:
     return item_id(KIND, booking_id)
 
 
-def deliver(payload: dict[str, Any], oid: str) -> dict[str, Any]:
+def row(owner_id: str, booking_id: str, now: datetime) -> tuple[str, dict[str, Any]]:
+    """(id, row) of the check, written with the booking and due AFTER it."""
+    from booking.adapters import firestore_outbox
+
+    check = firestore_outbox.new_row(KIND, owner_id, {"owner_id": owner_id,
+                                                      "booking_id": booking_id}, now)
+    check["due_at"] = now + AFTER
+    return row_id(booking_id), check
+
+
+def deliver(payload: dict[str, Any], oid: str, deadline: Deadline) -> dict[str, Any]:
     owner = owners_store.get_owner(payload["owner_id"])
     booking = bookings.get(owner.id, payload["booking_id"])
     if booking["status"] != "confirmed":
@@ -44,7 +55,8 @@ def deliver(payload: dict[str, Any], oid: str) -> dict[str, Any]:
         raise TransientError("google", "the booking's event is not made yet")
     calendars = [(conn, calendar_id) for conn in owners_store.list_connections(owner.id)
                  if conn.healthy for calendar_id in conn.conflict_calendar_ids]
-    listed = fanout.run_all([functools.partial(_overlapping, conn, calendar_id, booking)
+    listed = fanout.run_all([functools.partial(_overlapping, conn, calendar_id, booking,
+                                               deadline)
                              for conn, calendar_id in calendars])
     found = [f"{ev.get('summary') or 'Busy'} ({calendar_id})"
              for (_, calendar_id), events in zip(calendars, listed, strict=True)
@@ -54,18 +66,18 @@ def deliver(payload: dict[str, Any], oid: str) -> dict[str, Any]:
 
         email = conflict_email(meetings.meeting_of(owner, booking, with_links=False),
                                conflicts=found)
-        meetings.owe_emails(owner, [("owner", email)], f"{booking['id']}:conflict",
-                            datetime.now(UTC))
+        meetings.owe_emails(owner, booking, [("owner", email)], f"{booking['id']}:conflict",
+                            datetime.now(UTC), deadline=deadline)
     return {"conflicts": len(found)}
 
 
-def _overlapping(conn: Connection, calendar_id: str,
-                 booking: dict[str, Any]) -> list[dict[str, Any]]:
+def _overlapping(conn: Connection, calendar_id: str, booking: dict[str, Any],
+                 deadline: Deadline) -> list[dict[str, Any]]:
     """Events overlapping the booking; a calendar Google no longer shows us has none. A
     transient failure raises, so the outbox tries the whole check again later."""
     try:
         return google_calendar.events_between(conn, calendar_id, booking["start"],
-                                               booking["end"])
+                                               booking["end"], deadline=deadline)
     except PermanentError as exc:
         log.warning("conflict re-check skipped a calendar", connection=conn.id,
                     error=str(exc))

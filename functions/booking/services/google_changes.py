@@ -64,7 +64,8 @@ def _moved(owner: Owner, booking_id: str, span: Interval, now: datetime) -> bool
     meeting = meetings.meeting_of(owner, staged)
     rows = changes.email_rows(owner, reschedule_emails(
         meeting, previous_start=current["start"], previous_end=current["end"], stamp=now),
-        f"{booking_id}:reschedule:{sequence}", now)
+        f"{booking_id}:reschedule:{sequence}", now,
+        owed_for=outbox.OwedFor(owner.id, booking_id, sequence))
     moved_to = Booked(span, _minutes(current, "buffer_before_minutes"),
                       _minutes(current, "buffer_after_minutes"))
     owed = [row_id for row_id, _ in rows]
@@ -82,7 +83,8 @@ def _moved(owner: Owner, booking_id: str, span: Interval, now: datetime) -> bool
             email = changed_in_google_email(meetings.meeting_of(owner, staged, with_links=False),
                                             problems=problems)
             extra = changes.email_rows(owner, [("owner", email)],
-                                       f"{booking_id}:moved_conflict:{sequence}", now)
+                                       f"{booking_id}:moved_conflict:{sequence}", now,
+                                       owed_for=outbox.OwedFor(owner.id, booking_id, sequence))
             owed.extend(row_id for row_id, _ in extra)
         return Transition(
             fields={"start": span.start, "end": span.end, "sequence": sequence,
@@ -124,7 +126,7 @@ def declined(owner: Owner, booking_id: str, now: datetime) -> bool:
     if booking["status"] != "confirmed" or booking.get("guest_response") == "declined":
         return False
     email = declined_email(meetings.meeting_of(owner, booking, with_links=False))
-    meetings.owe_emails(owner, [("owner", email)],
+    meetings.owe_emails(owner, booking, [("owner", email)],
                         f"{booking_id}:declined:{booking.get('sequence', 0)}", now)
     bookings.update(owner.id, booking_id, {"guest_response": "declined",
                                            "guest_declined_at": now})
@@ -159,4 +161,4 @@ def _owner_zone(owner: Owner) -> Any:
 
 def _deliver(row_ids: list[str], now: datetime) -> None:
     for row_id in row_ids:
-        outbox.deliver_now(row_id, now)
+        outbox.deliver(row_id, now)

@@ -14,6 +14,7 @@ from urllib.parse import urlencode, urlsplit
 
 from booking.adapters import signing_keys
 from booking.config import get_settings
+from booking.deadline import Deadline
 from booking.domain import tokens
 from booking.domain.locales import DEFAULT_LOCALE
 from booking.domain.meeting import Meeting
@@ -45,7 +46,9 @@ def meeting_of(owner: Owner, booking: dict[str, Any], *, with_links: bool = True
     host = urlsplit(get_settings().need("base_url")).hostname or "booking.local"
     return Meeting(
         booking_id=booking["id"],
-        sequence=int(booking.get("sequence", 0)),
+        # A Meet-link follow-up re-sends the invitation without a new booking version: its
+        # revision keeps the .ics SEQUENCE rising all the same.
+        sequence=int(booking.get("sequence", 0)) + int(booking.get("ics_revision", 0)),
         title=booking["title"],
         description=booking.get("description", ""),
         start=booking["start"],
@@ -66,17 +69,26 @@ def meeting_of(owner: Owner, booking: dict[str, Any], *, with_links: bool = True
         uid_domain=host,
         guest_locale=guest.get("locale", DEFAULT_LOCALE),
         owner_locale=owner.language,
+        alarm_minutes=tuple(sorted({int(r["minutes"]) for r in booking.get("reminders", [])},
+                                   reverse=True)) or (10,),
     )
 
 
-def owe_emails(owner: Owner, emails: list[tuple[str, Any]], key: str, now: datetime) -> None:
-    """Each (recipient kind, Email) is owed once under `key:recipient`. The recipients differ,
-    so their emails are sent at once: the guest's answer waits for one send, not one each."""
+def owe_emails(owner: Owner, booking: dict[str, Any], emails: list[tuple[str, Any]], key: str,
+               now: datetime, *, rule: str = "current", after: str | None = None,
+               deadline: Deadline | None = None) -> None:
+    """Each (recipient kind, Email) is owed once under `key:recipient`, for the booking's
+    current sequence (see domain/delivery), after `after:recipient` if given. The recipients
+    differ, so their emails are sent at once: the guest's answer waits for one send, not one
+    each (within one deadline)."""
     from booking import fanout
     from booking.services import outbox
 
-    fanout.run_all([functools.partial(outbox.owe_email, f"{key}:{recipient}", owner.id, email,
-                                      now) for recipient, email in emails])
+    owed = outbox.OwedFor(owner.id, booking["id"], int(booking.get("sequence", 0)), rule)
+    fanout.run_all([functools.partial(
+        outbox.owe_email, f"{key}:{recipient}", owner.id, email, now, owed_for=owed,
+        after=[f"{after}:{recipient}"] if after else [], deadline=deadline)
+        for recipient, email in emails])
 
 
 def view(booking: dict[str, Any]) -> dict[str, Any]:

@@ -125,6 +125,7 @@ def _subject(kind: str, r: Reader, lead: str = "") -> str:
         "conflict": t(r.locale, "Conflict"),
         "declined": t(r.locale, "Declined"),
         "check": t(r.locale, "Check"),
+        "meet_link": t(r.locale, "Video link"),
     }[kind]
     with_other = t(r.locale, "%(title)s with %(other)s", title=r.title, other=r.other_name)
     return one_line(f"{prefix}: {with_other} {lead} — {r.short_start}")
@@ -198,6 +199,26 @@ def reschedule_emails(
                 category="reschedule",
                 attachment=_invite(m, r, method="REQUEST", stamp=stamp),
                 previous_when=format_range(previous_start, previous_end, r.zone, r.locale),
+            ),
+        )
+        for r in _readers(m)
+    ]
+
+
+def meet_link_emails(m: Meeting, *, stamp: datetime) -> list[tuple[str, Email]]:
+    """Both parties, when the Meet link came after the confirmation: the link and the updated
+    invitation (the caller raised `m.sequence`, so calendars replace the entry)."""
+    if not m.meet_link:
+        raise ValueError("meet_link_emails needs a meeting with its Meet link")
+    return [
+        (
+            r.role,
+            _email(
+                r,
+                template="meet_link",
+                subject=_subject("meet_link", r),
+                category="meet_link",
+                attachment=_invite(m, r, method="REQUEST", stamp=stamp),
             ),
         )
         for r in _readers(m)

@@ -1,10 +1,14 @@
-"""Reminder emails before meetings, sent by the scheduled resync when due.
+"""Reminder emails before meetings, owed by the scheduled resync when due.
 
 A reminder is owed at each of the booking's reminder offsets (its event type's alerts: by
-default 24 hours and 1 hour before). Its outbox key carries the booking's sequence, so a
-reschedule re-times every reminder and a cancelled booking is never reminded; a reminder whose
-moment had passed before the booking was made or moved is skipped (a booking made 30 minutes
-ahead gets no "in 1 hour" mail).
+default 24 hours and 1 hour before). Each booking carries `next_reminder_at`, the moment its
+next reminder is due (set when it is booked or moved, removed when it is cancelled or has no
+reminder left), so resync finds the due ones with one indexed query instead of scanning every
+booking. Each due reminder is an outbox row like every other email: keyed by the booking's
+sequence and the offset (once each), owed for that sequence (dropped if the booking moved or
+was cancelled before it went out), and counted only when it was sent. A reminder whose moment
+had passed before the booking was made or moved is not owed (a booking made 30 minutes ahead
+gets no "in 1 hour" mail).
 """
 
 from __future__ import annotations
@@ -14,12 +18,12 @@ from typing import Any
 
 from booking import log
 from booking.adapters import firestore_bookings as bookings
+from booking.adapters import firestore_outbox
 from booking.adapters import firestore_owners as owners_store
 from booking.errors import NotFound
-from booking.services import meetings
+from booking.services import meetings, outbox
 
 DEFAULT_OFFSETS = (1440, 60)
-LOOKAHEAD = timedelta(days=28)  # Google's longest alert; no reminder is owed earlier
 
 
 def offsets(booking: dict[str, Any]) -> list[int]:
@@ -43,24 +47,41 @@ def due(booking: dict[str, Any], now: datetime) -> int | None:
     return None
 
 
+def next_at(booking: dict[str, Any], after: datetime | None = None) -> datetime | None:
+    """When the booking's next reminder is due: the earliest offset moment not before the
+    booking took its time (and later than `after`); None when no reminder is left."""
+    start = booking["start"]
+    since = booking.get("rescheduled_at") or booking["created_at"]
+    moments = [start - timedelta(minutes=m) for m in offsets(booking)]
+    left = [t for t in moments if t >= since and (after is None or t > after) and t < start]
+    return min(left) if left else None
+
+
 def send_due(now: datetime) -> int:
+    """Owes every reminder due now; returns how many were sent by this run."""
     from booking.services.notifications import reminder_email
 
     sent = 0
     owners: dict[str, Any] = {}
-    for booking in bookings.due_for_reminders(now, now + LOOKAHEAD):
-        minutes = due(booking, now)
-        if minutes is None:
-            continue
+    for booking, read_at in bookings.due_for_reminders(now):
         owner_id = booking["owner_id"]
-        try:
-            owner = owners.setdefault(owner_id, owners_store.get_owner(owner_id))
-        except NotFound:
-            log.warning("booking of a deleted owner", booking=booking["id"])
-            continue
-        email = reminder_email(meetings.meeting_of(owner, booking), minutes_before=minutes,
-                               stamp=now)
-        key = f"{booking['id']}:reminder:{booking.get('sequence', 0)}:{minutes}"
-        meetings.owe_emails(owner, [("guest", email)], key, now)
-        sent += 1
+        minutes = due(booking, now) if booking.get("status") == "confirmed" else None
+        if minutes is not None:
+            try:
+                owner = owners.get(owner_id) or owners_store.get_owner(owner_id)
+            except NotFound:
+                log.warning("booking of a deleted owner", booking=booking["id"])
+                bookings.set_next_reminder(owner_id, booking["id"], None, read_at)
+                continue
+            owners[owner_id] = owner
+            email = reminder_email(meetings.meeting_of(owner, booking), minutes_before=minutes,
+                                   stamp=now)
+            sequence = int(booking.get("sequence", 0))
+            oid, row = outbox.email_row(
+                f"{booking['id']}:reminder:{sequence}:{minutes}:guest", owner_id, email, now,
+                owed_for=outbox.OwedFor(owner_id, booking["id"], sequence))
+            if firestore_outbox.add(oid, row) and outbox.deliver(oid, now) == "sent":
+                sent += 1
+        later = next_at(booking, after=now) if booking.get("status") == "confirmed" else None
+        bookings.set_next_reminder(owner_id, booking["id"], later, read_at)
     return sent

@@ -25,6 +25,7 @@ from booking.adapters import firestore_bookings as bookings_store
 from booking.adapters import firestore_owners as owners_store
 from booking.adapters import firestore_sync as store
 from booking.adapters import google_calendar
+from booking.deadline import Deadline
 from booking.domain import sync as decisions
 from booking.domain.intervals import Interval
 from booking.domain.model import CalendarRef, Connection, Owner
@@ -104,7 +105,8 @@ def _run(key: str, state: dict[str, Any], owner_id: str, connection_id: str,
         try:
             resp = google_calendar.events_page(
                 conn, calendar_id, sync_token=token, page_token=page,
-                window=(window.start, window.end) if token is None and window else None)
+                window=(window.start, window.end) if token is None and window else None,
+                deadline=Deadline(give_up_at))
         except ReauthRequired:
             google_access.reconnect_needed(owner, conn, now)
             return Outcome("skipped")

@@ -168,9 +168,8 @@ def intake(headers: Mapping[str, str] | Any, now: datetime) -> tuple[int, dict[s
         return 200, {"accepted": True, "sync": "seen"}  # a repeat or an older message
     try:
         # Google waits for our answer: short retries here, Google's own retry (or resync) after.
-        with google_calendar.deadline(INTAKE_BUDGET):
-            outcome = calendar_sync.sync_calendar(data["owner_id"], data["connection_id"],
-                                                  data["calendar_id"], now, budget=INTAKE_BUDGET)
+        outcome = calendar_sync.sync_calendar(data["owner_id"], data["connection_id"],
+                                              data["calendar_id"], now, budget=INTAKE_BUDGET)
     except ExternalError as exc:
         log.warning("sync after a push failed; google will retry", channel=channel_id,
                     error=str(exc))

@@ -322,7 +322,8 @@ def _api(request: Request, auth: Authenticated, path: str, method: str) -> Respo
     if parts == ["outbox", "failed"] and method == "GET":
         from booking.services import outbox
 
-        return json_response({"failed": outbox.failed_for_owner(owner.id)})
+        return json_response({"failed": outbox.failed_for_owner(owner.id),
+                              "alerts": outbox.alerts_for_owner(owner.id)})
     if parts and parts[0] == "event-types":
         return _event_types(request, owner, parts[1:], method)
     raise NotFound("no such resource")

@@ -142,7 +142,13 @@ def test_a_burst_of_bookings_meets_googles_write_rate_limit_and_every_event_is_m
         "rateLimitExceeded"}
     assert len(our_events(stack, B)) == len(hours)
     owner_mails = [m for m in stack.sendgrid.messages() if m["to"] == ["mia@owner.test"]]
-    assert len(owner_mails) == len(hours)
+    assert len([m for m in owner_mails if m["subject"].startswith("Confirmed")]) == len(hours)
+    # A confirmation that went before its event (and Meet link) existed is followed by one
+    # email with the link (issue 12), and only then.
+    without_link = [m for m in owner_mails if m["subject"].startswith("Confirmed")
+                    and "meet.google.com" not in m["text"]]
+    assert len([m for m in owner_mails if m["subject"].startswith("Video link")]) == \
+        len(without_link)
 
 
 def test_google_500_then_success_gives_one_event(stack: Stack, owner_key: str) -> None:
@@ -321,4 +327,16 @@ def test_google_down_confirms_by_email_now_and_makes_the_event_later_once(
     # The event, then the conflict check that waited for it.
     assert outbox.drain(datetime.now(UTC) + timedelta(minutes=10)) == {"sent": 2}
     assert len(our_events(stack, B)) == 1
-    assert len(stack.sendgrid.messages()) == 2
+    # The confirmation went without a Meet link: both get one follow-up with it and the
+    # invitation again, SEQUENCE raised so calendars update the entry they have.
+    link = our_events(stack, B)[0]["hangoutLink"]
+    mails = stack.sendgrid.messages()
+    follow = [m for m in mails if m["subject"].startswith("Video link")]
+    assert sorted(m["to"][0] for m in follow) == ["guest@example.org", "mia@owner.test"]
+    assert all(link in m["text"] for m in follow)
+    assert all(link not in m["text"] for m in mails if m not in follow)
+    sequences = [icalendar.Calendar.from_ical(m["attachments"][0]["content"])
+                 .walk("VEVENT")[0]["SEQUENCE"] for m in mails]
+    assert sequences == [0, 0, 1, 1]
+    assert outbox.drain(datetime.now(UTC) + timedelta(hours=2)) == {}
+    assert len(stack.sendgrid.messages()) == 4
