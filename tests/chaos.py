@@ -167,12 +167,28 @@ class Driver:
             t.start()
         for t in threads:
             t.join()
+        stored: bool | None = None
         for resp in answers:
+            if resp.status_code == 503 and stored is None:
+                stored = self._stored(key)
+            if resp.status_code == 503 and not stored:
+                # Google unreachable during the live free/busy check: answered before any
+                # commit, which is the documented answer; a problem only if the key booked.
+                self.report.answers["book 503 before commit"] += 1
+                continue
             self._answer("book", resp)
         made = {r.json()["booking"]["id"] for r in answers if r.status_code in (200, 201)}
         if len(made) > 1 or (made and any(r.status_code == 409 for r in answers)):
             self.report.problems.append(f"one key, answers {[r.status_code for r in answers]}")
         self.ids.extend(made - set(self.ids))
+
+    def _stored(self, key: str) -> bool:
+        """Whether a booking exists for this idempotency key."""
+        from booking.adapters import firestore_bookings
+        from booking.domain.booking_rules import booking_id_for
+
+        return bool(firestore_bookings.get_many(self.w.owner_id,
+                                                [booking_id_for(self.w.owner_id, key)]))
 
     def _some_booking(self) -> str | None:
         """Mostly one still confirmed as far as the driver knows; sometimes any."""

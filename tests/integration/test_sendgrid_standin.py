@@ -249,6 +249,21 @@ def test_next_n_sends_fail_with_429_then_succeed(
     assert len(standin.messages()) == 1
 
 
+def test_a_hung_send_times_the_client_out_and_is_never_accepted(
+    sendgrid_server: StandinServer, standin: SendGridStandin, client: SendGridAPIClient
+) -> None:
+    standin.hang_next(1, 1.0)
+
+    with pytest.raises(OSError):  # the socket's read timeout (urllib may wrap it)
+        client.client.mail.send.post(request_body=simple_mail().get(), timeout=0.3)
+    response = requests.post(f"{sendgrid_server.url}/_control/hang", timeout=5,
+                             json={"count": "x"})
+    assert response.status_code == 400
+    threading.Event().wait(1.0)  # the stalled request ends with a 504, unread
+    assert standin.messages() == []
+    assert client.send(simple_mail()).status_code == 202
+
+
 @pytest.mark.parametrize(
     ("status", "error"),
     [(500, http_exc.InternalServerError), (503, http_exc.ServiceUnavailableError)],

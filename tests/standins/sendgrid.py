@@ -5,6 +5,7 @@ Point the real library at it with `SendGridAPIClient(api_key, host=url)`; it pos
 
     POST /v3/mail/send                      SendGrid's Mail Send: 202 + X-Message-Id, or errors
     POST /_control/faults {"count", "status"}  the next `count` sends fail with `status`
+    POST /_control/hang {"count", "seconds"}   the next `count` sends hang, then are dropped
     GET  /_control/senders                  the verified Sender Identities
     POST /_control/senders {"email"}        verify one more ("@example.test" = a whole domain)
     POST /_control/reset                    forget messages and faults (senders stay as built)
@@ -38,6 +39,7 @@ import json
 import re
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -586,6 +588,7 @@ class SendGridStandin:
         self._lock = threading.Lock()
         self._captured: list[CapturedMessage] = []
         self._faults: list[int] = []
+        self._hangs: list[float] = []
 
     # --- helpers for tests -------------------------------------------------------------------
 
@@ -593,6 +596,7 @@ class SendGridStandin:
         with self._lock:
             self._captured.clear()
             self._faults.clear()
+            self._hangs.clear()
             self.verified_senders = set(self._built_senders)
 
     def verify_sender(self, email: str) -> None:
@@ -615,6 +619,17 @@ class SendGridStandin:
             )
         with self._lock:
             self._faults = [status] * count
+
+    def hang_next(self, count: int, seconds: float) -> None:
+        """The next `count` authorised sends get no answer for `seconds`, then a 504, and are
+        never accepted: SendGrid's edge stalling before Mail Send took the message (a client
+        that gave up earlier never sees the 504). Acceptance after a stall is not modelled: that
+        email would rightly go twice, the gap delivery documents."""
+        if count < 0 or not 0 <= seconds <= 120:
+            raise ValueError(f"hang_next needs count >= 0 and 0-120 seconds, got {count}, "
+                             f"{seconds}")
+        with self._lock:
+            self._hangs = [float(seconds)] * count
 
     def captured(self) -> list[CapturedMessage]:
         with self._lock:
@@ -639,6 +654,8 @@ class SendGridStandin:
             return self._send(request)
         if path == "/_control/faults" and method == "POST":
             return self._control_faults(request)
+        if path == "/_control/hang" and method == "POST":
+            return self._control_hang(request)
         if path == "/_control/senders" and method == "GET":
             with self._lock:
                 return _json_response(200, sorted(self.verified_senders))
@@ -672,6 +689,11 @@ class SendGridStandin:
         raw = request.get_data()
         if request.headers.get("Authorization") != f"Bearer {self.api_key}":
             return _json_response(401, {"errors": [_error(INVALID_KEY_MESSAGE, None)]})
+        with self._lock:
+            hang = self._hangs.pop(0) if self._hangs else None
+        if hang is not None:
+            time.sleep(hang)
+            return _json_response(504, {"errors": [{"field": None, "message": "gateway timeout"}]})
         with self._lock:
             fault = self._faults.pop(0) if self._faults else None
         if fault is not None:
@@ -713,6 +735,15 @@ class SendGridStandin:
         except (ValueError, KeyError, TypeError) as exc:
             return _json_response(400, {"errors": [{"field": None, "message": str(exc)}]})
         return _json_response(200, {"count": count, "status": status})
+
+    def _control_hang(self, request: Request) -> Response:
+        try:
+            body = json.loads(request.get_data() or b"{}")
+            count, seconds = int(body["count"]), float(body["seconds"])
+            self.hang_next(count, seconds)
+        except (ValueError, KeyError, TypeError) as exc:
+            return _json_response(400, {"errors": [{"field": None, "message": str(exc)}]})
+        return _json_response(200, {"count": count, "seconds": seconds})
 
     def _attachment(self, message_id: str, index: int) -> Response:
         found = [m for m in self.messages() if m["id"] == message_id]

@@ -257,6 +257,32 @@ def test_an_unverified_sender_403_is_retried_not_dropped(stack: Stack, owner_key
     assert len(stack.sendgrid.messages()) == 2
 
 
+def test_a_hanging_sendgrid_is_cut_off_by_our_timeout_and_each_email_sent_once(
+    stack: Stack, owner_key: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from booking.config import get_settings
+    from booking.services import outbox
+
+    monkeypatch.setenv("REQUEST_DEADLINE_SECONDS", "2")
+    get_settings.cache_clear()
+    stack.sendgrid.hang_next(2, 5.0)  # stalls, and never takes the message
+    began = time.monotonic()
+    resp = book(stack, at(next_tuesday(), "11:30"))
+    took = time.monotonic() - began
+    assert resp.status_code == 201, resp.text
+    assert took < 4.5, f"the guest waited {took:.1f} s for a hung SendGrid and a 2 s deadline"
+    assert stack.sendgrid.messages() == []
+    stack.sendgrid.hang_next(0, 0.0)  # SendGrid answers again
+    outbox.drain(datetime.now(UTC) + timedelta(minutes=10))
+    time.sleep(max(0.0, began + 5.5 - time.monotonic()))  # the stalled sends have ended
+    sent = stack.sendgrid.messages()
+    assert sorted(m["to"][0] for m in sent) == ["guest@example.org", "mia@owner.test"]
+    assert len({m["custom_args"]["outbox_id"] for m in sent}) == 2
+    assert _subjects(stack) == ["Confirmed"]
+    outbox.drain(datetime.now(UTC) + timedelta(hours=1))
+    assert len(stack.sendgrid.messages()) == 2  # nothing owed twice
+
+
 def test_one_slow_google_call_cannot_hold_the_guest_past_the_deadline(
     stack: Stack, owner_key: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
