@@ -3,7 +3,9 @@
     python -m bench.chaos [--seeds 3] [--seed N] [--operations 300] [--kills 3]
 
 Each run (tests/chaos.py) drives `--operations` bookings, cancellations (guest links and the
-owner API) and reschedules, with double submits of one idempotency key, while Google answers
+owner API), reschedules, and moves and deletes made by the owner in Google Calendar (their push
+lost or doubled at random; the run's last one always lost, so resync must make it good), with double
+submits of one idempotency key, while Google answers
 429/5xx or hangs past the request deadline, SendGrid answers 429/5xx/401/403, `--kills` booking
 workers are SIGKILLed between the commit and the send, and resyncs drain the outbox, two at
 once half the time. Then faults stop, resync runs until nothing is owed, and every booking is
@@ -14,10 +16,11 @@ letters, Google events expected / found / wrong; and the problems found, if any.
 The stack is bench/stack.py's (owner "bench", bookings written to a@gmail.test, 60 busy events);
 REQUEST_DEADLINE_SECONDS is 2 so the injected hangs (3 s) outlast a guest's deadline. Exits 1
 if any run found a problem (0 lost, 0 duplicated, 0 out of order is the target for any seed).
-Not covered yet: changes made in Google Calendar (two-way sync, issue 11, had not landed),
-lost or doubled pushes (they only matter once sync acts on them), SendGrid hanging (its
-stand-in has no latency control), and a worker killed after SendGrid accepted an email but
-before the outbox recorded it (the one gap an outbox cannot close: that email would go twice).
+A 503 answered before any commit (Google unreachable for the live free/busy check) is counted
+apart, not as a problem, when no booking exists for its idempotency key. Not covered yet:
+SendGrid hanging (tests/integration/bookings/test_delivery.py proves it alone), and a worker
+killed after SendGrid accepted an email but before the outbox recorded it (the one gap an outbox
+cannot close: that email would go twice).
 """
 
 from __future__ import annotations

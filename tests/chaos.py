@@ -227,6 +227,51 @@ class Driver:
                              headers={"Authorization": f"Bearer {self.w.api_key}"})
         self._answer("owner reschedule", resp)
 
+    def google_change(self, lose: bool | None = None) -> bool:
+        """The owner moves or deletes a booked event in Google Calendar (as the Calendar UI
+        would, through the stand-in). Its push may be lost (Google warns some are: resync's
+        incremental sync must make it good) or arrive twice (a replay to our intake)."""
+        booking_id = self._some_booking()
+        if booking_id is None:
+            return False
+        g, event_id = self.w.google, f"bk{booking_id}"
+        live = [e for e in g.list_events(self.w.calendar_id)
+                if e["id"] == event_id and e.get("status") != "cancelled"]
+        if not live:
+            return False  # not written yet (its insert is owed) or already gone
+        if lose is None:
+            lose = self.rng.random() < 0.3
+        if lose:
+            g.drop_pushes(1)
+            self.report.faults["push lost"] += 1
+        if self.rng.random() < 0.3:
+            self.report.operations["delete in google"] += 1
+            g.delete_event(self.w.calendar_id, event_id)
+            self.cancelled.add(booking_id)
+        else:
+            self.report.operations["move in google"] += 1
+            length = _end(live[0]) - _start(live[0])  # type: ignore[operator]
+            start = self._slot()
+            g.move_event(self.w.calendar_id, event_id, start.isoformat(),
+                         (start + length).isoformat())
+        g.flush_push()
+        if not lose and self.rng.random() < 0.5:
+            self.report.faults["push doubled"] += 1
+            channel = next((c for c in g.channels()
+                            if c["calendarId"] == self.w.calendar_id and c["live"]), None)
+            numbers = [d["message_number"] for d in g.push_deliveries(channel["id"])] \
+                if channel else []
+            if channel and numbers:
+                self._answer("push replay", requests.post(
+                    f"{self.w.base_url}/google_notifications", timeout=60, headers={
+                        "X-Goog-Channel-ID": channel["id"],
+                        "X-Goog-Channel-Token": channel["token"],
+                        "X-Goog-Resource-ID": channel["resourceId"],
+                        "X-Goog-Resource-URI": channel["resourceUri"],
+                        "X-Goog-Resource-State": "exists",
+                        "X-Goog-Message-Number": str(max(numbers))}))
+        return True
+
     def _guest_link(self, booking_id: str, action: str) -> str | None:
         """The link in the newest email the guest got about this booking, if any."""
         for m in reversed(self.w.sendgrid.messages()):
@@ -352,8 +397,9 @@ class Driver:
                 self.report.timing["kill"] += time.monotonic() - t0
                 continue
             roll = self.rng.random()
-            op = "book" if roll < 0.5 or not self.ids else \
-                "cancel" if roll < 0.65 else "reschedule" if roll < 0.8 else "resync"
+            op = "book" if roll < 0.45 or not self.ids else \
+                "cancel" if roll < 0.58 else "reschedule" if roll < 0.71 else \
+                "google_change" if roll < 0.86 else "resync"
             if op in ("book", "reschedule"):
                 self.report.operations[op] += 1
             t0 = time.monotonic()
@@ -369,8 +415,9 @@ class Driver:
         return self.report
 
     def settle(self) -> None:
-        """Faults stop; resync runs until the outbox owes nothing (simulated hours pass)."""
-        from booking.services import outbox
+        """Faults stop; resync syncs the calendars (what lost pushes left behind), then runs
+        until the outbox owes nothing (simulated hours pass)."""
+        from booking.services import outbox, sync
 
         self.w.google.clear_calendar_faults()
         for method in ("calendar.events.insert", "calendar.events.patch"):
@@ -380,6 +427,12 @@ class Driver:
             self.stragglers_until = time.monotonic() + HANG + 1
             self._hanging = None
         time.sleep(max(0.0, self.stragglers_until - time.monotonic()))
+        # The last change made in Google loses its push, so only resync can bring it back.
+        for _ in range(10):
+            if self.google_change(lose=True):
+                break
+        # resync's safety net for lost pushes: an incremental sync of every calendar.
+        sync.sync_stalest(datetime.now(UTC) + self.clock, limit=200, budget=60.0)
         quiet = 0
         for _ in range(80):
             self.clock += timedelta(hours=7)
@@ -426,9 +479,13 @@ def _invitation(message: dict[str, Any]) -> tuple[str, int, str] | None:
     return None
 
 
-def _start(event: dict[str, Any]) -> datetime | None:
-    value = (event.get("start") or {}).get("dateTime")
+def _start(event: dict[str, Any], edge: str = "start") -> datetime | None:
+    value = (event.get(edge) or {}).get("dateTime")
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def _end(event: dict[str, Any]) -> datetime | None:
+    return _start(event, "end")
 
 
 def check(w: World, ids: list[str], report: Report) -> None:

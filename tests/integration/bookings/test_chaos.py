@@ -34,3 +34,6 @@ def test_under_random_faults_every_owed_email_and_event_arrives_once_and_in_orde
     # The run did meet trouble: faults of every kind, and work the booking moved past.
     assert sum(report.faults.values()) >= 10 and report.faults["worker killed after commit"]
     assert report.confirmed and report.cancelled
+    # Changes made in Google Calendar came back, one of them through resync (its push lost).
+    assert report.operations["move in google"] + report.operations["delete in google"] >= 2
+    assert report.faults["push lost"] >= 1 and report.faults["push doubled"] >= 1
