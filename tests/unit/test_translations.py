@@ -72,3 +72,43 @@ def test_every_template_marks_its_words_for_translation() -> None:
 def test_the_bare_word_check_sees_unmarked_text() -> None:
     assert bare_words('<p>Your meeting {{ _("is") }}</p>') == ["Your", "meeting"]
     assert bare_words("<h1>{% trans %}Hello{% endtrans %} Google Meet &lt;x&gt;</h1>") == []
+
+
+BAD_EVENT_TYPES = [
+    {"slug": "Bad Slug", "title": "", "location": "pigeon", "active": "yes", "extra": 1,
+     "description": "x" * 6000, "questions": "no", "reminders": "no", "rules": {}},
+    {"slug": "ok", "title": "a\x00", "description": "\x07", "location_details": "\x01",
+     "questions": ["q\x00"], "reminders": [{"method": "sms", "minutes": -1}],
+     "rules": {"weekly_hours": {"mon": [["25:00", "26:00"]]}, "duration_minutes": 30}},
+    {"slug": "ok", "title": "T", "rules": {"weekly_hours": {}, "duration_minutes": 0}},
+    {"slug": "ok", "title": "T", "rules": {"weekly_hours": {}, "duration_minutes": "x"}},
+    {"slug": "ok", "title": "T", "rules": {"weekly_hours": {"xyz": []}, "duration_minutes": 30}},
+    {"slug": "ok", "title": "T", "rules": {"weekly_hours": {}, "duration_minutes": 30,
+                                           "time_zone": "Mars/Base"}},
+    {"slug": "ok", "title": "T", "rules": {"weekly_hours": {}, "duration_minutes": 30,
+                                           "overrides": {"nope": []}}},
+    {"slug": "ok", "title": "T", "rules": {"weekly_hours": {}, "duration_minutes": 30,
+                                           "start_times": "sometimes"}},
+    {"slug": "ok", "title": "T", "rules": {"weekly_hours": {}, "duration_minutes": 30,
+                                           "colour": "red"}},
+    {"slug": "ok", "title": "T", "rules": {"week_start": 1}},
+    {"slug": "ok", "title": "T", "rules": {"weekly_hours": {"mon": ["x"]},
+                                           "duration_minutes": 30}},
+    {"slug": "ok", "title": "T", "rules": {"weekly_hours": [], "duration_minutes": 30}},
+]
+
+
+@pytest.mark.parametrize("data", BAD_EVENT_TYPES)
+def test_event_type_messages_read_in_slovenian_not_through_the_fallback(
+        data: dict[str, object]) -> None:
+    from booking.domain.event_types import EventTypeError, parse_event_type
+    from booking.web import field_messages
+
+    with pytest.raises(EventTypeError) as refused:
+        parse_event_type(data, "Europe/Ljubljana")
+    english = refused.value.fields
+    slovenian = field_messages.messages("sl", english)
+    assert field_messages.messages("en", english) == english
+    for name, text in slovenian.items():
+        assert not text.startswith("ni veljavno: "), (name, text)
+        assert text != english[name], (name, text)

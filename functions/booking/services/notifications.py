@@ -78,6 +78,14 @@ def _lines(text: str) -> str:
     return "\n".join(text.splitlines()).strip()
 
 
+def _place(text: str, locale: str) -> str:
+    """A booking stores where it happens as text at booking time ("Phone call" when the owner
+    wrote no details): the standard words are read in the reader's language, the owner's own
+    details as they wrote them."""
+    return {"Phone call": t(locale, "Phone call"),
+            "In person": t(locale, "In person")}.get(text.strip(), text)
+
+
 def reader(m: Meeting, role: Role) -> Reader:
     if role == "guest":
         name, email, zone = m.guest_name, m.guest_email, m.guest_time_zone
@@ -98,7 +106,7 @@ def reader(m: Meeting, role: Role) -> Reader:
         short_start=m.short_start(zone, locale),
         duration=format_duration(m.duration_minutes, locale),
         join_url=_web_url(m.meet_link),
-        location=one_line(m.location),
+        location=one_line(_place(m.location, locale)),
         description=_lines(m.description),
         # The guest's address is whatever the form said: their copy carries no text from the
         # request, or anyone could have our sender mail their words to anyone (issue 14).

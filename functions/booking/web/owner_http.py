@@ -281,6 +281,18 @@ def _login(request: Request) -> Response:
 
 
 def _api(request: Request, auth: Authenticated, path: str, method: str) -> Response:
+    """The owner's JSON API; why a field was refused comes in the owner's language (their
+    pages put it next to the field), the field names stay as they are."""
+    try:
+        return _api_call(request, auth, path, method)
+    except InvalidInput as exc:
+        from booking.web import field_messages
+
+        exc.fields = field_messages.messages(auth.owner.language, exc.fields)
+        raise
+
+
+def _api_call(request: Request, auth: Authenticated, path: str, method: str) -> Response:
     from booking.services import connect
 
     owner = auth.owner

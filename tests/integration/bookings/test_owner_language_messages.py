@@ -1,0 +1,63 @@
+"""Why a field was refused, in the reader's language: the owner's API (which their event type
+and settings pages show next to the fields) answers in the owner's language; a booking's
+standard place ("Phone call") reads in each reader's language in their email."""
+
+from __future__ import annotations
+
+import re
+
+import requests
+
+from tests.conftest import Stack
+from tests.drivers import owner_api
+from tests.integration.bookings.conftest import bookings, next_tuesday, rules
+
+NY = "America/New_York"
+BAD_TYPE = {"slug": "Bad Slug", "title": "", "location": "carrier pigeon",
+            "reminders": [{"method": "sms", "minutes": 10}],
+            "rules": rules(duration_minutes=0)}
+
+
+def test_owner_api_field_messages_follow_the_owners_language(
+        stack: Stack, owner_key: str) -> None:
+    english = owner_api(stack.base_url, owner_key, "POST", "/event-types", json=BAD_TYPE)
+    assert english.status_code in (400, 422), english.text
+    assert english.json()["fields"]["title"] == "is required (at most 200 characters)"
+
+    assert owner_api(stack.base_url, owner_key, "PATCH", "/settings",
+                     json={"language": "sl"}).status_code == 200
+    slovenian = owner_api(stack.base_url, owner_key, "POST", "/event-types", json=BAD_TYPE)
+    assert slovenian.status_code == english.status_code
+    fields = slovenian.json()["fields"]
+    assert set(fields) == set(english.json()["fields"])  # the same fields, named as before
+    assert fields["title"] == "je obvezno (največ 200 znakov)"
+    assert fields["slug"] == "uporabite 1-63 malih črk, števk ali vezajev"
+    assert fields["location"].startswith("mora biti eno od: google_meet")
+    assert fields["reminders[0].method"] == "mora biti email ali popup"
+    settings = owner_api(stack.base_url, owner_key, "PATCH", "/settings",
+                         json={"language": "xx", "meet_enabled": "yes"})
+    assert settings.status_code in (400, 422)
+    assert settings.json()["fields"] == {"language": "mora biti eno od: en, sl",
+                                         "meet_enabled": "mora biti da ali ne (true/false)"}
+    # Nothing was changed by the refused requests.
+    listed = owner_api(stack.base_url, owner_key, "GET", "/event-types").json()
+    assert "Bad Slug" not in str(listed)
+
+
+def test_the_standard_place_reads_in_each_readers_language(
+        stack: Stack, owner_key: str) -> None:
+    created = owner_api(stack.base_url, owner_key, "POST", "/event-types", json={
+        "slug": "phone", "title": "Phone chat", "location": "phone", "rules": rules()})
+    assert created.status_code == 201, created.text
+    day = next_tuesday()
+    page = requests.get(f"{stack.base_url}/book/mia/phone", params={
+        "tz": NY, "month": f"{day:%Y-%m}", "day": day.isoformat(), "lang": "sl"}, timeout=60)
+    start = re.findall(r'name="start" value="([^"]+)"', page.text)[0]
+    done = requests.post(f"{stack.base_url}/book/mia/phone?tz={NY}&lang=sl", data={
+        "start": start, "name": "Ana Novak", "email": "ana@example.org"}, timeout=60)
+    assert done.status_code == 201, done.text[:2000]
+    assert bookings()[0]["location_text"] == "Phone call"  # stored once, read per reader
+    mails = {m["to"][0]["email"] if isinstance(m["to"][0], dict) else m["to"][0]: m
+             for m in stack.sendgrid.messages()}
+    assert "Kje: Telefonski klic" in mails["ana@example.org"]["text"]
+    assert "Where: Phone call" in mails["mia@owner.test"]["text"]
