@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
+from booking.errors import BookingError, InvalidInput
 from booking.i18n import t
 
 Say = Callable[[str, dict[str, str]], str]
@@ -101,6 +102,13 @@ _PHRASES: tuple[tuple[str, Say], ...] = (
      lambda lo, g: t(lo, "is required: weekly_hours, duration_minutes and the other rules")),
     (r"follows the owner's locale: set it with (?P<how>.+)",
      lambda lo, g: t(lo, "follows your locale: set it with %(how)s", **g)),
+    (r"is missing: please use the link from your email",
+     lambda lo, g: t(lo, "is missing: please use the link from your email")),
+    (r"pick one of the offered times", lambda lo, g: t(lo, "pick one of the offered times")),
+    (r"must carry an offset", lambda lo, g: t(lo, "must carry an offset")),
+    (r"is the booking's current time already: pick another time to reschedule to",
+     lambda lo, g: t(lo, "is the booking's current time already: pick another time to "
+                         "reschedule to")),
     (r"is not a calendar of a connected account",
      lambda lo, g: t(lo, "is not a calendar of a connected account")),
     (r"is not a connected account's calendar",
@@ -125,3 +133,37 @@ def message(locale: str, english: str) -> str:
 
 def messages(locale: str, fields: Mapping[str, str]) -> dict[str, str]:
     return {name: message(locale, why) for name, why in fields.items()}
+
+
+# Whole sentences the services say to guests on their pages (cancel, reschedule, booking).
+def _sentences(locale: str) -> dict[str, str]:
+    return {
+        "This link has expired: the meeting has already started.":
+            t(locale, "This link has expired: the meeting has already started."),
+        "This link is not valid.": t(locale, "This link is not valid."),
+        "This booking was already cancelled.": t(locale, "This booking was already cancelled."),
+        "This link was replaced by a newer one: please use the link in your most recent email.":
+            t(locale, "This link was replaced by a newer one: please use the link in your most "
+                      "recent email."),
+        "This booking changed since this link was sent.":
+            t(locale, "This booking changed since this link was sent."),
+        "The booking changed meanwhile; please try again.":
+            t(locale, "The booking changed meanwhile; please try again."),
+        "That time is no longer available. Please pick another slot.":
+            t(locale, "That time is no longer available. Please pick another slot."),
+    }
+
+
+def page_message(locale: str, exc: BookingError) -> str:
+    """What an error page says under its title, in `locale`: a refused field's reason, or the
+    service's sentence; English comes back as the service wrote it."""
+    if locale == "en":
+        return exc.message
+    if isinstance(exc, InvalidInput):
+        return " ".join(_capital(message(locale, why)) for why in exc.fields.values())
+    return _sentences(locale).get(exc.message, exc.message)
+
+
+def _capital(text: str) -> str:
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."

@@ -27,7 +27,9 @@ def message_page(title: str, message: str, link: str | None = None,
 
 
 def error_page(exc: BookingError, locale: str = DEFAULT_LOCALE) -> str:
-    return message_page(_title(exc.status, locale), exc.message, locale=locale)
+    from booking.web.field_messages import page_message
+
+    return message_page(_title(exc.status, locale), page_message(locale, exc), locale=locale)
 
 
 def crash_page(locale: str = DEFAULT_LOCALE) -> str:

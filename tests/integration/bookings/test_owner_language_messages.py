@@ -1,16 +1,19 @@
-"""Why a field was refused, in the reader's language: the owner's API (which their event type
-and settings pages show next to the fields) answers in the owner's language; a booking's
-standard place ("Phone call") reads in each reader's language in their email."""
+"""Why something was refused, in the reader's language: guests' pages; the owner's API
+(which their event type and settings pages show next to the fields) answers in the owner's
+language; a booking's standard place ("Phone call") reads in each reader's language in their
+email."""
 
 from __future__ import annotations
 
 import re
+from html import unescape
+from urllib.parse import parse_qs
 
 import requests
 
 from tests.conftest import Stack
 from tests.drivers import owner_api
-from tests.integration.bookings.conftest import bookings, next_tuesday, rules
+from tests.integration.bookings.conftest import at, book, bookings, next_tuesday, rules
 
 NY = "America/New_York"
 BAD_TYPE = {"slug": "Bad Slug", "title": "", "location": "carrier pigeon",
@@ -61,3 +64,30 @@ def test_the_standard_place_reads_in_each_readers_language(
              for m in stack.sendgrid.messages()}
     assert "Kje: Telefonski klic" in mails["ana@example.org"]["text"]
     assert "Where: Phone call" in mails["mia@owner.test"]["text"]
+
+
+def test_guest_pages_explain_refusals_in_the_guests_language(
+        stack: Stack, owner_key: str) -> None:
+    done = book(stack, at(next_tuesday(), "10:00"), locale="sl")
+    assert done.status_code == 201, done.text
+    guest = next(m for m in stack.sendgrid.messages() if m["to"] == ["guest@example.org"])
+    cancel = re.search(r"(http://\S+/cancel\?token=[^\s\"<>]+)", guest["text"])
+    reschedule = re.search(r"(http://\S+/reschedule\?token=[^\s\"<>]+)", guest["text"])
+    assert cancel and reschedule and "lang=sl" in cancel.group(1)
+    url = cancel.group(1)
+    base, query = url.split("?")
+    token = parse_qs(query)["token"][0]
+    # The same time again: refused next to nothing but in Slovenian words.
+    same = requests.post(reschedule.group(1).split("?")[0] + "?lang=sl", data={
+        "token": parse_qs(reschedule.group(1).split("?")[1])["token"][0],
+        "start": at(next_tuesday(), "10:00").isoformat()}, timeout=60)
+    assert same.status_code == 400, same.text[:1000]
+    assert "Je že trenutni čas rezervacije" in unescape(same.text)
+    tampered = requests.get(base, params={"token": token[:-2] + "AA", "lang": "sl"}, timeout=30)
+    assert tampered.status_code == 404 and "Ta povezava ni veljavna." in unescape(tampered.text)
+    assert requests.post(base + "?lang=sl", data={"token": token}, timeout=60).status_code == 200
+    again = requests.get(url, timeout=30)
+    assert again.status_code == 410
+    assert "Ta rezervacija je že preklicana." in unescape(again.text)
+    english = requests.get(base, params={"token": token, "lang": "en"}, timeout=30)
+    assert "This booking was already cancelled." in english.text
