@@ -472,6 +472,15 @@ def test_an_override_under_the_night_before_starts_when_the_night_ends() -> None
                      "Mon 03:00", "Mon 04:00"]
 
 
+def test_an_override_wholly_under_the_night_before_adds_nothing() -> None:
+    night = WeeklyHours.of({6: [tr("22:00", "30:00")]})  # Sunday 22:00 to Monday 06:00
+    under = DateOverride(MONDAY + timedelta(days=7), (tr("02:00", "05:00"),))
+    r = make_rules(weekly_hours=night, overrides=(under,))
+    found = labels(slots(r, span=Interval(on(6), on(8))))
+    assert found == ["Sun 22:00", "Sun 23:00", "Mon 00:00", "Mon 01:00", "Mon 02:00",
+                     "Mon 03:00", "Mon 04:00", "Mon 05:00"]
+
+
 def test_no_slot_starts_at_or_before_now_even_without_notice() -> None:
     r = make_rules()
     assert labels(slots(r, now=on(0, "10:00")))[:1] == ["Mon 11:00"]
