@@ -93,7 +93,7 @@ def availability(request: Request) -> Response:
 
 
 @functions_framework.http
-@entry("book")
+@entry("book", pages_below=True)
 def book(request: Request) -> Response:
     """Public POST (JSON or form): books a slot; 201 with the booking, 409 if it was taken."""
     from booking.web import public_http

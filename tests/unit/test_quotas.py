@@ -45,7 +45,8 @@ def test_counters_hash_their_key_and_shards_share_the_limit() -> None:
     assert "/" not in plain.doc_id and plain.doc_id.endswith(".60") and plain.allowed == 10
     assert (plain.retry_after, plain.expires_at) == (59, 180)
     shard = quotas.counter("book_per_owner", "coach", limits, 60, shard=3)
-    assert shard.doc_id.endswith(".60.3") and shard.allowed == 3  # ceil(20 / 8)
+    assert shard.doc_id.endswith(".60.3") and shard.allowed == 3  # 20 = 3+3+3+3+2+2+2+2
+    assert quotas.counter("book_per_owner", "coach", limits, 60, shard=4).allowed == 2
     assert quotas.counter("book_per_ip", "x", limits, 60) != quotas.counter(
         "book_per_email", "x", limits, 60)
 
@@ -63,3 +64,18 @@ def test_the_first_counter_past_its_allowance_is_named() -> None:
     assert quotas.over([ip, email], [10, 5]) is None
     assert quotas.over([ip, email], [10, 6]) == email
     assert quotas.over([ip, email], [11, 6]) == ip
+
+
+@pytest.mark.parametrize("limit", [1, 3, 7, 8, 9, 16, 20, 121, 100000])
+def test_shard_shares_add_up_to_the_limit_exactly(limit: int) -> None:
+    found = quotas.shares(limit)
+    assert sum(found) == limit and len(found) == quotas.SHARDS
+    assert max(found) - min(found) <= 1
+
+
+def test_a_request_whose_shard_is_used_up_may_try_only_shards_with_room() -> None:
+    limits = quotas.effective({"book_per_owner": 10})  # shares 2, 2, 1, 1, 1, 1, 1, 1
+    shards = [quotas.counter("book_per_owner", "coach", limits, 0, s) for s in range(8)]
+    room = quotas.with_room(shards, [2, 1, 1, 0, 5, 1, 1, 1])
+    assert [s.doc_id[-1] for s in room] == ["1", "3"]
+    assert quotas.with_room(shards, [2, 2, 1, 1, 1, 1, 1, 1]) == []  # the whole limit passed

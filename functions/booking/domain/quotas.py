@@ -6,10 +6,15 @@ told when its window ends (`Retry-After`). Client limits are checked first, and 
 request within them counts against its owner: one flooding client then uses up its own
 allowance, never the owner's, so the owner's other guests are unaffected.
 
-An owner's counters are hot (every guest of a popular owner writes them), so each is split
-into SHARDS documents; a request increments one at random and is refused when that shard is
-past its share of the limit (limit / SHARDS, rounded up). With many requests the shares even
-out; with few, no shard comes near its share.
+An owner's counters are hot (every guest of a popular owner writes them; Firestore sustains
+about one write a second on one document), so each is split into SHARDS documents whose shares
+add up to the limit exactly (`shares`). A request increments one shard at random; if that
+shard is past its share, it reads all the shards and tries, one by one, those it saw with room
+(`with_room`), and is refused only when none had any. That is exact at the limit, concurrency
+included: each share's first `share` increments are the only ones that pass on that shard, so
+no more than the limit pass in a window; and a refusal means every shard had handed out its
+whole share, so no fewer do either. It costs one write under the limit (as one document
+would), and a refused request one write and one read of the SHARDS documents.
 
     >>> effective({"book_per_ip": 3})["book_per_ip"], effective(None)["book_per_ip"]
     (3, 10)
@@ -105,8 +110,25 @@ def counter(limit_name: str, key: str, limits: Mapping[str, int], epoch_seconds:
     doc_id = f"{limit_name}.{digest[:32]}.{start}"
     allowed = limits[limit_name]
     if shard is not None:
-        doc_id, allowed = f"{doc_id}.{shard}", math.ceil(allowed / SHARDS)
+        doc_id, allowed = f"{doc_id}.{shard}", shares(allowed)[shard]
     return Counter(doc_id, limit_name, allowed, retry_after, start + 2 * seconds)
+
+
+def shares(limit: int, shards: int = SHARDS) -> tuple[int, ...]:
+    """A limit split over its shards so that the shares add up to it exactly.
+
+    >>> shares(10)
+    (2, 2, 1, 1, 1, 1, 1, 1)
+    >>> shares(3)
+    (1, 1, 1, 0, 0, 0, 0, 0)
+    """
+    return tuple(limit // shards + (1 if i < limit % shards else 0) for i in range(shards))
+
+
+def with_room(counters: Sequence[Counter], counts: Sequence[int]) -> list[Counter]:
+    """The shards that had room when read (their count below their share), in the order
+    given: a request whose own shard was full tries these."""
+    return [found for found, count in zip(counters, counts, strict=True) if count < found.allowed]
 
 
 def over(counters: Sequence[Counter], counts: Sequence[int]) -> Counter | None:

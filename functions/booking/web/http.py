@@ -104,14 +104,30 @@ def client_address(request: Request) -> str:
     return request.remote_addr or "unknown"
 
 
-def entry(name: str, *, page: bool = False) -> Callable[[Handler], Handler]:
-    """Wraps an entry point: health, error mapping, and for `page` functions HTML error pages."""
+# Functions whose errors are pages: every path of theirs ("all"), or every path below their
+# root ("below": `book` takes JSON at its root and serves the booking pages under it).
+_PAGES: dict[str, str] = {}
+
+
+def answers_pages(function: str, path: str) -> bool:
+    """Whether an error at `path` of `function` is answered as an HTML page (else JSON)."""
+    kind = _PAGES.get(function)
+    return kind == "all" or (kind == "below" and bool(path.strip("/")))
+
+
+def entry(name: str, *, page: bool = False,
+          pages_below: bool = False) -> Callable[[Handler], Handler]:
+    """Wraps an entry point: health, error mapping, and HTML error pages for `page` functions
+    (for `pages_below`, on every path below the function's root)."""
+    if page or pages_below:
+        _PAGES[name] = "all" if page else "below"
 
     def wrap(handler: Handler) -> Handler:
         @functools.wraps(handler)
         def run(request: Request) -> Response:
             if request.method == "GET" and request.path.rstrip("/").endswith("/_health"):
                 return json_response({"function": name, "status": "ok"})
+            page = answers_pages(name, request.path)
             try:
                 _limit_body(request)
                 return handler(request)
@@ -159,13 +175,20 @@ def _locale(request: Request) -> str:
 
 def answer_routing_errors(app: Any) -> None:
     """functions-framework's own routing refuses some paths before our entry point runs (a
-    newline in the path fails its `<path:path>` rule): answer those in our JSON shape too."""
+    newline in the path fails its `<path:path>` rule): answer those in our shape too, as a
+    page where the function answers pages (the app is named after its function)."""
 
     def answer(exc: HTTPException) -> Response:
+        from flask import request
+
         status = exc.code or 400
         err: BookingError = NotFound("no such resource") if status == 404 else \
             MethodNotAllowed("method not allowed") if status == 405 else \
             InvalidInput("request", "is malformed")
+        if answers_pages(app.name, request.path):
+            from booking.web.pages import error_page
+
+            return html_response(error_page(err, _locale(request)), status=err.status)
         return json_response(error_body(err), status=err.status)
 
     app.register_error_handler(HTTPException, answer)

@@ -58,6 +58,23 @@ def test_ids_that_are_not_ids_get_4xx_and_name_the_field(stack: Stack, owner_key
     assert stack.sendgrid.messages() == []
 
 
+def test_every_path_below_book_is_a_page_even_when_it_names_nothing(stack: Stack,
+                                                                     owner_key: str) -> None:
+    """The contract says a booking page's 404 is HTML: ids with a '/' in them (more path
+    segments than a page has), one segment, and paths the router itself refuses (a line break)
+    are pages too, in the guest's language. `/book` itself stays JSON."""
+    for path in ("/book/mia/a%2Fb", "/book/a%2Fb/intro", "/book/mia/intro/x", "/book/mia",
+                 "/book/mia/in%0Atro", "/book/mi%0Aa"):
+        for method in ("GET", "POST"):
+            resp = requests.request(method, f"{stack.base_url}{path}", timeout=30,
+                                    data={"start": "x"}, headers={"Accept-Language": "sl"})
+            assert resp.status_code == 404, (method, path, resp.text)
+            assert resp.headers["Content-Type"].startswith("text/html"), (method, path)
+            assert "Ni najdeno" in resp.text, (method, path, resp.text)
+    resp = requests.get(f"{stack.base_url}/book", timeout=30)
+    assert resp.status_code == 405 and resp.json()["error"]
+
+
 def test_dates_at_the_ends_of_the_calendar_are_refused_by_name(stack: Stack,
                                                                owner_key: str) -> None:
     for start, end in (("0001-01-01", "0001-01-02"), ("9999-12-30", "9999-12-31"),
