@@ -3,9 +3,9 @@
     .venv/bin/python -m scripts.i18n          extract, merge into each language, compile
     .venv/bin/python -m scripts.i18n --check  exit 1 naming what is missing or stale
 
-Extraction reads every `t(locale, ...)` / `tn(...)` in Python and `_()` / `ngettext()` /
-`{% trans %}` in the templates (babel.cfg) into functions/booking/locale/messages.pot; each
-language's messages.po gets the new entries (untranslated) and loses the dropped ones; and
+Extraction reads every `t(locale, ...)` / `tn(...)` / `Problem(code, ...)` in Python and `_()` /
+`ngettext()` / `{% trans %}` in the templates (babel.cfg) into
+functions/booking/locale/messages.pot (a Problem's code is its msgctxt); each language's messages.po gets the new entries (untranslated) and loses the dropped ones; and
 messages.mo, what the functions load, is compiled from it. The .mo files are committed because
 the functions deploy from functions/ as they are; tests/unit/test_translations.py fails while a
 message has no translation or a .mo differs from its .po.
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import re
 import sys
 from pathlib import Path
 
@@ -28,7 +29,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCE = ROOT / "functions" / "booking"
 LOCALE_DIR = SOURCE / "locale"
 POT = LOCALE_DIR / "messages.pot"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "t": (2,), "tn": (2, 3)}
+# Problem(code, template, ...): the message id is the context, the English template the msgid.
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "t": (2,), "tn": (2, 3),
+            "Problem": ((1, "c"), 2)}
 LANGUAGES = ("sl",)
 
 
@@ -90,8 +93,14 @@ def problems() -> list[str]:
             have = catalog.get(message.id, message.context)
             strings = (have.string if isinstance(have.string, tuple) else (have.string,)) \
                 if have is not None else ("",)
+            name = f"{message.id!r}" + (f" ({message.context})" if message.context else "")
             if have is None or not all(strings) or have.fuzzy:
-                found.append(f"{language}: no translation for {message.id!r}")
+                found.append(f"{language}: no translation for {name}")
+                continue
+            wanted_names = _placeholders(message.id)
+            if any(_placeholders(text) - wanted_names for text in strings):
+                # A value the English does not give would be a KeyError when rendered.
+                found.append(f"{language}: {name} uses a value the English does not give")
         mo = po_path(language).with_suffix(".mo")
         if not mo.exists():
             found.append(f"{language}: {mo.name} is missing; run python -m scripts.i18n")
@@ -102,6 +111,11 @@ def problems() -> list[str]:
             found.append(f"{language}: {mo.name} is older than messages.po; "
                          "run python -m scripts.i18n")
     return found
+
+
+def _placeholders(text: object) -> set[str]:
+    texts = text if isinstance(text, list | tuple) else (text,)
+    return {name for t in texts for name in re.findall(r"%\((\w+)\)s", str(t))}
 
 
 def _entries(catalog: Catalog) -> dict[tuple[object, ...], tuple[str, ...]]:

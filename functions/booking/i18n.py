@@ -6,17 +6,21 @@ locale/sl/LC_MESSAGES/messages.mo, compiled from messages.po by `scripts/i18n` (
 fail when a message has no translation or the compiled catalog is older than its source).
 
 In Python, mark text with `t(locale, "...")` and `tn(locale, "one", "many", n)`; templates use
-`_()` / `ngettext()` / `{% trans %}`, rendered per locale by booking.rendering.
+`_()` / `ngettext()` / `{% trans %}`, rendered per locale by booking.rendering. Why something
+was refused comes from the domain and the services as a `Problem` (a message id with its values,
+booking.domain.problems); `say(locale, problem)` renders it.
 """
 
 from __future__ import annotations
 
 import gettext
+from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from booking.domain.locales import DEFAULT_LOCALE, LOCALES
+from booking.domain.problems import Problem
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
@@ -39,6 +43,23 @@ def translations(locale: str) -> gettext.NullTranslations:
 def t(locale: str, message: str, **values: Any) -> str:
     text = translations(locale).gettext(message)
     return text % values if values else text
+
+
+def say(locale: str, reason: str) -> str:
+    """`reason` in `locale`: a Problem through the catalogs under its message id, with any value
+    that is a Problem itself (a unit) translated too; other text comes back as it is."""
+    if not isinstance(reason, Problem) or locale == DEFAULT_LOCALE:
+        return str(reason)
+    text = translations(locale).pgettext(reason.code, reason.template)
+    if not reason.params:
+        return text
+    return text % {name: say(locale, value) if isinstance(value, Problem) else value
+                   for name, value in reason.params.items()}
+
+
+def say_each(locale: str, reasons: Mapping[str, str]) -> dict[str, str]:
+    """``{"title": "is required"}`` -> the same fields, each reason in `locale`."""
+    return {name: say(locale, why) for name, why in reasons.items()}
 
 
 def tn(locale: str, singular: str, plural: str, n: int, **values: Any) -> str:

@@ -8,6 +8,7 @@ import re
 import pytest
 
 from booking import i18n
+from booking.domain.problems import Problem
 from booking.rendering import TEMPLATES
 from scripts import i18n as catalogs
 
@@ -99,16 +100,64 @@ BAD_EVENT_TYPES = [
 
 
 @pytest.mark.parametrize("data", BAD_EVENT_TYPES)
-def test_event_type_messages_read_in_slovenian_not_through_the_fallback(
+def test_every_reason_an_event_type_is_refused_for_reads_in_slovenian(
         data: dict[str, object]) -> None:
     from booking.domain.event_types import EventTypeError, parse_event_type
-    from booking.web import field_messages
 
     with pytest.raises(EventTypeError) as refused:
         parse_event_type(data, "Europe/Ljubljana")
     english = refused.value.fields
-    slovenian = field_messages.messages("sl", english)
-    assert field_messages.messages("en", english) == english
-    for name, text in slovenian.items():
-        assert not text.startswith("ni veljavno: "), (name, text)
+    assert i18n.say_each("en", english) == english
+    for name, text in i18n.say_each("sl", english).items():
+        assert isinstance(english[name], Problem), name
         assert text != english[name], (name, text)
+
+
+def test_a_problem_renders_through_the_catalog_under_its_message_id() -> None:
+    from booking.domain.rules import MINUTES
+
+    reason = Problem("rules.whole.range",
+                     "must be between %(low)s and %(high)s %(unit)s, got %(value)s",
+                     low=5, high=1440, unit=MINUTES, value=0)
+    assert reason == "must be between 5 and 1440 minutes, got 0"
+    assert i18n.say("en", reason) == reason
+    assert i18n.say("sl", reason) == "mora biti med 5 in 1440 (minut), vneseno: 0"  # unit too
+    # The id, not the English, picks the translation: same words, another id, another entry.
+    assert i18n.say("sl", Problem("no.such.id", "must be true or false")) \
+        == "must be true or false"
+    assert i18n.say("sl", "plain text") == "plain text"
+
+
+def test_a_problem_without_slovenian_is_reported() -> None:
+    wanted = catalogs.extract()
+    wanted.add("must be true or false", context="settings.brand_new_id")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(catalogs, "extract", lambda: wanted)
+        assert catalogs.problems() == [
+            "sl: no translation for 'must be true or false' (settings.brand_new_id)"]
+
+
+def test_a_translation_using_a_value_the_english_lacks_is_reported(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    broken = catalogs.load_po("sl")
+    broken.get("must be one of %(choices)s", "rules.choice").string = "eno od %(options)s"
+    monkeypatch.setattr(catalogs, "load_po", lambda language: broken)
+    found = catalogs.problems()
+    assert "sl: 'must be one of %(choices)s' (rules.choice) uses a value the English does " \
+           "not give" in found
+
+
+def test_service_refusals_a_guest_or_owner_sees_read_in_slovenian() -> None:
+    from booking.errors import Conflict, TooManyRequests
+    from booking.web.pages import why
+
+    cap = Conflict(Problem("booking.guest_cap",
+                           "This email already has %(cap)s upcoming booking(s) with "
+                           "%(owner)s; cancel one to book another.", cap=3, owner="Mia"))
+    assert why(cap, "en") == ("This email already has 3 upcoming booking(s) with Mia; cancel "
+                              "one to book another.")
+    assert "Mia" in why(cap, "sl") and "prekličite" in why(cap, "sl")
+    limited = TooManyRequests(Problem("limits.exceeded", "Too many requests (%(limit)s); please "
+                                      "try again in %(seconds)s seconds.", limit="book_per_ip",
+                                      seconds=60), 60)
+    assert why(limited, "sl") == "Preveč zahtev (book_per_ip); poskusite znova čez 60 s."

@@ -14,6 +14,7 @@ from typing import Any
 
 from booking.domain import ids
 from booking.domain.booking_rules import has_control
+from booking.domain.problems import Problem
 from booking.domain.rules import (
     WEEKDAYS,
     AvailabilityRules,
@@ -28,12 +29,17 @@ MAX_REMINDERS = 5  # Google's limit on reminder overrides
 MAX_REMINDER_MINUTES = 40320  # four weeks, Google's limit
 # Titles and questions are one line (they reach mail subjects, the .ics and the Google event);
 # descriptions may have line breaks, nothing else below a space.
-CONTROL = "must not contain control characters (line breaks only in the description)"
+CONTROL = Problem("text.control.one_line",
+                  "must not contain control characters (line breaks only in the description)")
 DEFAULT_REMINDERS = ({"method": "email", "minutes": 1440}, {"method": "popup", "minutes": 60})
 
 
+def _text_of_at_most(n: int) -> Problem:
+    return Problem("text.too_long", "must be text of at most %(n)s characters", n=n)
+
+
 class EventTypeError(ValueError):
-    def __init__(self, fields: dict[str, str]) -> None:
+    def __init__(self, fields: dict[str, Problem]) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in fields.items()))
         self.fields = fields
 
@@ -78,50 +84,59 @@ def parse_event_type(data: Mapping[str, Any], owner_time_zone: str,
                      owner_week_start: int = 0) -> EventType:
     """An EventType from its JSON form; EventTypeError names each bad field. The owner's zone
     and week start (0 = Monday, from the owner's locale) complete its rules."""
-    problems: dict[str, str] = {}
+    problems: dict[str, Problem] = {}
     for key in sorted(set(data) - _KNOWN):
-        problems[str(key)] = "is not an event type field"
+        problems[str(key)] = Problem("event_type.unknown_field", "is not an event type field")
     slug = data.get("slug")
     if not ids.valid("event_type", slug):
-        problems["slug"] = "use 1-63 lowercase letters, digits or dashes"
+        problems["slug"] = Problem("event_type.slug",
+                                   "use 1-63 lowercase letters, digits or dashes")
     title = data.get("title")
     if not isinstance(title, str) or not title.strip() or len(title) > 200:
-        problems["title"] = "is required (at most 200 characters)"
+        problems["title"] = Problem("event_type.title", "is required (at most %(n)s characters)",
+                                    n=200)
     elif has_control(title):
         problems["title"] = CONTROL
     description = data.get("description", "")
     if not isinstance(description, str) or len(description) > 5000:
-        problems["description"] = "must be text of at most 5000 characters"
+        problems["description"] = _text_of_at_most(5000)
     elif has_control(description, multiline=True):
         problems["description"] = CONTROL
     location = data.get("location", "google_meet")
     if location not in LOCATIONS:
-        problems["location"] = "must be one of " + ", ".join(LOCATIONS)
+        problems["location"] = Problem("event_type.location", "must be one of %(choices)s",
+                                       choices=", ".join(LOCATIONS))
     details = data.get("location_details", "")
     if not isinstance(details, str) or len(details) > 500:
-        problems["location_details"] = "must be text of at most 500 characters"
+        problems["location_details"] = _text_of_at_most(500)
     elif has_control(details):
         problems["location_details"] = CONTROL
     reminders = _reminders(data.get("reminders", list(DEFAULT_REMINDERS)), problems)
     questions = data.get("questions", [])
     if not isinstance(questions, list) or len(questions) > 10 or not all(
             isinstance(q, str) and q.strip() and len(q) <= 300 for q in questions):
-        problems["questions"] = "must be a list of at most 10 questions of up to 300 characters"
+        problems["questions"] = Problem(
+            "event_type.questions",
+            "must be a list of at most %(n)s questions of up to %(chars)s characters",
+            n=10, chars=300)
         questions = []
     for i, question in enumerate(questions):
         if has_control(question):
             problems[f"questions[{i}]"] = CONTROL
     active = data.get("active", True)
     if not isinstance(active, bool):
-        problems["active"] = "must be true or false"
+        problems["active"] = Problem("event_type.active", "must be true or false")
     raw_rules = data.get("rules")
     rules: AvailabilityRules | None = None
     own_zone: object = None
     if not isinstance(raw_rules, Mapping):
-        problems["rules"] = "is required: weekly_hours, duration_minutes and the other rules"
+        problems["rules"] = Problem(
+            "event_type.rules.required",
+            "is required: weekly_hours, duration_minutes and the other rules")
     elif "week_start" in raw_rules:
-        problems["rules.week_start"] = ("follows the owner's locale: set it with PATCH "
-                                        "/owner/api/settings {\"locale\": \"en-US\"}")
+        problems["rules.week_start"] = Problem(
+            "event_type.rules.week_start", "follows the owner's locale: set it with %(how)s",
+            how="PATCH /owner/api/settings {\"locale\": \"en-US\"}")
     else:
         try:
             own_zone = raw_rules.get("time_zone")
@@ -140,9 +155,11 @@ def parse_event_type(data: Mapping[str, Any], owner_time_zone: str,
     )
 
 
-def _reminders(value: Any, problems: dict[str, str]) -> tuple[dict[str, Any], ...]:
+def _reminders(value: Any, problems: dict[str, Problem]) -> tuple[dict[str, Any], ...]:
     if not isinstance(value, list) or len(value) > MAX_REMINDERS:
-        problems["reminders"] = f"must be a list of at most {MAX_REMINDERS} reminders"
+        problems["reminders"] = Problem("event_type.reminders",
+                                        "must be a list of at most %(n)s reminders",
+                                        n=MAX_REMINDERS)
         return ()
     found: list[dict[str, Any]] = []
     for i, item in enumerate(value):
@@ -152,9 +169,12 @@ def _reminders(value: Any, problems: dict[str, str]) -> tuple[dict[str, Any], ..
         bad_minutes = (not isinstance(minutes, int) or isinstance(minutes, bool)
                        or not 0 <= minutes <= MAX_REMINDER_MINUTES)
         if bad_method:
-            problems[f"reminders[{i}].method"] = "must be email or popup"
+            problems[f"reminders[{i}].method"] = Problem("event_type.reminder.method",
+                                                         "must be email or popup")
         if bad_minutes:
-            problems[f"reminders[{i}].minutes"] = f"must be 0 to {MAX_REMINDER_MINUTES}"
+            problems[f"reminders[{i}].minutes"] = Problem(
+                "event_type.reminder.minutes", "must be %(low)s to %(high)s", low=0,
+                high=MAX_REMINDER_MINUTES)
         if bad_method or bad_minutes:
             continue
         found.append({"method": method, "minutes": minutes})

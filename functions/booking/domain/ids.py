@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from booking.domain.problems import Problem
+
 PATTERNS = {
     "owner": re.compile(r"[a-z0-9][a-z0-9-]{2,39}"),
     "event_type": re.compile(r"[a-z0-9][a-z0-9-]{0,62}"),
@@ -22,11 +24,11 @@ PATTERNS = {
 }
 
 HINTS = {
-    "owner": "3-40 lowercase letters, digits or dashes",
-    "event_type": "1-63 lowercase letters, digits or dashes",
-    "booking": "32 hexadecimal digits",
-    "connection": "g followed by the Google account id",
-    "channel": "32 hexadecimal digits",
+    "owner": Problem("id.hint.owner", "3-40 lowercase letters, digits or dashes"),
+    "event_type": Problem("id.hint.event_type", "1-63 lowercase letters, digits or dashes"),
+    "booking": Problem("id.hint.hex32", "32 hexadecimal digits"),
+    "connection": Problem("id.hint.connection", "g followed by the Google account id"),
+    "channel": Problem("id.hint.hex32", "32 hexadecimal digits"),
 }
 
 
@@ -35,5 +37,5 @@ def valid(kind: str, value: object) -> bool:
     return isinstance(value, str) and PATTERNS[kind].fullmatch(value) is not None
 
 
-def problem(kind: str) -> str:
-    return f"is not a valid id ({HINTS[kind]})"
+def problem(kind: str) -> Problem:
+    return Problem("id.invalid", "is not a valid id (%(hint)s)", hint=HINTS[kind])

@@ -28,6 +28,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from booking.domain.problems import Problem
+
 WINDOW_SECONDS = 60
 SHARDS = 8
 
@@ -76,19 +78,23 @@ def effective(configured: Mapping[str, Any] | None) -> dict[str, int]:
     return {**DEFAULTS, **{k: int(v) for k, v in (configured or {}).items() if k in DEFAULTS}}
 
 
-def parse_limits(value: Any) -> tuple[dict[str, int], dict[str, str]]:
+def parse_limits(value: Any) -> tuple[dict[str, int], dict[str, Problem]]:
     """An owner's `limits` setting: (the valid values, problems by field)."""
     if not isinstance(value, Mapping):
-        return {}, {"limits": "must be an object such as {\"book_per_ip\": 10}"}
+        return {}, {"limits": Problem("limits.type", "must be an object such as %(example)s",
+                                      example='{"book_per_ip": 10}')}
     found: dict[str, int] = {}
-    problems: dict[str, str] = {}
+    problems: dict[str, Problem] = {}
     for name, raw in value.items():
         if name not in DEFAULTS:
-            problems[f"limits.{name}"] = "is not a limit: " + ", ".join(sorted(DEFAULTS))
+            problems[f"limits.{name}"] = Problem("limits.unknown", "is not a limit: %(choices)s",
+                                                 choices=", ".join(sorted(DEFAULTS)))
             continue
         low, high = BOUNDS[name]
         if not isinstance(raw, int) or isinstance(raw, bool) or not low <= raw <= high:
-            problems[f"limits.{name}"] = f"must be a whole number from {low} to {high}"
+            problems[f"limits.{name}"] = Problem(
+                "limits.range", "must be a whole number from %(low)s to %(high)s", low=low,
+                high=high)
             continue
         found[name] = raw
     return found, problems

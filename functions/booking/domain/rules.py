@@ -6,7 +6,8 @@ a bad one. Every check raises `RuleError`, whose `field` is a path into the stor
 the message next to the input that caused it::
 
     ValueError
-    └── RuleError(field, message)    the one error of this module
+    └── RuleError(field, message)    the one error of this module; `message` is a Problem
+                                     (booking.domain.problems): English text, message id
 
 Times of day are whole minutes after the owner's local midnight, 0..1440, where 1440 is the
 midnight that ends the day ("24:00"). A range may run past midnight into the next day (a night
@@ -23,6 +24,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
+
+from booking.domain.problems import Problem
 
 __all__ = [
     "WEEKDAYS",
@@ -58,10 +61,28 @@ _CLOCK = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d|24:00")
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
+MINUTES = Problem("unit.minutes", "minutes")
+DAYS = Problem("unit.days", "days")
+BOOKINGS = Problem("unit.bookings", "bookings")
+DAYS_AFTER_MONDAY = Problem("unit.days_after_monday", "days after Monday")
+ZONE_NEEDED = Problem("rules.time_zone.type", "must be an IANA time zone name such as "
+                      "Europe/Ljubljana")
+# Which end of a range a reason is about, as "%(part)s %(reason)s" says it.
+_PARTS = {"start": Problem("rules.range.start", "start"), "end": Problem("rules.range.end", "end")}
+
+
+def _one_of(choices: Sequence[str], value: object = None) -> Problem:
+    listed = ", ".join(choices)
+    if value is None:
+        return Problem("rules.choice", "must be one of %(choices)s", choices=listed)
+    return Problem("rules.choice.got", "must be one of %(choices)s, got %(value)s",
+                   choices=listed, value=repr(value))
+
+
 class RuleError(ValueError):
     """A rule that cannot be: `field` names where (a path into the stored form), `message` why."""
 
-    def __init__(self, field: str, message: str) -> None:
+    def __init__(self, field: str, message: Problem) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
@@ -91,18 +112,22 @@ class TimeRange:
     def __post_init__(self) -> None:
         for name in ("start", "end"):
             if type(getattr(self, name)) is not int:
-                raise RuleError(name, "must be whole minutes after midnight")
+                raise RuleError(name, Problem("rules.time.whole_minutes",
+                                                "must be whole minutes after midnight"))
         if self.start < 0:
-            raise RuleError("start", "must be 00:00 or later")
+            raise RuleError("start", Problem("rules.time.negative", "must be 00:00 or later"))
         if self.start >= MINUTES_PER_DAY:
-            raise RuleError("start", "must be before 24:00")
+            raise RuleError("start", Problem("rules.time.too_late", "must be before 24:00"))
         if self.end <= self.start:
             raise RuleError(
                 "end",
-                f"must be after start ({format_clock(self.end)} <= {format_clock(self.start)})",
+                Problem("rules.range.end_before_start",
+                        "must be after start (%(end)s <= %(start)s)",
+                        end=format_clock(self.end), start=format_clock(self.start)),
             )
         if self.end > self.start + MINUTES_PER_DAY:
-            raise RuleError("end", "a range lasts at most 24 hours")
+            raise RuleError("end", Problem("rules.range.too_long",
+                                           "a range lasts at most 24 hours"))
 
     @property
     def overnight(self) -> bool:
@@ -124,10 +149,13 @@ def _check_ranges(label: str, ranges: Sequence[TimeRange]) -> None:
     for index in range(1, len(ranges)):
         previous, current = ranges[index - 1], ranges[index]
         if current.start < previous.end:
+            other = f"{label}[{index - 1}] {previous}"
             raise RuleError(
                 f"{label}[{index}]",
-                f"{current} starts before {label}[{index - 1}] {previous} ends;"
-                " ranges must be in order and must not overlap",
+                Problem("rules.range.overlap",
+                        "%(range)s starts before %(other)s ends;"
+                        " ranges must be in order and must not overlap",
+                        range=str(current), other=other),
             )
 
 
@@ -139,7 +167,9 @@ class WeeklyHours:
 
     def __post_init__(self) -> None:
         if len(self.days) != len(WEEKDAYS):
-            raise RuleError("days", f"must have 7 entries, Monday first, got {len(self.days)}")
+            raise RuleError("days", Problem("rules.weekly_hours.days",
+                                            "must have 7 entries, Monday first, got %(n)s",
+                                            n=len(self.days)))
         for label, ranges in zip(WEEKDAYS, self.days, strict=True):
             _check_ranges(label, ranges)
         # A night shift may not run into the next day's first range (Sunday's into Monday's).
@@ -149,7 +179,10 @@ class WeeklyHours:
                 label = WEEKDAYS[(index + 1) % len(WEEKDAYS)]
                 raise RuleError(
                     f"{label}[0]",
-                    f"{following[0]} starts before {WEEKDAYS[index]}'s {ranges[-1]} ends",
+                    Problem("rules.range.overlap_night",
+                            "%(range)s starts before %(day)s's %(other)s ends",
+                            range=str(following[0]), day=WEEKDAYS[index],
+                            other=str(ranges[-1])),
                 )
 
     @classmethod
@@ -157,7 +190,8 @@ class WeeklyHours:
         """``WeeklyHours.of({0: [TimeRange(540, 1020)]})``: Mondays 09:00-17:00, else closed."""
         for weekday in by_weekday:
             if weekday not in range(len(WEEKDAYS)):
-                raise RuleError(str(weekday), "is not a weekday (0 = Monday .. 6 = Sunday)")
+                raise RuleError(str(weekday), Problem(
+                    "rules.weekday", "is not a weekday (0 = Monday .. 6 = Sunday)"))
         return cls(tuple(tuple(by_weekday.get(day, ())) for day in range(len(WEEKDAYS))))
 
     def on(self, weekday: int) -> tuple[TimeRange, ...]:
@@ -183,13 +217,16 @@ def _override_day(override: DateOverride) -> date:
     return override.day
 
 
-def _check_whole(name: str, value: object, bounds: tuple[int, int], unit: str) -> None:
+def _check_whole(name: str, value: object, bounds: tuple[int, int], unit: Problem) -> None:
     low, high = bounds
     # bool is an int to Python; True minutes is a bug upstream, not a duration.
     if type(value) is not int:
-        raise RuleError(name, f"must be a whole number of {unit}")
+        raise RuleError(name, Problem("rules.whole.type", "must be a whole number of %(unit)s",
+                                      unit=unit))
     if not low <= value <= high:
-        raise RuleError(name, f"must be between {low} and {high} {unit}, got {value}")
+        raise RuleError(name, Problem(
+            "rules.whole.range", "must be between %(low)s and %(high)s %(unit)s, got %(value)s",
+            low=low, high=high, unit=unit, value=value))
 
 
 def _check_zone(name: str) -> None:
@@ -198,7 +235,9 @@ def _check_zone(name: str) -> None:
     except (KeyError, ValueError, OSError):
         # KeyError is ZoneInfoNotFoundError; ValueError a malformed key such as "../x" or "";
         # OSError a folder of the database, such as "America".
-        raise RuleError("time_zone", f"{name!r} is not an IANA time zone name") from None
+        raise RuleError("time_zone", Problem("rules.time_zone.unknown",
+                                             "%(name)s is not an IANA time zone name",
+                                             name=repr(name))) from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -241,42 +280,45 @@ class AvailabilityRules:
 
     def __post_init__(self) -> None:
         if not isinstance(self.time_zone, str):
-            raise RuleError("time_zone", "must be an IANA time zone name such as Europe/Ljubljana")
+            raise RuleError("time_zone", ZONE_NEEDED)
         _check_zone(self.time_zone)
-        _check_whole("duration_minutes", self.duration_minutes, DURATION_MINUTES, "minutes")
+        _check_whole("duration_minutes", self.duration_minutes, DURATION_MINUTES, MINUTES)
         if self.slot_interval_minutes is not None:
             _check_whole(
                 "slot_interval_minutes",
                 self.slot_interval_minutes,
                 SLOT_INTERVAL_MINUTES,
-                "minutes",
+                MINUTES,
             )
-        _check_whole("buffer_before_minutes", self.buffer_before_minutes, BUFFER_MINUTES, "minutes")
-        _check_whole("buffer_after_minutes", self.buffer_after_minutes, BUFFER_MINUTES, "minutes")
+        _check_whole("buffer_before_minutes", self.buffer_before_minutes, BUFFER_MINUTES, MINUTES)
+        _check_whole("buffer_after_minutes", self.buffer_after_minutes, BUFFER_MINUTES, MINUTES)
         _check_whole(
-            "minimum_notice_minutes", self.minimum_notice_minutes, NOTICE_MINUTES, "minutes"
+            "minimum_notice_minutes", self.minimum_notice_minutes, NOTICE_MINUTES, MINUTES
         )
-        _check_whole("booking_window_days", self.booking_window_days, BOOKING_WINDOW_DAYS, "days")
+        _check_whole("booking_window_days", self.booking_window_days, BOOKING_WINDOW_DAYS, DAYS)
         for period in PERIODS:
             for name, bounds, unit in (
-                (f"max_bookings_per_{period}", MAX_BOOKINGS, "bookings"),
-                (f"max_minutes_per_{period}", MAX_MINUTES, "minutes"),
+                (f"max_bookings_per_{period}", MAX_BOOKINGS, BOOKINGS),
+                (f"max_minutes_per_{period}", MAX_MINUTES, MINUTES),
             ):
                 value = getattr(self, name)
                 if value is not None:
                     _check_whole(name, value, bounds, unit)
-        _check_whole("week_start", self.week_start, (0, 6), "days after Monday")
+        _check_whole("week_start", self.week_start, (0, 6), DAYS_AFTER_MONDAY)
         if self.booking_window_unit not in WINDOW_UNITS:
-            raise RuleError("booking_window_unit", f"must be one of {', '.join(WINDOW_UNITS)}")
+            raise RuleError("booking_window_unit", _one_of(WINDOW_UNITS))
         if self.start_times not in START_TIMES:
-            raise RuleError("start_times", f"must be one of {', '.join(START_TIMES)}")
+            raise RuleError("start_times", _one_of(START_TIMES))
         first, last = self.bookable_from, self.bookable_until
         if first is not None and last is not None and last < first:
-            raise RuleError("bookable_until", f"must not be before bookable_from ({first})")
+            raise RuleError("bookable_until", Problem(
+                "rules.bookable_until.before_from",
+                "must not be before bookable_from (%(first)s)", first=str(first)))
         by_day: dict[date, DateOverride] = {}
         for override in self.overrides:
             if override.day in by_day:
-                raise RuleError(f"overrides.{override.day.isoformat()}", "date given twice")
+                raise RuleError(f"overrides.{override.day.isoformat()}",
+                                Problem("rules.overrides.twice", "date given twice"))
             by_day[override.day] = override
         # Kept in date order so that two rules with the same overrides compare equal however
         # they were listed (and the stored form round-trips to an equal object).
@@ -374,7 +416,7 @@ _KNOWN = frozenset(
 
 def _required(data: Mapping[str, object], name: str) -> object:
     if name not in data:
-        raise RuleError(name, "is required")
+        raise RuleError(name, Problem("rules.required", "is required"))
     return data[name]
 
 
@@ -384,7 +426,8 @@ def _whole(data: Mapping[str, object], name: str, default: int | None = None) ->
         return default
     value = _required(data, name)
     if type(value) is not int:
-        raise RuleError(name, f"must be a whole number, got {value!r}")
+        raise RuleError(name, Problem("rules.whole.not_a_number",
+                                      "must be a whole number, got %(value)s", value=repr(value)))
     return value
 
 
@@ -397,7 +440,9 @@ def _whole_or_none(data: Mapping[str, object], name: str) -> int | None:
 
 def _parse_clock(path: str, which: str, text: object) -> int:
     if not isinstance(text, str) or not _CLOCK.fullmatch(text):
-        raise RuleError(path, f"{which} must be a time HH:MM from 00:00 to 24:00, got {text!r}")
+        raise RuleError(path, Problem("rules.range.clock",
+                                      "%(which)s must be a time HH:MM from 00:00 to 24:00, "
+                                      "got %(value)s", which=which, value=repr(text)))
     hours, minutes = text.split(":")
     return int(hours) * 60 + int(minutes)
 
@@ -405,7 +450,8 @@ def _parse_clock(path: str, which: str, text: object) -> int:
 def _parse_range(path: str, pair: object) -> TimeRange:
     if not isinstance(pair, list | tuple) or len(pair) != 2:
         raise RuleError(
-            path, f"must be a pair [start, end] such as ['09:00', '17:00'], got {pair!r}"
+            path, Problem("rules.range.pair", "must be a pair [start, end] such as %(example)s, "
+                          "got %(value)s", example="['09:00', '17:00']", value=repr(pair))
         )
     start = _parse_clock(path, "start", pair[0])
     end = _parse_clock(path, "end", pair[1])
@@ -415,22 +461,28 @@ def _parse_range(path: str, pair: object) -> TimeRange:
     try:
         return TimeRange(start, end)
     except RuleError as exc:
-        raise RuleError(path, f"{exc.field} {exc.message}") from None
+        raise RuleError(path, Problem("rules.range.part", "%(part)s %(reason)s",
+                                      part=_PARTS[exc.field], reason=exc.message)) from None
 
 
 def _parse_ranges(path: str, value: object) -> tuple[TimeRange, ...]:
     if not isinstance(value, list | tuple):
-        raise RuleError(path, f"must be a list of [start, end] pairs, got {value!r}")
+        raise RuleError(path, Problem("rules.ranges.list",
+                                      "must be a list of [start, end] pairs, got %(value)s",
+                                      value=repr(value)))
     return tuple(_parse_range(f"{path}[{index}]", pair) for index, pair in enumerate(value))
 
 
 def _parse_weekly(value: object) -> WeeklyHours:
     if not isinstance(value, Mapping):
-        raise RuleError("weekly_hours", "must map weekdays (mon..sun) to lists of ranges")
+        raise RuleError("weekly_hours", Problem("rules.weekly_hours.shape",
+                                                "must map weekdays (mon..sun) to lists of ranges"))
     by_weekday: dict[int, tuple[TimeRange, ...]] = {}
     for key, ranges in value.items():
         if key not in WEEKDAYS:
-            raise RuleError(f"weekly_hours.{key}", f"is not one of {', '.join(WEEKDAYS)}")
+            raise RuleError(f"weekly_hours.{key}", Problem(
+                "rules.weekly_hours.weekday", "is not one of %(choices)s",
+                choices=", ".join(WEEKDAYS)))
         by_weekday[WEEKDAYS.index(key)] = _parse_ranges(f"weekly_hours.{key}", ranges)
     try:
         return WeeklyHours.of(by_weekday)
@@ -440,7 +492,8 @@ def _parse_weekly(value: object) -> WeeklyHours:
 
 def _parse_overrides(value: object) -> tuple[DateOverride, ...]:
     if not isinstance(value, Mapping):
-        raise RuleError("overrides", "must map dates YYYY-MM-DD to lists of ranges")
+        raise RuleError("overrides", Problem("rules.overrides.shape",
+                                             "must map dates YYYY-MM-DD to lists of ranges"))
     overrides = []
     for key, ranges in value.items():
         path = f"overrides.{key}"
@@ -461,17 +514,17 @@ def _parse_date(path: str, key: object) -> date:
             return date.fromisoformat(key)
         except ValueError:
             pass
-    raise RuleError(path, "is not a date YYYY-MM-DD")
+    raise RuleError(path, Problem("rules.date", "is not a date YYYY-MM-DD"))
 
 
 def parse_rules(data: Mapping[str, object]) -> AvailabilityRules:
     """Rules from their stored JSON form (see above); a `RuleError` names the bad path."""
     unknown = sorted(str(key) for key in data if key not in _KNOWN)
     if unknown:
-        raise RuleError(unknown[0], "is not a rule field")
+        raise RuleError(unknown[0], Problem("rules.unknown_field", "is not a rule field"))
     time_zone = _required(data, "time_zone")
     if not isinstance(time_zone, str):
-        raise RuleError("time_zone", "must be an IANA time zone name such as Europe/Ljubljana")
+        raise RuleError("time_zone", ZONE_NEEDED)
     weekly = _parse_weekly(_required(data, "weekly_hours"))
     return AvailabilityRules(
         time_zone=time_zone,
@@ -500,7 +553,7 @@ def parse_rules(data: Mapping[str, object]) -> AvailabilityRules:
 def _choice(data: Mapping[str, object], name: str, choices: tuple[str, ...]) -> str:
     value = data.get(name, choices[0])
     if value not in choices:
-        raise RuleError(name, f"must be one of {', '.join(choices)}, got {value!r}")
+        raise RuleError(name, _one_of(choices, value))
     return str(value)
 
 
@@ -512,7 +565,7 @@ def _date_or_none(data: Mapping[str, object], name: str) -> date | None:
 def _weekday(data: Mapping[str, object], name: str) -> int:
     value = data.get(name, WEEKDAYS[0])
     if value not in WEEKDAYS:
-        raise RuleError(name, f"must be one of {', '.join(WEEKDAYS)}, got {value!r}")
+        raise RuleError(name, _one_of(WEEKDAYS, value))
     return WEEKDAYS.index(str(value))
 
 

@@ -19,8 +19,9 @@ from booking.domain.availability import (
     group_by_local_day,
     local_instant,
 )
-from booking.domain.booking_rules import MAX_YEAR, MIN_YEAR
+from booking.domain.booking_rules import MAX_YEAR, MIN_YEAR, REQUIRED
 from booking.domain.intervals import Interval
+from booking.domain.problems import Problem
 from booking.errors import InvalidInput, NotFound
 from booking.services import busy as busy_time
 from booking.services import event_types
@@ -39,12 +40,12 @@ class Query:
 
 def parse_query(params: dict[str, str]) -> Query:
     """Validates the public query; InvalidInput names every bad field."""
-    problems: dict[str, str] = {}
+    problems: dict[str, Problem] = {}
     owner_id = params.get("owner", "").strip()
     slug = params.get("event_type", "").strip()
     for field, kind, value in (("owner", "owner", owner_id), ("event_type", "event_type", slug)):
         if not value:
-            problems[field] = "is required"
+            problems[field] = REQUIRED
         elif not ids.valid(kind, value):
             problems[field] = ids.problem(kind)
     start = _date(params.get("start", ""), "start", problems)
@@ -56,26 +57,32 @@ def parse_query(params: dict[str, str]) -> Query:
     except (ZoneInfoNotFoundError, ValueError, OSError):
         zone = None
     if zone is None:
-        problems["time_zone"] = "must be an IANA time zone such as America/New_York"
+        problems["time_zone"] = Problem("guest.time_zone",
+                                         "must be an IANA time zone such as %(example)s",
+                                         example="America/New_York")
     if start and end:
         if end < start:
-            problems["end"] = "must not be before start"
+            problems["end"] = Problem("availability.end_before_start",
+                                      "must not be before start")
         elif (end - start).days + 1 > MAX_RANGE_DAYS:
-            problems["end"] = f"the range may span at most {MAX_RANGE_DAYS} days"
+            problems["end"] = Problem("availability.too_long",
+                                      "the range may span at most %(n)s days", n=MAX_RANGE_DAYS)
     if problems:
         raise InvalidInput(problems)
     assert start and end and zone
     return Query(owner_id, slug, start, end, zone)
 
 
-def _date(value: str, field: str, problems: dict[str, str]) -> date | None:
+def _date(value: str, field: str, problems: dict[str, Problem]) -> date | None:
     try:
         day = date.fromisoformat(value.strip())
     except ValueError:
-        problems[field] = "must be a date such as 2026-12-01"
+        problems[field] = Problem("availability.date", "must be a date such as %(example)s",
+                                  example="2026-12-01")
         return None
     if not MIN_YEAR <= day.year <= MAX_YEAR:
-        problems[field] = f"must be between the years {MIN_YEAR} and {MAX_YEAR}"
+        problems[field] = Problem("instant.years", "must be between the years %(low)s and "
+                                                  "%(high)s", low=MIN_YEAR, high=MAX_YEAR)
         return None
     return day
 
@@ -92,7 +99,7 @@ def slots(query: Query, now: datetime,
     try:
         guest = event_types.for_guest(query.owner_id, query.slug)
     except NotFound:
-        raise NotFound("no such owner or event type") from None
+        raise NotFound(event_types.NO_OWNER_OR_EVENT_TYPE) from None
     owner, event_type = guest.owner, guest.event_type
     rules = event_type.rules
     span = span_of(query)
@@ -153,7 +160,7 @@ def public_event_type(owner_id: str, slug: str) -> PublicEventType:
         owner = owners_store.get_owner(owner_id)
         event_type = event_types.load_active(owner, slug)
     except (NotFound, InvalidInput):
-        raise NotFound("no such owner or event type") from None
+        raise NotFound(event_types.NO_OWNER_OR_EVENT_TYPE) from None
     return PublicEventType(owner.id, owner.name, owner.time_zone, event_type.slug,
                            event_type.title, event_type.description,
                            event_type.rules.duration_minutes, event_type.questions,

@@ -31,12 +31,14 @@ from booking.domain.booking_rules import (
     TAKEN,
     GuestInputError,
     GuestRequest,
+    asks_questions,
     booking_id_for,
     clashes,
     parse_guest_request,
     request_fingerprint,
 )
 from booking.domain.intervals import Interval
+from booking.domain.problems import Problem
 from booking.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from booking.services import busy as busy_time
 from booking.services import (
@@ -67,11 +69,10 @@ def book(req: GuestRequest, now: datetime,
     try:
         found = event_types.for_guest(req.owner_id, req.event_type)
     except NotFound:
-        raise NotFound("no such owner or event type") from None
+        raise NotFound(event_types.NO_OWNER_OR_EVENT_TYPE) from None
     owner, event_type = found.owner, found.event_type
     if len(req.answers) > len(event_type.questions):
-        raise InvalidInput("answers", f"this event type asks {len(event_type.questions)} "
-                                      "question(s)")
+        raise InvalidInput("answers", asks_questions(len(event_type.questions)))
     booking_id = booking_id_for(owner.id, req.idempotency_key) if req.idempotency_key \
         else uuid.uuid4().hex
     fingerprint = request_fingerprint(event_type.slug, req.start, req.email)
@@ -99,8 +100,9 @@ def _earlier(owner_id: str, booking_id: str, fingerprint: str) -> dict[str, Any]
     except NotFound:
         return None
     if stored.get("request_fingerprint", fingerprint) != fingerprint:
-        raise Unprocessable("idempotency_key", "was already used for a different booking "
-                                               "request; use a new key for a new request")
+        raise Unprocessable("idempotency_key", Problem(
+            "guest.idempotency_key.reused", "was already used for a different booking request; "
+            "use a new key for a new request"))
     return meetings.view(stored)
 
 
@@ -109,8 +111,10 @@ def _book(req: GuestRequest, now: datetime, budget: Deadline, owner: Any, event_
           connections: Any) -> tuple[dict[str, Any], bool]:
     cap = quotas.open_bookings_allowed(owner)
     if bookings.open_for_guest(owner.id, req.email, now) >= cap:
-        raise Conflict(f"This email already has {cap} upcoming booking(s) with {owner.name}; "
-                       "cancel one to book another.")
+        raise Conflict(Problem("booking.guest_cap",
+                               "This email already has %(cap)s upcoming booking(s) with "
+                               "%(owner)s; cancel one to book another.", cap=cap,
+                               owner=owner.name))
     rules = event_type.rules
     end = req.start + rules.duration
     window = busy_time.query_span(Interval(req.start, end), duration=timedelta(0),

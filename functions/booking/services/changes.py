@@ -21,15 +21,25 @@ from booking.adapters.firestore_bookings import DELETE_FIELD, Transition
 from booking.deadline import Deadline, for_request
 from booking.domain import tokens
 from booking.domain.availability import Booked, compute_slots, slot_is_offered
-from booking.domain.booking_rules import clashes, has_control
+from booking.domain.booking_rules import (
+    CONTROL,
+    TAKEN,
+    at_most_characters,
+    clashes,
+    has_control,
+)
 from booking.domain.intervals import Interval, normalise, subtract
 from booking.domain.model import Owner
+from booking.domain.problems import Problem
 from booking.errors import Conflict, Gone, InvalidInput, NotFound
 from booking.services import busy as busy_time
 from booking.services import calendar_writes, event_types, limits, meetings, outbox, reminders
 
 MAX_REASON = 1000
-SAME_TIME = "is the booking's current time already: pick another time to reschedule to"
+SAME_TIME = Problem("reschedule.same_time", "is the booking's current time already: pick "
+                    "another time to reschedule to")
+CANCELLED = Problem("booking.cancelled", "This booking was already cancelled.")
+LINK_INVALID = Problem("link.invalid", "This link is not valid.")
 
 
 @dataclass(frozen=True)
@@ -45,27 +55,28 @@ def open_link(token: str, action: str, now: datetime) -> Opened:
         claims = signing_keys.verify(signing_keys.LINKS, action, token, now=now.timestamp())
     except tokens.TokenError as exc:
         if exc.expired:
-            raise Gone("This link has expired: the meeting has already started.") from exc
-        raise NotFound("This link is not valid.") from exc
+            raise Gone(Problem("link.expired", "This link has expired: the meeting has "
+                                               "already started.")) from exc
+        raise NotFound(LINK_INVALID) from exc
     try:
         owner = owners_store.get_owner(str(claims["o"]))
         booking = bookings.get(owner.id, str(claims["b"]))
     except (NotFound, KeyError):
-        raise NotFound("This link is not valid.") from None
+        raise NotFound(LINK_INVALID) from None
     if booking["status"] != "confirmed":
-        raise Gone("This booking was already cancelled.")
+        raise Gone(CANCELLED)
     if int(booking.get("version", 1)) != int(claims.get("v", -1)):
-        raise Gone("This link was replaced by a newer one: please use the link in your most "
-                   "recent email.")
+        raise Gone(Problem("link.replaced", "This link was replaced by a newer one: please use "
+                                            "the link in your most recent email."))
     return Opened(owner, booking)
 
 
 def _reason(text: str) -> str:
     text = (text or "").strip()
     if len(text) > MAX_REASON:
-        raise InvalidInput("reason", f"must be at most {MAX_REASON} characters")
+        raise InvalidInput("reason", at_most_characters(MAX_REASON))
     if has_control(text, multiline=True):
-        raise InvalidInput("reason", "must not contain control characters")
+        raise InvalidInput("reason", CONTROL)
     return text
 
 
@@ -82,11 +93,12 @@ def _unchanged(booking: dict[str, Any], *, version: int | None, sequence: int) -
     """Inside a change: the booking is still what the change was prepared from (the emails
     were rendered for `sequence`), and still what the link was issued for (`version`)."""
     if booking["status"] != "confirmed":
-        raise Gone("This booking was already cancelled.")
+        raise Gone(CANCELLED)
     if version is not None and int(booking.get("version", 1)) != version:
-        raise Gone("This booking changed since this link was sent.")
+        raise Gone(Problem("link.outdated", "This booking changed since this link was sent."))
     if int(booking.get("sequence", 0)) + 1 != sequence:
-        raise Conflict("The booking changed meanwhile; please try again.")
+        raise Conflict(Problem("booking.changed_meanwhile",
+                               "The booking changed meanwhile; please try again."))
 
 
 def _deliver(rows: list[tuple[str, dict[str, Any]]], now: datetime, budget: Deadline) -> None:
@@ -162,11 +174,11 @@ def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: i
     budget = deadline or for_request()
     current = bookings.get(owner.id, booking_id)
     if current["status"] != "confirmed":
-        raise Gone("This booking was already cancelled.")
+        raise Gone(CANCELLED)
     event_type = event_types.load(owner, current["event_type"])
     rules = event_type.rules
     if new_start.tzinfo is None:
-        raise InvalidInput("start", "must carry an offset")
+        raise InvalidInput("start", Problem("start.offset", "must carry an offset"))
     new_start = new_start.astimezone(UTC)
     if new_start == current["start"]:
         # Nothing would change but two emails about nothing.
@@ -180,7 +192,7 @@ def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: i
     if not slot_is_offered(rules, new_start,
                            busy=_busy_without(owner, current, window, now, budget),
                            booked=booked, now=now, owner_daily_cap=owner.max_bookings_per_day):
-        raise Conflict("That time is no longer available. Please pick another slot.")
+        raise Conflict(TAKEN)
 
     docs = limits.documents(current["event_type"], rules, new_start,
                             ZoneInfo(owner.time_zone))
@@ -198,7 +210,7 @@ def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: i
     def decide(booking: dict[str, Any], ledger: bookings.Ledger) -> Transition:
         _unchanged(booking, version=version, sequence=sequence)
         if clashes(moved, ledger.booked(exclude=booking_id)):
-            raise Conflict("That time is no longer available. Please pick another slot.")
+            raise Conflict(TAKEN)
         limits.refuse_if_full(ledger, docs.day, booking["event_type"], rules, owner,
                               exclude=booking_id)
         return Transition(

@@ -31,6 +31,7 @@ from booking.config import CALENDAR_SCOPES, LOGIN_SCOPES, get_settings
 from booking.domain import quotas, tokens
 from booking.domain.locales import LOCALES
 from booking.domain.model import CONNECTED, CalendarRef, Connection, Owner
+from booking.domain.problems import Problem
 from booking.domain.rules import WEEKDAYS
 from booking.errors import (
     BookingError,
@@ -48,13 +49,18 @@ BROWSER = "b"  # started in the owner's signed-in browser: bound by a cookie
 API = "a"  # started with an API key: the signed-in owner confirms before anything is attached
 
 
+MISSING = Problem("connect.missing", "is missing")
+NOT_A_CALENDAR = Problem("settings.calendar.unknown", "is not a calendar of a connected account")
+CALENDAR_SHAPE = "{connection_id, calendar_id}"
+
+
 class ConnectFailed(BookingError):
     """The OAuth round trip ended without a usable grant; nothing was stored."""
 
     status = 400
     code = "connect_failed"
 
-    def __init__(self, message: str, reason: str = "other") -> None:
+    def __init__(self, message: Problem, reason: str = "other") -> None:
         super().__init__(message)
         self.reason = reason  # "denied", "calendar_not_granted" or "other": what the page says
 
@@ -122,15 +128,17 @@ class _State:
 
 def _check_state(state: str, now: datetime) -> _State:
     if not state:
-        raise InvalidInput("state", "is missing")
+        raise InvalidInput("state", MISSING)
     try:
         claims = signing_keys.verify(signing_keys.OAUTH, "oauth_state", state,
                                      now=now.timestamp())
     except tokens.TokenError as exc:
         if exc.expired:
-            raise Gone("this sign-in attempt took longer than 10 minutes; please start "
-                       "again") from exc
-        raise InvalidInput("state", "is not a valid sign-in attempt") from exc
+            raise Gone(Problem("connect.state.expired", "this sign-in attempt took longer "
+                                                        "than 10 minutes; please start again")) \
+                from exc
+        raise InvalidInput("state", Problem("connect.state.invalid",
+                                            "is not a valid sign-in attempt")) from exc
     return _State(str(claims["o"]), str(claims["n"]), str(claims.get("m", API)),
                   tokens.key_id(state))
 
@@ -139,12 +147,12 @@ def _google_refused(params: dict[str, str]) -> None:
     # Google's own words (error, error_description) are never shown: they are attacker-chosen
     # text in a link anyone can craft.
     if params.get("error") == "access_denied":
-        raise ConnectFailed("You did not allow access to Google Calendar, so nothing was "
-                            "connected. You can try again from your integrations page.",
-                            "denied")
+        raise ConnectFailed(Problem("connect.denied", "You did not allow access to Google "
+                                    "Calendar, so nothing was connected. You can try again from "
+                                    "your integrations page."), "denied")
     if params.get("error"):
-        raise ConnectFailed("Google did not connect the account. Please try again from your "
-                            "integrations page.")
+        raise ConnectFailed(Problem("connect.google_error", "Google did not connect the account. "
+                                    "Please try again from your integrations page."))
 
 
 def finish(params: dict[str, str], binding: str | None, now: datetime) -> Connected | Pending:
@@ -155,13 +163,14 @@ def finish(params: dict[str, str], binding: str | None, now: datetime) -> Connec
     if st.mode == BROWSER:
         expected = _binding(signing_keys.ring(signing_keys.OAUTH), st.nonce, st.kid)
         if not binding or not hmac.compare_digest(binding.encode(), expected.encode()):
-            raise Forbidden("This connection was started in another browser. Sign in to your "
-                            "own account and press Connect there: a link from someone else "
-                            "would attach your Google calendar to their account.")
+            raise Forbidden(Problem(
+                "connect.other_browser", "This connection was started in another browser. "
+                "Sign in to your own account and press Connect there: a link from someone else "
+                "would attach your Google calendar to their account."))
     _google_refused(params)
     code = params.get("code", "")
     if not code:
-        raise InvalidInput("code", "is missing")
+        raise InvalidInput("code", MISSING)
     if st.mode != BROWSER:
         return Pending(st.owner_id, code, params["state"])
     return _complete(st, code, now)
@@ -171,13 +180,14 @@ def confirm(owner: Owner, body: dict[str, Any], now: datetime) -> Connected:
     """The signed-in owner confirms an API-started attempt (finish returned Pending)."""
     st = _check_state(str(body.get("state", "")), now)
     if st.mode == BROWSER:
-        raise InvalidInput("state", "is not waiting for a confirmation")
+        raise InvalidInput("state", Problem("connect.state.not_pending",
+                                            "is not waiting for a confirmation"))
     if st.owner_id != owner.id:
-        raise Forbidden("This connection was started for another account: it cannot be "
-                        "attached to yours.")
+        raise Forbidden(Problem("connect.other_owner", "This connection was started for another "
+                                "account: it cannot be attached to yours."))
     code = body.get("code")
     if not isinstance(code, str) or not code:
-        raise InvalidInput("code", "is missing")
+        raise InvalidInput("code", MISSING)
     return _complete(st, code, now)
 
 
@@ -191,25 +201,27 @@ def _complete(st: _State, code: str, now: datetime) -> Connected:
                                            redirect_uri=_redirect_uri())
     except ExternalError as exc:
         log.warning("oauth code exchange failed", owner=st.owner_id, error=str(exc))
-        raise ConnectFailed("Google did not accept this sign-in; please try connecting "
-                            "again.") from exc
+        raise ConnectFailed(Problem("connect.exchange", "Google did not accept this sign-in; "
+                                    "please try connecting again.")) from exc
     if not grant.id_token:
         # Without a verified account we cannot tell whether revoking would end someone else's
         # connection of the same account, so the unused grant is left to expire.
-        raise ConnectFailed("Google did not say which account this is; please connect again.")
+        raise ConnectFailed(Problem("connect.no_account", "Google did not say which account "
+                                    "this is; please connect again."))
     try:
         claims = google_oauth.verify_id_token(settings, grant.id_token)
     except ExternalError as exc:
-        raise ConnectFailed("Google's answer could not be verified; please try "
-                            "again.") from exc
+        raise ConnectFailed(Problem("connect.unverified", "Google's answer could not be "
+                                    "verified; please try again.")) from exc
     try:
         _check_grant(grant)
         try:
             return _store_connection(st.owner_id, claims, grant, now)
         except ExternalError as exc:
             log.warning("connecting failed after the grant", owner=st.owner_id, error=str(exc))
-            raise ConnectFailed("Google did not let us read your calendars just now, so "
-                                "nothing was connected. Please try again.") from exc
+            raise ConnectFailed(Problem("connect.calendars_unreadable", "Google did not let us "
+                                        "read your calendars just now, so nothing was "
+                                        "connected. Please try again.")) from exc
     except BaseException:
         _hand_back(grant, str(claims["sub"]))
         raise
@@ -217,13 +229,14 @@ def _complete(st: _State, code: str, now: datetime) -> Connected:
 
 def _check_grant(grant: google_oauth.TokenGrant) -> None:
     if any(scope not in grant.scopes for scope in CALENDAR_SCOPES):
-        raise ConnectFailed('Calendar access was not granted. Please connect again and tick '
-                            '"Select all" on Google\'s permission page, so we can list your '
-                            'calendars, check them for conflicts and add bookings to your '
-                            'calendar.', "calendar_not_granted")
+        raise ConnectFailed(Problem(
+            "connect.calendar_not_granted", 'Calendar access was not granted. Please connect '
+            'again and tick "Select all" on Google\'s permission page, so we can list your '
+            'calendars, check them for conflicts and add bookings to your calendar.'),
+            "calendar_not_granted")
     if not grant.refresh_token:
-        raise ConnectFailed("Google did not return what we need for offline access; please "
-                            "connect again.")
+        raise ConnectFailed(Problem("connect.no_refresh_token", "Google did not return what we "
+                                    "need for offline access; please connect again."))
 
 
 def _hand_back(grant: google_oauth.TokenGrant, sub: str | None) -> None:
@@ -382,42 +395,48 @@ def update_settings(owner: Owner, body: dict[str, Any]) -> None:
         ref = body["default_calendar"]
         if not isinstance(ref, dict) or not isinstance(ref.get("connection_id"), str) or \
                 not isinstance(ref.get("calendar_id"), str):
-            problems["default_calendar"] = "must be {connection_id, calendar_id}"
+            problems["default_calendar"] = Problem("settings.calendar.shape",
+                                                   "must be %(shape)s", shape=CALENDAR_SHAPE)
         else:
             conn = conns.get(ref["connection_id"])
             cal = conn.calendar(ref["calendar_id"]) if conn else None
             if cal is None:
-                problems["default_calendar"] = "is not a calendar of a connected account"
+                problems["default_calendar"] = NOT_A_CALENDAR
             elif not cal.writable:
-                problems["default_calendar"] = ("needs writer or owner access; this calendar "
-                                                f"is {cal.access_role}")
+                problems["default_calendar"] = Problem(
+                    "settings.default_calendar.read_only",
+                    "needs writer or owner access; this calendar is %(role)s",
+                    role=cal.access_role)
             else:
                 owner_updates["default_calendar"] = CalendarRef(conn.id, cal.id).to_dict()  # type: ignore[union-attr]
 
     if "conflict_calendars" in body:
         refs = body["conflict_calendars"]
         if not isinstance(refs, list):
-            problems["conflict_calendars"] = "must be a list of {connection_id, calendar_id}"
+            problems["conflict_calendars"] = Problem("settings.calendars.shape",
+                                                     "must be a list of %(shape)s",
+                                                     shape=CALENDAR_SHAPE)
         else:
             chosen: dict[str, list[str]] = {cid: [] for cid in conns}
             for i, ref in enumerate(refs):
                 conn = conns.get(str(ref.get("connection_id"))) if isinstance(ref, dict) else None
                 cal_id = ref.get("calendar_id") if isinstance(ref, dict) else None
                 if conn is None or not isinstance(cal_id, str) or conn.calendar(cal_id) is None:
-                    problems[f"conflict_calendars[{i}]"] = "is not a connected account's calendar"
+                    problems[f"conflict_calendars[{i}]"] = NOT_A_CALENDAR
                 elif cal_id not in chosen[conn.id]:
                     chosen[conn.id].append(cal_id)
             conflict_updates = chosen
 
     if "meet_enabled" in body:
         if not isinstance(body["meet_enabled"], bool):
-            problems["meet_enabled"] = "must be true or false"
+            problems["meet_enabled"] = Problem("settings.bool", "must be true or false")
         else:
             owner_updates["meet_enabled"] = body["meet_enabled"]
 
     if "language" in body:
         if body["language"] not in LOCALES:
-            problems["language"] = f"must be one of {', '.join(LOCALES)}"
+            problems["language"] = Problem("settings.language", "must be one of %(choices)s",
+                                           choices=", ".join(LOCALES))
         else:
             owner_updates["language"] = body["language"]
     if "time_zone" in body:
@@ -436,17 +455,21 @@ def update_settings(owner: Owner, body: dict[str, Any]) -> None:
             if not isinstance(values, list) or len(values) > 20 or not all(
                     isinstance(v, str) and _is_web_address(v, origin=name == "allowed_origins")
                     for v in values):
-                problems[name] = ("must be a list of up to 20 " +
-                                  ("origins such as https://coach.example" if
-                                   name == "allowed_origins" else "https:// URLs"))
+                problems[name] = (
+                    Problem("settings.origins", "must be a list of up to %(n)s origins such as "
+                            "%(example)s", n=20, example="https://coach.example")
+                    if name == "allowed_origins" else
+                    Problem("settings.urls", "must be a list of up to %(n)s %(scheme)s URLs",
+                            n=20, scheme="https://"))
             else:
                 owner_updates[name] = values
 
     if "max_bookings_per_day" in body:
         cap = body["max_bookings_per_day"]
         if cap is not None and (type(cap) is not int or not 1 <= cap <= MAX_DAILY_CAP):
-            problems["max_bookings_per_day"] = (f"must be null (no cap) or 1 to {MAX_DAILY_CAP}:"
-                                                " bookings of all event types on one day")
+            problems["max_bookings_per_day"] = Problem(
+                "settings.daily_cap", "must be null (no cap) or 1 to %(high)s: bookings of all "
+                "event types on one day", high=MAX_DAILY_CAP)
         else:
             owner_updates["max_bookings_per_day"] = cap
 
@@ -454,7 +477,8 @@ def update_settings(owner: Owner, body: dict[str, Any]) -> None:
         try:
             owner_updates.update(_week_locale(body["locale"]))
         except ValueError:
-            problems["locale"] = "must be a locale with its region such as sl-SI, en-GB or en-US"
+            problems["locale"] = Problem("settings.locale", "must be a locale with its region "
+                                         "such as %(examples)s", examples="sl-SI, en-GB or en-US")
 
     if "limits" in body:
         found, wrong = quotas.parse_limits(body["limits"])
@@ -466,7 +490,7 @@ def update_settings(owner: Owner, body: dict[str, Any]) -> None:
                            "allowed_origins", "redirect_urls", "max_bookings_per_day",
                            "language", "time_zone", "locale", "limits"}
     for name in sorted(unknown):
-        problems[name] = "is not a setting"
+        problems[name] = Problem("settings.unknown", "is not a setting")
     if problems:
         raise InvalidInput(problems)
     for conn_id, ids in conflict_updates.items():
@@ -512,4 +536,4 @@ def require_connection(owner: Owner, connection_id: str) -> Connection:
     try:
         return store.get_connection(owner.id, connection_id)
     except NotFound:
-        raise NotFound("no such connection") from None
+        raise NotFound(Problem("connection.not_found", "no such connection")) from None

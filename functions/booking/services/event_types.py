@@ -11,13 +11,19 @@ from typing import Any
 from booking.adapters import firestore_event_types as store
 from booking.domain.event_types import EventType, EventTypeError, parse_event_type
 from booking.domain.model import Connection, Owner
+from booking.domain.problems import Problem
 from booking.domain.rules import NEW_START_TIMES
 from booking.errors import InvalidInput, NotFound
+
+NO_EVENT_TYPE = Problem("event_type.not_found", "no such event type")
+# A guest's page cannot tell (and must not be told) which of the two is missing.
+NO_OWNER_OR_EVENT_TYPE = Problem("event_type.not_found_for_guest", "no such owner or event type")
+JSON_OBJECT = Problem("body.object", "must be a JSON object")
 
 
 def _parse(owner: Owner, data: Any) -> EventType:
     if not isinstance(data, dict):
-        raise InvalidInput("body", "must be a JSON object")
+        raise InvalidInput("body", JSON_OBJECT)
     try:
         return parse_event_type(data, owner.time_zone, owner.week_start)
     except EventTypeError as exc:
@@ -41,7 +47,8 @@ def create(owner: Owner, data: Any, now: datetime) -> dict[str, Any]:
 
 def replace(owner: Owner, slug: str, data: Any, now: datetime) -> dict[str, Any]:
     if isinstance(data, dict) and data.get("slug", slug) != slug:
-        raise InvalidInput("slug", "cannot be changed; create a new event type instead")
+        raise InvalidInput("slug", Problem("event_type.slug.fixed", "cannot be changed; create "
+                                                                  "a new event type instead"))
     event_type = _parse(owner, _new_defaults({**data, "slug": slug} if isinstance(data, dict)
                                              else data))
     store.replace(owner.id, event_type.to_dict(), now)
@@ -77,14 +84,14 @@ def for_guest(owner_id: str, slug: str) -> ForGuest:
     owner, data, connections = fanout.run_all(reads)
     event_type = _evaluate(owner, data)
     if not event_type.active:
-        raise NotFound("no such event type")
+        raise NotFound(NO_EVENT_TYPE)
     return ForGuest(owner, event_type, connections)
 
 
 def load_active(owner: Owner, slug: str) -> EventType:
     event_type = load(owner, slug)
     if not event_type.active:
-        raise NotFound("no such event type")
+        raise NotFound(NO_EVENT_TYPE)
     return event_type
 
 

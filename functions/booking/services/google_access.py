@@ -17,6 +17,7 @@ from booking.adapters import firestore_owners as store
 from booking.config import get_settings
 from booking.domain.email import Email
 from booking.domain.model import Connection, Owner
+from booking.domain.problems import Problem
 from booking.errors import ExternalError, ReauthRequired, Unavailable
 from booking.i18n import t
 from booking.rendering import render, render_text
@@ -24,17 +25,23 @@ from booking.rendering import render, render_text
 T = TypeVar("T")
 
 
+def _reconnect(conn: Connection) -> Problem:
+    return Problem("google.reconnect", "the Google account %(account)s needs to be reconnected",
+                   account=conn.email)
+
+
 def use(owner: Owner, conn: Connection, action: Callable[[Connection], T], now: datetime) -> T:
     if not conn.healthy:
-        raise Unavailable(f"the Google account {conn.email} needs to be reconnected")
+        raise Unavailable(_reconnect(conn))
     try:
         return action(conn)
     except ReauthRequired as exc:
         reconnect_needed(owner, conn, now)
-        raise Unavailable(f"the Google account {conn.email} needs to be reconnected") from exc
+        raise Unavailable(_reconnect(conn)) from exc
     except ExternalError as exc:
         log.warning("google call failed", owner=owner.id, connection=conn.id, error=str(exc))
-        raise Unavailable(f"Google did not answer for {conn.email}; please try again") from exc
+        raise Unavailable(Problem("google.no_answer", "Google did not answer for %(account)s; "
+                                  "please try again", account=conn.email)) from exc
 
 
 def reconnect_needed(owner: Owner, conn: Connection, now: datetime) -> None:

@@ -17,10 +17,11 @@ from booking.adapters.firestore_bookings import Ledger, tally_key
 from booking.domain.availability import Limits, limit_periods, owner_day
 from booking.domain.booking_rules import ledger_days
 from booking.domain.model import Owner
+from booking.domain.problems import Problem
 from booking.domain.rules import AvailabilityRules
 from booking.errors import Conflict
 
-DAY_FULL = "That day is fully booked. Please pick another day."
+DAY_FULL = Problem("booking.day_full", "That day is fully booked. Please pick another day.")
 
 
 @dataclass(frozen=True)

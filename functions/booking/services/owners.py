@@ -16,17 +16,21 @@ from booking.adapters import firestore_owners as store
 from booking.adapters import signing_keys
 from booking.domain import ids, tokens
 from booking.domain.model import Owner
+from booking.domain.problems import Problem
 from booking.errors import InvalidInput, NotFound, Unauthorized
 
 EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 SESSION_SECONDS = 12 * 3600
+KEY_NEEDED = Problem("owner.key_needed", "a valid owner API key is required")
+NO_OWNER = Problem("owner.not_found", "no such owner")
 
 
 def validate_zone(value: str, field: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
-        raise InvalidInput(field, "is not an IANA time zone such as Europe/Ljubljana") from exc
+        raise InvalidInput(field, Problem("settings.time_zone", "is not an IANA time zone such as "
+                                          "%(example)s", example="Europe/Ljubljana")) from exc
     return value
 
 
@@ -38,13 +42,13 @@ def _new_key(owner_id: str) -> tuple[str, str, str]:
 
 def create_owner(owner_id: str, name: str, email: str, time_zone: str, now: datetime) -> str:
     """Creates the owner and returns its API key; the key is shown once and never stored."""
-    problems: dict[str, str] = {}
+    problems: dict[str, Problem] = {}
     if not ids.valid("owner", owner_id):
-        problems["owner_id"] = "use 3-40 lowercase letters, digits or dashes"
+        problems["owner_id"] = Problem("owner.id", "use 3-40 lowercase letters, digits or dashes")
     if not name.strip() or len(name) > 200:
-        problems["name"] = "is required (at most 200 characters)"
+        problems["name"] = Problem("owner.name", "is required (at most %(n)s characters)", n=200)
     if not EMAIL.fullmatch(email):
-        problems["email"] = "is not an email address"
+        problems["email"] = Problem("guest.email", "is not an email address")
     if problems:
         raise InvalidInput(problems)
     validate_zone(time_zone, "time_zone")
@@ -70,11 +74,11 @@ def authenticate_key(api_key: str) -> Authenticated:
         owner_id, secret = tokens.split_api_key(api_key.strip())
         owner = store.get_owner(owner_id)
     except (tokens.TokenError, NotFound) as exc:
-        raise Unauthorized("a valid owner API key is required") from exc
+        raise Unauthorized(KEY_NEEDED) from exc
     for kid, key_hash in owner.api_keys.items():
         if tokens.api_key_matches(secret, key_hash):
             return Authenticated(owner, kid)
-    raise Unauthorized("a valid owner API key is required")
+    raise Unauthorized(KEY_NEEDED)
 
 
 def create_key(auth: Authenticated, now: datetime, *, replace_all: bool = False) -> dict[str, Any]:
@@ -110,7 +114,7 @@ def session_for(auth: Authenticated, now: datetime) -> str:
 
 
 def authenticate_session(cookie: str, now: datetime) -> Authenticated:
-    ended = Unauthorized("your session has ended; please sign in again")
+    ended = Unauthorized(Problem("session.ended", "your session has ended; please sign in again"))
     try:
         claims = signing_keys.verify(signing_keys.SESSIONS, "owner_session", cookie,
                                      now=now.timestamp())
@@ -132,7 +136,7 @@ def end_session(auth: Authenticated) -> None:
 def get(owner_id: str) -> Owner:
     """The owner as stored now (after a settings change, say); NotFound for an unknown id."""
     if not ids.valid("owner", owner_id):
-        raise NotFound("no such owner")
+        raise NotFound(NO_OWNER)
     return store.get_owner(owner_id)
 
 

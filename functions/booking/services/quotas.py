@@ -15,6 +15,7 @@ from booking.adapters import firestore_owners
 from booking.adapters import firestore_rate_limits as store
 from booking.domain import ids, quotas
 from booking.domain.model import Owner
+from booking.domain.problems import Problem
 from booking.errors import NotFound, TooManyRequests
 
 
@@ -78,5 +79,6 @@ def _count_owner(limit_name: str, owner_id: str, limits: dict[str, int], moment:
 
 def _refuse(over: quotas.Counter, kind: str) -> None:
     log.warning("request over an abuse limit", limit=over.limit_name, kind=kind)
-    raise TooManyRequests(f"Too many requests ({over.limit_name}); please try again in "
-                          f"{over.retry_after} seconds.", over.retry_after)
+    raise TooManyRequests(Problem("limits.exceeded", "Too many requests (%(limit)s); please try "
+                                  "again in %(seconds)s seconds.", limit=over.limit_name,
+                                  seconds=over.retry_after), over.retry_after)

@@ -17,6 +17,7 @@ from flask import Request, Response
 from werkzeug.exceptions import HTTPException
 
 from booking import log
+from booking.domain.problems import codes
 from booking.errors import (
     BookingError,
     InvalidInput,
@@ -75,10 +76,15 @@ def redirect(location: str, status: int = 303) -> Response:
     return resp
 
 
-def error_body(exc: BookingError) -> dict[str, Any]:
+def error_body(exc: BookingError, locale: str = "en") -> dict[str, Any]:
+    """``{"error", "message"}``, and for bad input `fields` (each reason in `locale`) with
+    `codes`, each reason's message id, for clients that word it themselves."""
     body: dict[str, Any] = {"error": exc.code, "message": exc.message}
     if isinstance(exc, InvalidInput):
-        body["fields"] = exc.fields
+        from booking.i18n import say_each  # Babel's locale data only when a field is refused
+
+        body["fields"] = say_each(locale, exc.fields)
+        body["codes"] = codes(exc.fields)
     return body
 
 

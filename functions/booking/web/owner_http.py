@@ -49,7 +49,7 @@ from booking.domain import ids
 from booking.domain.booking_rules import parse_instant
 from booking.domain.model import Owner
 from booking.errors import Forbidden, InvalidInput, MethodNotAllowed, NotFound, Unauthorized
-from booking.web.http import html_response, json_response, read_body, redirect
+from booking.web.http import error_body, html_response, json_response, read_body, redirect
 
 if TYPE_CHECKING:
     from booking.services.owners import Authenticated
@@ -286,10 +286,7 @@ def _api(request: Request, auth: Authenticated, path: str, method: str) -> Respo
     try:
         return _api_call(request, auth, path, method)
     except InvalidInput as exc:
-        from booking.web import field_messages
-
-        exc.fields = field_messages.messages(auth.owner.language, exc.fields)
-        raise
+        return json_response(error_body(exc, auth.owner.language), status=exc.status)
 
 
 def _api_call(request: Request, auth: Authenticated, path: str, method: str) -> Response:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from booking.domain.locales import DEFAULT_LOCALE
-from booking.errors import BookingError
-from booking.i18n import t
+from booking.errors import BookingError, InvalidInput
+from booking.i18n import say, t
 from booking.rendering import render
 
 
@@ -27,9 +27,20 @@ def message_page(title: str, message: str, link: str | None = None,
 
 
 def error_page(exc: BookingError, locale: str = DEFAULT_LOCALE) -> str:
-    from booking.web.field_messages import page_message
+    return message_page(_title(exc.status, locale), why(exc, locale), locale=locale)
 
-    return message_page(_title(exc.status, locale), page_message(locale, exc), locale=locale)
+
+def why(exc: BookingError, locale: str) -> str:
+    """What a page says under its title: each refused field's reason, else the service's
+    sentence, in `locale`."""
+    if isinstance(exc, InvalidInput):
+        return " ".join(_sentence(say(locale, reason)) for reason in exc.fields.values())
+    return say(locale, exc.message)
+
+
+def _sentence(text: str) -> str:
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def crash_page(locale: str = DEFAULT_LOCALE) -> str:
