@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-import pickle
 
 from booking.domain.problems import Problem, codes
 
@@ -22,9 +21,9 @@ def test_a_template_without_values_keeps_a_percent_sign() -> None:
     assert Problem("x.percent", "must be 100% sure") == "must be 100% sure"
 
 
-def test_a_problem_survives_pickling_and_copying_with_its_id() -> None:
+def test_a_problem_survives_copying_with_its_id() -> None:
     reason = Problem("rules.choice", "must be one of %(choices)s", choices="a, b")
-    for again in (pickle.loads(pickle.dumps(reason)), copy.deepcopy(reason)):
+    for again in (copy.copy(reason), copy.deepcopy(reason)):
         assert again == reason and isinstance(again, Problem)
         assert (again.code, again.params) == ("rules.choice", {"choices": "a, b"})
 

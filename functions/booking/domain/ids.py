@@ -21,6 +21,7 @@ PATTERNS = {
     # "g" + Google's account `sub`: digits today, up to 255 characters by OpenID Connect.
     "connection": re.compile(r"g[0-9A-Za-z_-]{1,255}"),
     "channel": re.compile(r"[0-9a-f]{32}"),
+    "api_key": re.compile(r"[0-9a-f]{8}"),  # a key's id, never the key (owners._new_key)
 }
 
 HINTS = {
@@ -29,6 +30,7 @@ HINTS = {
     "booking": Problem("id.hint.hex32", "32 hexadecimal digits"),
     "connection": Problem("id.hint.connection", "g followed by the Google account id"),
     "channel": Problem("id.hint.hex32", "32 hexadecimal digits"),
+    "api_key": Problem("id.hint.hex8", "8 hexadecimal digits"),
 }
 
 

@@ -77,14 +77,18 @@ def redirect(location: str, status: int = 303) -> Response:
 
 
 def error_body(exc: BookingError, locale: str = "en") -> dict[str, Any]:
-    """``{"error", "message"}``, and for bad input `fields` (each reason in `locale`) with
-    `codes`, each reason's message id, for clients that word it themselves."""
+    """``{"error", "message"}``, and for bad input `fields` with `codes`, each reason's message
+    id (for clients that word it themselves); message and reasons in `locale`."""
     body: dict[str, Any] = {"error": exc.code, "message": exc.message}
     if isinstance(exc, InvalidInput):
-        from booking.i18n import say_each  # Babel's locale data only when a field is refused
-
-        body["fields"] = say_each(locale, exc.fields)
+        body["fields"] = dict(exc.fields)
         body["codes"] = codes(exc.fields)
+    if locale != "en":
+        from booking.i18n import say, say_each  # Babel's locale data only when needed
+
+        body["message"] = say(locale, exc.message)
+        if isinstance(exc, InvalidInput):
+            body["fields"] = say_each(locale, exc.fields)
     return body
 
 

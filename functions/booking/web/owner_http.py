@@ -37,6 +37,7 @@ carry no ambient credential and need no such check.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -45,11 +46,25 @@ from urllib.parse import urlsplit
 from flask import Request, Response
 
 from booking.config import get_settings
-from booking.domain import ids
-from booking.domain.booking_rules import parse_instant
+from booking.domain.booking_rules import InstantError, parse_instant
 from booking.domain.model import Owner
-from booking.errors import Forbidden, InvalidInput, MethodNotAllowed, NotFound, Unauthorized
-from booking.web.http import error_body, html_response, json_response, read_body, redirect
+from booking.domain.problems import Problem
+from booking.errors import (
+    BookingError,
+    Forbidden,
+    InvalidInput,
+    MethodNotAllowed,
+    Unauthorized,
+)
+from booking.web.http import (
+    error_body,
+    error_headers,
+    html_response,
+    json_response,
+    read_body,
+    redirect,
+)
+from booking.web.routes import Table
 
 if TYPE_CHECKING:
     from booking.services.owners import Authenticated
@@ -218,40 +233,48 @@ def _connect_failed(request: Request, exc: Any) -> Response:
 
 
 def route(request: Request) -> Response:
+    """Three tables, by who may call: anyone (sign-in, the contract, the page script), the
+    owner's JSON API (the Bearer key or the session), the owner's pages (the session, else the
+    sign-in page)."""
     path = request.path.rstrip("/") or "/"
-    method = request.method
-    if path == "/login":
-        return _login(request)
-    if path == "/openapi.yaml" and method == "GET":
-        return _contract()
-    if path == "/logout" and method == "POST":
-        from booking.services import owners
-
-        owners.end_session(authenticate(request))
-        resp = redirect(get_settings().function_url("owner") + "/login")
-        resp.delete_cookie(cookie_name("owner_session"), path="/", secure=_https(),
-                           httponly=True)
-        return resp
-    if path.startswith("/api/"):
-        return _api(request, authenticate(request), path[len("/api"):], method)
-    if path == "/_assets/owner.js":
-        from booking.web import owner_pages
-
-        return owner_pages.script(request, None, {})
+    if path == "/api" or path.startswith("/api/"):
+        return _api(request, authenticate(request), path[len("/api"):])
+    if PUBLIC.match(path)[0]:
+        return PUBLIC.dispatch(request, None, path)
     auth = _page_owner(request)
     if isinstance(auth, Response):
         return auth
-    if path == "/integrations" or path.startswith("/integrations/"):
-        return _integrations(request, auth, path[len("/integrations"):], method)
+    try:
+        return _pages().dispatch(request, auth.owner, path)
+    except BookingError as exc:
+        # Owner-facing, so in the owner's language whatever the browser asks for.
+        if exc.status >= 500:
+            raise
+        from booking.web.pages import error_page
+
+        return html_response(error_page(exc, auth.owner.language), status=exc.status,
+                             headers=error_headers(exc))
+
+
+def _logout(request: Request, context: None, args: dict[str, str]) -> Response:
+    from booking.services import owners
+
+    owners.end_session(authenticate(request))
+    resp = redirect(get_settings().function_url("owner") + "/login")
+    resp.delete_cookie(cookie_name("owner_session"), path="/", secure=_https(), httponly=True)
+    return resp
+
+
+def _script(request: Request, context: None, args: dict[str, str]) -> Response:
     from booking.web import owner_pages
 
-    return owner_pages.dispatch(request, auth.owner, path)
+    return owner_pages.script(request, None, {})
 
 
 CONTRACT = Path(__file__).resolve().parents[2] / "openapi.yaml"
 
 
-def _contract() -> Response:
+def _contract(request: Request, context: None, args: dict[str, str]) -> Response:
     """The published OpenAPI document; public, like the functions it describes."""
     resp = Response(CONTRACT.read_bytes(), status=200, mimetype="application/yaml")
     resp.headers["X-Content-Type-Options"] = "nosniff"
@@ -259,7 +282,7 @@ def _contract() -> Response:
     return resp
 
 
-def _login(request: Request) -> Response:
+def _login(request: Request, context: None, args: dict[str, str]) -> Response:
     from booking import i18n
     from booking.rendering import render
     from booking.services import owners
@@ -280,137 +303,183 @@ def _login(request: Request) -> Response:
     return resp
 
 
-def _api(request: Request, auth: Authenticated, path: str, method: str) -> Response:
-    """The owner's JSON API; why a field was refused comes in the owner's language (their
-    pages put it next to the field), the field names stay as they are."""
+def _api(request: Request, auth: Authenticated, path: str) -> Response:
+    """The owner's JSON API. Why something was refused comes in the owner's language (their
+    pages show it, next to the field when it names one); field names and codes stay as they
+    are."""
     try:
-        return _api_call(request, auth, path, method)
-    except InvalidInput as exc:
-        return json_response(error_body(exc, auth.owner.language), status=exc.status)
+        return API.dispatch(request, auth, path)
+    except BookingError as exc:
+        if exc.status >= 500:
+            raise
+        return json_response(error_body(exc, auth.owner.language), status=exc.status,
+                             headers=error_headers(exc))
 
 
-def _api_call(request: Request, auth: Authenticated, path: str, method: str) -> Response:
+def _connections(request: Request, auth: Authenticated, args: dict[str, str]) -> Response:
     from booking.services import connect
 
-    owner = auth.owner
-    parts = [p for p in path.split("/") if p]
-    _check_path_ids(parts)
-    if parts and parts[0] == "keys":
-        return _keys(request, auth, parts[1:], method)
-    if parts == ["connections"] and method == "GET":
-        return json_response(connect.overview(owner))
-    if parts == ["settings"] and method in ("PATCH", "POST"):
-        connect.update_settings(owner, read_body(request))
-        return json_response(connect.overview(_reload(owner)))
-    if parts == ["oauth", "start"] and method == "GET":
-        started = connect.start(owner, _now(), request.args.get("login_hint") or None,
-                                browser=False)
-        return json_response({"url": started.url})
-    if len(parts) == 3 and parts[0] == "connections" and parts[2] == "refresh":
-        if method != "POST":
-            raise MethodNotAllowed("use POST")
-        conn = connect.refresh_calendars(owner, parts[1], _now())
-        return json_response(connect.connection_view(_reload(owner), conn))
-    if len(parts) == 2 and parts[0] == "connections":
-        if method == "DELETE":
-            connect.disconnect(owner, parts[1], _now())
-            return json_response({"disconnected": parts[1]})
-        if method == "GET":
-            conn = connect.require_connection(owner, parts[1])
-            return json_response(connect.connection_view(owner, conn))
-        raise MethodNotAllowed("use GET or DELETE")
-    if parts == ["bookings"] and method == "GET":
-        from booking.services import changes
-
-        return json_response({"bookings": [_booking_row(b) for b in
-                                           changes.recent(owner)]})
-    if len(parts) == 3 and parts[0] == "bookings" and parts[2] in ("cancel", "reschedule"):
-        if method != "POST":
-            raise MethodNotAllowed("use POST")
-        return _change_booking(request, owner, parts[1], parts[2])
-    if parts == ["outbox", "failed"] and method == "GET":
-        from booking.services import outbox
-
-        return json_response({"failed": outbox.failed_for_owner(owner.id),
-                              "alerts": outbox.alerts_for_owner(owner.id)})
-    if parts and parts[0] == "event-types":
-        return _event_types(request, owner, parts[1:], method)
-    raise NotFound("no such resource")
+    return json_response(connect.overview(auth.owner))
 
 
-_PATH_IDS = {"connections": ("connection", "no such connection"),
-             "bookings": ("booking", "no such booking"),
-             "event-types": ("event_type", "no such event type")}
+def _settings(request: Request, auth: Authenticated, args: dict[str, str]) -> Response:
+    from booking.services import connect
+
+    connect.update_settings(auth.owner, read_body(request))
+    return json_response(connect.overview(_reload(auth.owner)))
 
 
-def _check_path_ids(parts: list[str]) -> None:
-    """An id in the path must look like one before it names a document: 404, as for an id
-    that is well formed but unknown."""
-    if len(parts) >= 2 and parts[0] in _PATH_IDS:
-        kind, message = _PATH_IDS[parts[0]]
-        if not ids.valid(kind, parts[1]):
-            raise NotFound(message)
+def _oauth_start(request: Request, auth: Authenticated, args: dict[str, str]) -> Response:
+    from booking.services import connect
+
+    started = connect.start(auth.owner, _now(), request.args.get("login_hint") or None,
+                            browser=False)
+    return json_response({"url": started.url})
 
 
-def _keys(request: Request, auth: Authenticated, parts: list[str], method: str) -> Response:
+def _connection(request: Request, auth: Authenticated, args: dict[str, str]) -> Response:
+    from booking.services import connect
+
+    conn = connect.require_connection(auth.owner, args["connection"])
+    return json_response(connect.connection_view(auth.owner, conn))
+
+
+def _refresh(request: Request, auth: Authenticated, args: dict[str, str]) -> Response:
+    from booking.services import connect
+
+    conn = connect.refresh_calendars(auth.owner, args["connection"], _now())
+    return json_response(connect.connection_view(_reload(auth.owner), conn))
+
+
+def _disconnect(request: Request, auth: Authenticated, args: dict[str, str]) -> Response:
+    from booking.services import connect
+
+    connect.disconnect(auth.owner, args["connection"], _now())
+    return json_response({"disconnected": args["connection"]})
+
+
+def _keys(request: Request, auth: Authenticated, args: dict[str, str]) -> Response:
     from booking.services import owners
 
-    if not parts:
-        if method == "GET":
-            return json_response({"keys": owners.list_keys(auth)})
-        if method == "POST":
-            body = read_body(request)
-            replace_all = body.get("replace_all", False)
-            if not isinstance(replace_all, bool):
-                raise InvalidInput("replace_all", "must be true or false")
-            return json_response(owners.create_key(auth, _now(), replace_all=replace_all), 201)
-        raise MethodNotAllowed("use GET or POST")
-    if len(parts) == 1 and method == "DELETE":
-        if len(parts[0]) != 8 or not all(c in "0123456789abcdef" for c in parts[0]):
-            raise NotFound("no such key")  # key ids are 8 hex digits (owners._new_key)
-        owners.revoke_key(auth, parts[0])
-        return json_response({"revoked": parts[0]})
-    raise MethodNotAllowed("use DELETE") if len(parts) == 1 else NotFound("no such resource")
+    return json_response({"keys": owners.list_keys(auth)})
 
 
-def _event_types(request: Request, owner: Owner, parts: list[str], method: str) -> Response:
+def _new_key(request: Request, auth: Authenticated, args: dict[str, str]) -> Response:
+    from booking.services import owners
+
+    replace_all = read_body(request).get("replace_all", False)
+    if not isinstance(replace_all, bool):
+        raise InvalidInput("replace_all", Problem("settings.bool", "must be true or false"))
+    return json_response(owners.create_key(auth, _now(), replace_all=replace_all), 201)
+
+
+def _revoke_key(request: Request, auth: Authenticated, args: dict[str, str]) -> Response:
+    from booking.services import owners
+
+    owners.revoke_key(auth, args["key"])
+    return json_response({"revoked": args["key"]})
+
+
+def _event_types(request: Request, auth: Authenticated, args: dict[str, str]) -> Response:
     from booking.services import event_types
 
-    if not parts:
-        if method == "GET":
-            return json_response({"event_types": event_types.list_all(owner)})
-        if method == "POST":
-            return json_response(event_types.create(owner, read_body(request), _now()), 201)
-        raise MethodNotAllowed("use GET or POST")
-    if len(parts) != 1:
-        raise NotFound("no such resource")
-    slug = parts[0]
-    if method == "GET":
-        return json_response(event_types.load(owner, slug).to_dict())
-    if method == "PUT":
-        return json_response(event_types.replace(owner, slug, read_body(request), _now()))
-    if method == "DELETE":
-        event_types.delete(owner, slug)
-        return json_response({"deleted": slug})
-    raise MethodNotAllowed("use GET, PUT or DELETE")
+    return json_response({"event_types": event_types.list_all(auth.owner)})
 
 
-def _change_booking(request: Request, owner: Owner, booking_id: str, action: str) -> Response:
+def _new_event_type(request: Request, auth: Authenticated, args: dict[str, str]) -> Response:
+    from booking.services import event_types
+
+    return json_response(event_types.create(auth.owner, read_body(request), _now()), 201)
+
+
+def _event_type(request: Request, auth: Authenticated, args: dict[str, str]) -> Response:
+    from booking.services import event_types
+
+    return json_response(event_types.load(auth.owner, args["slug"]).to_dict())
+
+
+def _replace_event_type(request: Request, auth: Authenticated,
+                        args: dict[str, str]) -> Response:
+    from booking.services import event_types
+
+    return json_response(event_types.replace(auth.owner, args["slug"], read_body(request),
+                                             _now()))
+
+
+def _delete_event_type(request: Request, auth: Authenticated,
+                       args: dict[str, str]) -> Response:
+    from booking.services import event_types
+
+    event_types.delete(auth.owner, args["slug"])
+    return json_response({"deleted": args["slug"]})
+
+
+def _bookings(request: Request, auth: Authenticated, args: dict[str, str]) -> Response:
     from booking.services import changes
 
+    return json_response({"bookings": [_booking_row(b) for b in changes.recent(auth.owner)]})
+
+
+def _cancel(request: Request, auth: Authenticated, args: dict[str, str]) -> Response:
+    from booking.services import changes
+
+    owner, booking_id = auth.owner, args["booking"]
     body = read_body(request)
     changes.owner_view(owner, booking_id)  # 404 for another owner's booking
-    if action == "cancel":
-        after = changes.cancel(owner, booking_id, version=None,
-                               reason=str(body.get("reason", "")), by="owner", now=_now())
-    else:
-        try:
-            start = parse_instant(str(body.get("start", "")))
-        except ValueError as exc:
-            raise InvalidInput("start", str(exc)) from None
-        after = changes.reschedule(owner, booking_id, start, version=None, by="owner",
-                                   now=_now())
+    after = changes.cancel(owner, booking_id, version=None,
+                           reason=str(body.get("reason", "")), by="owner", now=_now())
     return json_response({"booking": _booking_row(after)})
+
+
+def _reschedule(request: Request, auth: Authenticated, args: dict[str, str]) -> Response:
+    from booking.services import changes
+
+    owner, booking_id = auth.owner, args["booking"]
+    body = read_body(request)
+    changes.owner_view(owner, booking_id)
+    try:
+        start = parse_instant(str(body.get("start", "")))
+    except InstantError as exc:
+        raise InvalidInput("start", exc.problem) from None
+    after = changes.reschedule(owner, booking_id, start, version=None, by="owner", now=_now())
+    return json_response({"booking": _booking_row(after)})
+
+
+def _failed(request: Request, auth: Authenticated, args: dict[str, str]) -> Response:
+    from booking.services import outbox
+
+    return json_response({"failed": outbox.failed_for_owner(auth.owner.id),
+                          "alerts": outbox.alerts_for_owner(auth.owner.id)})
+
+
+_CONNECTION = r"/connections/(?P<connection>[^/]+)"
+_EVENT_TYPE = r"/event-types/(?P<slug>[^/]+)"
+_BOOKING = r"/bookings/(?P<booking>[^/]+)"
+API: Table[Authenticated] = Table([
+    ("GET", r"/connections", _connections),
+    ("GET", _CONNECTION, _connection),
+    ("DELETE", _CONNECTION, _disconnect),
+    ("POST", _CONNECTION + "/refresh", _refresh),
+    ("PATCH", r"/settings", _settings),
+    ("POST", r"/settings", _settings),
+    ("GET", r"/oauth/start", _oauth_start),
+    ("GET", r"/keys", _keys),
+    ("POST", r"/keys", _new_key),
+    ("DELETE", r"/keys/(?P<key>[^/]+)", _revoke_key),
+    ("GET", r"/event-types", _event_types),
+    ("POST", r"/event-types", _new_event_type),
+    ("GET", _EVENT_TYPE, _event_type),
+    ("PUT", _EVENT_TYPE, _replace_event_type),
+    ("DELETE", _EVENT_TYPE, _delete_event_type),
+    ("GET", r"/bookings", _bookings),
+    ("POST", _BOOKING + "/cancel", _cancel),
+    ("POST", _BOOKING + "/reschedule", _reschedule),
+    ("GET", r"/outbox/failed", _failed),
+], id_kinds={"connection": ("connection", "no such connection"),
+             "booking": ("booking", "no such booking"),
+             "slug": ("event_type", "no such event type"),
+             "key": ("api_key", "no such key")},
+    missing="no such resource")
 
 
 def _booking_row(b: dict[str, Any]) -> dict[str, Any]:
@@ -425,50 +494,63 @@ def _reload(owner: Owner) -> Owner:
     return owners.get(owner.id)
 
 
-def _integrations(request: Request, auth: Authenticated, sub: str, method: str) -> Response:
+def _integrations(request: Request, owner: Owner, args: dict[str, str]) -> Response:
     from booking.domain.meeting import format_day
     from booking.i18n import t
     from booking.rendering import render
     from booking.services import connect
 
-    owner = auth.owner
-    base = get_settings().function_url("owner")
     locale = owner.language
-    parts = [p for p in sub.split("/") if p]
-    if method == "GET" and sub == "":
-        notice = None
-        if request.args.get("connected"):
-            notice = t(locale, "Google account connected.")
-        elif request.args.get("reconnected"):
-            notice = t(locale, "Google account reconnected.")
-        view = connect.overview(owner)
-        for conn in view["connections"]:
-            conn["connected_since"] = format_day(datetime.fromisoformat(conn["connected_at"]),
-                                                 locale)
-        return html_response(render(
-            "integrations.html", locale, view=view, notice=notice, base=base, owner_nav=True,
-            oauth_start=get_settings().function_url("oauth_start"), script=_script_url(),
-        ), headers=_script_csp())
-    if method == "GET" and len(parts) == 2 and parts[1] == "disconnect":
-        # Disconnecting revokes Google's grant: the owner confirms on a page of its own.
-        conn = connect.require_connection(owner, parts[0])
-        return html_response(render("disconnect.html", locale, conn=conn, base=base,
-                                    owner_nav=True, script=_script_url()),
-                             headers=_script_csp())
-    if method != "POST":
-        raise MethodNotAllowed("use POST")
-    if len(parts) == 2 and not ids.valid("connection", parts[0]):
-        raise NotFound("no such connection")
-    form = _form_fields(read_body(request))
-    if parts == ["settings"]:
-        connect.update_settings(owner, _settings_from_form(form))
-    elif len(parts) == 2 and parts[1] == "refresh":
-        connect.refresh_calendars(owner, parts[0], _now())
-    elif len(parts) == 2 and parts[1] == "disconnect":
-        connect.disconnect(owner, parts[0], _now())
-    else:
-        raise NotFound("no such page")
-    return redirect(base + "/integrations")
+    notice = None
+    if request.args.get("connected"):
+        notice = t(locale, "Google account connected.")
+    elif request.args.get("reconnected"):
+        notice = t(locale, "Google account reconnected.")
+    view = connect.overview(owner)
+    for conn in view["connections"]:
+        conn["connected_since"] = format_day(datetime.fromisoformat(conn["connected_at"]),
+                                             locale)
+    return html_response(render(
+        "integrations.html", locale, view=view, notice=notice, base=_owner_url(), owner_nav=True,
+        oauth_start=get_settings().function_url("oauth_start"), script=_script_url(),
+    ), headers=_script_csp())
+
+
+def _disconnect_page(request: Request, owner: Owner, args: dict[str, str]) -> Response:
+    """Disconnecting revokes Google's grant: the owner confirms on a page of its own."""
+    from booking.rendering import render
+    from booking.services import connect
+
+    conn = connect.require_connection(owner, args["connection"])
+    return html_response(render("disconnect.html", owner.language, conn=conn, base=_owner_url(),
+                                owner_nav=True, script=_script_url()), headers=_script_csp())
+
+
+def _save_settings(request: Request, owner: Owner, args: dict[str, str]) -> Response:
+    from booking.services import connect
+
+    connect.update_settings(owner, _settings_from_form(_form_fields(read_body(request))))
+    return redirect(_owner_url() + "/integrations")
+
+
+def _refresh_form(request: Request, owner: Owner, args: dict[str, str]) -> Response:
+    from booking.services import connect
+
+    _form_fields(read_body(request))
+    connect.refresh_calendars(owner, args["connection"], _now())
+    return redirect(_owner_url() + "/integrations")
+
+
+def _disconnect_form(request: Request, owner: Owner, args: dict[str, str]) -> Response:
+    from booking.services import connect
+
+    _form_fields(read_body(request))
+    connect.disconnect(owner, args["connection"], _now())
+    return redirect(_owner_url() + "/integrations")
+
+
+def _owner_url() -> str:
+    return get_settings().function_url("owner")
 
 
 class _Fields:
@@ -510,3 +592,31 @@ def _settings_from_form(form: Any) -> dict[str, Any]:
         if form.get(name):
             body[name] = form.get(name)
     return body
+
+
+PUBLIC: Table[None] = Table([
+    ("GET", r"/login", _login),
+    ("POST", r"/login", _login),
+    ("POST", r"/logout", _logout),
+    ("GET", r"/openapi.yaml", _contract),
+    ("GET", r"/_assets/owner.js", _script),
+], id_kinds={}, missing="no such page")
+
+
+@functools.cache
+def _pages() -> Table[Owner]:
+    """Built on first use: the functions that share this module (oauth_start, oauth_callback)
+    never load the pages."""
+    from booking.web import owner_pages
+
+    connection = r"/integrations/(?P<connection>[^/]+)"
+    return Table([
+        ("GET", r"/integrations", _integrations),
+        ("POST", r"/integrations/settings", _save_settings),
+        ("GET", connection + "/disconnect", _disconnect_page),
+        ("POST", connection + "/disconnect", _disconnect_form),
+        ("POST", connection + "/refresh", _refresh_form),
+        *owner_pages.ROUTES,
+    ], id_kinds={**owner_pages.ID_KINDS, "connection": ("connection", "no such connection")},
+        missing="no such page")
+

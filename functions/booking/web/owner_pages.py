@@ -1,15 +1,15 @@
 """The owner's pages besides the integration page: event types and bookings.
 
-Routes are a table (method, path pattern, handler). Pages only read; every change goes through
-the JSON API (`/owner/api/...`) from the page's own script (`/owner/_assets/owner.js`,
-same origin, fetch with the session cookie), which puts the API's field messages next to the
-fields. Confirmation steps (delete, cancel, reschedule) are pages of their own.
+Routes are rows of a table (method, path pattern, handler: booking.web.routes). Pages only
+read; every change goes through the JSON API (`/owner/api/...`) from the page's own script
+(`/owner/_assets/owner.js`, same origin, fetch with the session cookie), which puts the API's
+field messages next to the fields. Confirmation steps (delete, cancel, reschedule) are pages
+of their own.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,9 +17,7 @@ from typing import Any
 from flask import Request, Response
 
 from booking.config import get_settings
-from booking.domain import ids
 from booking.domain.model import Owner
-from booking.errors import MethodNotAllowed, NotFound
 from booking.web.http import SECURITY_HEADERS, html_response
 
 Page = Callable[[Request, Owner, dict[str, str]], Response]
@@ -215,9 +213,9 @@ SCRIPT = """(function () {
 def booking_detail(request: Request, owner: Owner, args: dict[str, str]) -> Response:
     """Where the owner's Google event links: the owner's own page, signed in, never the guest's
     Cancel or Reschedule link (anyone who can see event details could use those)."""
-    from booking.adapters import firestore_bookings
+    from booking.services import changes
 
-    booking = firestore_bookings.get(owner.id, args["id"])  # 404 for another owner's booking
+    booking = changes.owner_view(owner, args["id"]).booking  # 404 for another owner's booking
     keep = ("id", "status", "title", "start", "end", "guest", "notes", "meet_link")
     return _page("owner_booking.html", owner, booking={k: booking.get(k) for k in keep})
 
@@ -228,40 +226,17 @@ def script(request: Request, owner: Owner | None, args: dict[str, str]) -> Respo
     return resp
 
 
-ROUTES: list[tuple[str, re.Pattern[str], Page]] = [
-    ("GET", re.compile(r"/event-types"), event_types),
-    ("GET", re.compile(r"/event-types/new"), event_type_form),
-    ("GET", re.compile(r"/event-types/(?P<slug>[^/]+)"), event_type_form),
-    ("GET", re.compile(r"/event-types/(?P<slug>[^/]+)/delete"), event_type_delete),
-    ("GET", re.compile(r"/bookings"), bookings),
-    ("GET", re.compile(r"/bookings/(?P<id>[^/]+)"), booking_detail),
-    ("GET", re.compile(r"/bookings/(?P<id>[^/]+)/cancel"), booking_cancel),
-    ("GET", re.compile(r"/bookings/(?P<id>[^/]+)/reschedule"), booking_reschedule),
+_EVENT_TYPE = r"/event-types/(?P<slug>[^/]+)"
+_BOOKING = r"/bookings/(?P<id>[^/]+)"
+# The owner's pages as rows of a routes.Table (owner_http adds the integration page's).
+ROUTES: list[tuple[str, str, Page]] = [
+    ("GET", r"/event-types", event_types),
+    ("GET", r"/event-types/new", event_type_form),
+    ("GET", _EVENT_TYPE, event_type_form),
+    ("GET", _EVENT_TYPE + "/delete", event_type_delete),
+    ("GET", r"/bookings", bookings),
+    ("GET", _BOOKING, booking_detail),
+    ("GET", _BOOKING + "/cancel", booking_cancel),
+    ("GET", _BOOKING + "/reschedule", booking_reschedule),
 ]
-_ID_KINDS = {"slug": "event_type", "id": "booking"}
-
-
-def match(path: str) -> tuple[list[tuple[str, Page]], dict[str, str]]:
-    """The routes whose pattern fits `path` (by method), and the ids it names, checked."""
-    found: list[tuple[str, Page]] = []
-    args: dict[str, str] = {}
-    first: re.Pattern[str] | None = None  # earlier rows win: /event-types/new is no slug
-    for method, pattern, page in ROUTES:
-        m = pattern.fullmatch(path)
-        if m and first in (None, pattern):
-            first, args = pattern, m.groupdict()
-            found.append((method, page))
-    for name, value in args.items():
-        if not ids.valid(_ID_KINDS[name], value):
-            raise NotFound("no such page")
-    return found, args
-
-
-def dispatch(request: Request, owner: Owner, path: str) -> Response:
-    found, args = match(path)
-    if not found:
-        raise NotFound("no such page")
-    for method, page in found:
-        if method == request.method:
-            return page(request, owner, args)
-    raise MethodNotAllowed("use " + " or ".join(sorted({m for m, _ in found})))
+ID_KINDS = {"slug": ("event_type", "no such page"), "id": ("booking", "no such page")}

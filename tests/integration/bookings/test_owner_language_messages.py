@@ -12,7 +12,7 @@ from urllib.parse import parse_qs
 import requests
 
 from tests.conftest import Stack
-from tests.drivers import owner_api
+from tests.drivers import owner_api, owner_browser, same_origin_json
 from tests.integration.bookings.conftest import at, book, bookings, next_tuesday, rules
 
 NY = "America/New_York"
@@ -91,3 +91,28 @@ def test_guest_pages_explain_refusals_in_the_guests_language(
     assert "Ta rezervacija je že preklicana." in unescape(again.text)
     english = requests.get(base, params={"token": token, "lang": "en"}, timeout=30)
     assert "This booking was already cancelled." in english.text
+
+
+def test_the_integration_pages_forms_answer_in_the_owners_language_not_the_browsers(
+        stack: Stack, owner_key: str) -> None:
+    assert owner_api(stack.base_url, owner_key, "PATCH", "/settings",
+                     json={"language": "sl"}).status_code == 200
+    browser = owner_browser(stack.base_url, owner_key)
+    english_browser = {**same_origin_json(stack.base_url), "Accept-Language": "en-US,en"}
+    zone = browser.post(f"{stack.base_url}/owner/integrations/settings",
+                        json={"form": {"time_zone": ["Mars/Base"]}}, headers=english_browser,
+                        allow_redirects=False, timeout=30)
+    assert zone.status_code == 400 and zone.headers["Content-Type"].startswith("text/html")
+    assert "ni časovni pas IANA, na primer Europe/Ljubljana" in unescape(zone.text)
+    gone = browser.post(f"{stack.base_url}/owner/integrations/g404/disconnect",
+                        json={"form": {}}, headers=english_browser, allow_redirects=False,
+                        timeout=30)
+    assert gone.status_code == 404 and "Te povezave ni." in unescape(gone.text)
+    # The owner's API (which their pages call) speaks the owner's language too, and says
+    # which message each refusal is, for clients that word it themselves.
+    refused = owner_api(stack.base_url, owner_key, "PATCH", "/settings",
+                        json={"time_zone": "Mars/Base"})
+    assert refused.json()["codes"] == {"time_zone": "settings.time_zone"}
+    assert owner_api(stack.base_url, owner_key, "GET", "/settings").status_code == 405
+    shown = owner_api(stack.base_url, owner_key, "GET", "/connections").json()
+    assert shown["owner"]["time_zone"] == "Europe/Ljubljana"  # nothing was changed
