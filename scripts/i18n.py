@@ -5,9 +5,10 @@
 
 Extraction reads every `t(locale, ...)` / `tn(...)` / `Problem(code, ...)` in Python and `_()` /
 `ngettext()` / `{% trans %}` in the templates (babel.cfg) into
-functions/booking/locale/messages.pot (a Problem's code is its msgctxt); each language's messages.po gets the new entries (untranslated) and loses the dropped ones; and
-messages.mo, what the functions load, is compiled from it. The .mo files are committed because
-the functions deploy from functions/ as they are; tests/unit/test_translations.py fails while a
+functions/booking/locale/messages.pot (a Problem's code is its msgctxt); each language's
+messages.po gets the new entries (untranslated) and loses the dropped ones; and messages.mo,
+what the functions load, is compiled from it. The .mo files are committed because the functions
+deploy from functions/ as they are; tests/unit/test_translations.py fails while a
 message has no translation or a .mo differs from its .po.
 """
 
