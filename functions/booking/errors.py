@@ -17,6 +17,20 @@
     ├── TransientError           worth retrying later (429, 5xx, timeouts)
     ├── PermanentError           retrying will not help (4xx other than auth)
     └── ReauthRequired           Google said invalid_grant: the owner must reconnect
+
+    StoreError                   raised by the Firestore adapters only; `kind` names what (owner,
+    │                            connection, api_key, booking, event_type, oauth_state). Never
+    │                            an answer by itself: services translate it into a BookingError
+    │                            (booking.services.stored), so what a person reads is decided
+    │                            in one place, with its message id.
+    ├── DocumentMissing          no such document
+    ├── AlreadyExists            a create met a document that is there
+    ├── AlreadyUsed              a one-time document was used already
+    ├── LastOne                  the write would remove the last of something (an owner's key)
+    └── Contention               too many writers at once: the transaction gave up
+
+The messages of BookingErrors raised by the domain and services are `Problem`s (message ids
+with English text, booking.domain.problems), so the web layer can say them in any language.
 """
 
 from __future__ import annotations
@@ -127,4 +141,31 @@ class PermanentError(ExternalError):
 
 
 class ReauthRequired(PermanentError):
+    pass
+
+
+class StoreError(Exception):
+    def __init__(self, kind: str, detail: str = "") -> None:
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+        self.kind = kind
+        self.detail = detail
+
+
+class DocumentMissing(StoreError):
+    pass
+
+
+class AlreadyExists(StoreError):
+    pass
+
+
+class AlreadyUsed(StoreError):
+    pass
+
+
+class LastOne(StoreError):
+    pass
+
+
+class Contention(StoreError):
     pass

@@ -34,7 +34,7 @@ from typing import Any
 from booking import clients
 from booking.domain.availability import Booked
 from booking.domain.intervals import Interval
-from booking.errors import NotFound, Unavailable
+from booking.errors import Contention, DocumentMissing
 
 ATTEMPTS = 30
 
@@ -185,7 +185,7 @@ def claim(owner_id: str, booking_id: str, doc: dict[str, Any], days: Sequence[st
         if not _committed(batch, attempt):
             continue
         return {"id": booking_id, **doc}, True
-    raise Unavailable("too many bookings at once; please try again")
+    raise Contention("booking", "too many bookings at once")
 
 
 def transition(owner_id: str, booking_id: str, days: Callable[[dict[str, Any]], Sequence[str]],
@@ -198,7 +198,7 @@ def transition(owner_id: str, booking_id: str, days: Callable[[dict[str, Any]], 
     for attempt in range(ATTEMPTS):
         snap = booking_ref.get()
         if not snap.exists:
-            raise NotFound("no such booking")
+            raise DocumentMissing("booking", booking_id)
         booking = {"id": snap.id, **snap.to_dict()}
         ledger = _read_ledger(owner_id, days(booking))
         change = decide(booking, ledger)
@@ -217,13 +217,13 @@ def transition(owner_id: str, booking_id: str, days: Callable[[dict[str, Any]], 
         if not _committed(batch, attempt):
             continue
         return after
-    raise Unavailable("too many changes at once; please try again")
+    raise Contention("booking", "too many changes at once")
 
 
 def get(owner_id: str, booking_id: str) -> dict[str, Any]:
     snap = _col(owner_id).document(booking_id).get()
     if not snap.exists:
-        raise NotFound("no such booking")
+        raise DocumentMissing("booking", booking_id)
     return {"id": snap.id, **snap.to_dict()}
 
 

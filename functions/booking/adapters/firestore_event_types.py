@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from booking import clients
-from booking.errors import Conflict, NotFound
+from booking.errors import AlreadyExists, DocumentMissing
 
 
 def _to_doc(data: dict[str, Any]) -> dict[str, Any]:
@@ -27,27 +27,27 @@ def _col(owner_id: str) -> Any:
 
 
 def create(owner_id: str, data: dict[str, Any], now: datetime) -> None:
-    from google.api_core.exceptions import AlreadyExists
+    from google.api_core.exceptions import AlreadyExists as FsAlreadyExists
 
     try:
         _col(owner_id).document(data["slug"]).create({**_to_doc(data), "created_at": now,
                                                        "updated_at": now})
-    except AlreadyExists as exc:
-        raise Conflict(f"an event type with slug {data['slug']!r} exists already") from exc
+    except FsAlreadyExists as exc:
+        raise AlreadyExists("event_type", str(data["slug"])) from exc
 
 
 def replace(owner_id: str, data: dict[str, Any], now: datetime) -> None:
     ref = _col(owner_id).document(data["slug"])
     snap = ref.get()
     if not snap.exists:
-        raise NotFound("no such event type")
+        raise DocumentMissing("event_type")
     ref.set({**_to_doc(data), "created_at": snap.get("created_at"), "updated_at": now})
 
 
 def get(owner_id: str, slug: str) -> dict[str, Any]:
     snap = _col(owner_id).document(slug).get()
     if not snap.exists:
-        raise NotFound("no such event type")
+        raise DocumentMissing("event_type")
     return _from_doc(snap.to_dict())
 
 
@@ -59,5 +59,5 @@ def list_all(owner_id: str) -> list[dict[str, Any]]:
 def delete(owner_id: str, slug: str) -> None:
     ref = _col(owner_id).document(slug)
     if not ref.get().exists:
-        raise NotFound("no such event type")
+        raise DocumentMissing("event_type")
     ref.delete()

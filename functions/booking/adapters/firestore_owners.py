@@ -15,7 +15,7 @@ from typing import Any
 
 from booking import clients
 from booking.domain.model import CalendarInfo, CalendarRef, Connection, Owner
-from booking.errors import Conflict, Gone, NotFound
+from booking.errors import AlreadyExists, AlreadyUsed, DocumentMissing, LastOne
 
 
 def _owners() -> Any:
@@ -47,7 +47,7 @@ def _owner_from(doc_id: str, data: dict[str, Any]) -> Owner:
 
 
 def create_owner(owner: Owner, now: datetime) -> None:
-    from google.api_core.exceptions import AlreadyExists
+    from google.api_core.exceptions import AlreadyExists as FsAlreadyExists
 
     try:
         _owners().document(owner.id).create(
@@ -65,14 +65,14 @@ def create_owner(owner: Owner, now: datetime) -> None:
                 "created_at": now,
             }
         )
-    except AlreadyExists as exc:
-        raise Conflict(f"owner {owner.id!r} exists already") from exc
+    except FsAlreadyExists as exc:
+        raise AlreadyExists("owner", owner.id) from exc
 
 
 def get_owner(owner_id: str) -> Owner:
     snap = _owners().document(owner_id).get()
     if not snap.exists:
-        raise NotFound("no such owner")
+        raise DocumentMissing("owner", owner_id)
     return _owner_from(snap.id, snap.to_dict())
 
 
@@ -130,7 +130,7 @@ def list_connections(owner_id: str) -> list[Connection]:
 def get_connection(owner_id: str, connection_id: str) -> Connection:
     snap = _connections(owner_id).document(connection_id).get()
     if not snap.exists:
-        raise NotFound("no such connection")
+        raise DocumentMissing("connection", connection_id)
     return _connection_from(snap.id, snap.to_dict())
 
 
@@ -149,7 +149,7 @@ def update_connection(owner_id: str, connection_id: str, fields: dict[str, Any])
     try:
         _connections(owner_id).document(connection_id).update(fields)
     except FsNotFound as exc:
-        raise NotFound("no such connection") from exc
+        raise DocumentMissing("connection", connection_id) from exc
 
 
 def delete_connection(owner_id: str, connection_id: str) -> None:
@@ -185,7 +185,7 @@ def mark_needs_reconnect(owner_id: str, connection_id: str, token_version: int) 
 def api_keys(owner_id: str) -> dict[str, dict[str, Any]]:
     snap = _owners().document(owner_id).get()
     if not snap.exists:
-        raise NotFound("no such owner")
+        raise DocumentMissing("owner", owner_id)
     return dict(snap.to_dict().get("api_keys", {}))
 
 
@@ -201,7 +201,7 @@ def add_api_key(owner_id: str, kid: str, key_hash: str, now: datetime,
     def run(tx: Any) -> list[str]:
         snap = ref.get(transaction=tx)
         if not snap.exists:
-            raise NotFound("no such owner")
+            raise DocumentMissing("owner", owner_id)
         keys = dict(snap.to_dict().get("api_keys", {}))
         removed = sorted(keys) if replace_all else []
         keys = {} if replace_all else keys
@@ -213,7 +213,7 @@ def add_api_key(owner_id: str, kid: str, key_hash: str, now: datetime,
 
 
 def remove_api_key(owner_id: str, kid: str) -> None:
-    """Revokes one key; Conflict if it is the owner's last (they would be locked out)."""
+    """Revokes one key; LastOne if it is the owner's last (they would be locked out)."""
     from google.cloud import firestore as fs
 
     db = clients.firestore()
@@ -224,9 +224,9 @@ def remove_api_key(owner_id: str, kid: str) -> None:
         snap = ref.get(transaction=tx)
         keys = dict(snap.to_dict().get("api_keys", {})) if snap.exists else {}
         if kid not in keys:
-            raise NotFound("no such key")
+            raise DocumentMissing("api_key", kid)
         if len(keys) == 1:
-            raise Conflict("this is your only key: create a new one before revoking it")
+            raise LastOne("api_key", kid)
         del keys[kid]
         tx.update(ref, {"api_keys": keys})
 
@@ -281,7 +281,8 @@ def create_oauth_state(nonce: str, owner_id: str, expires_at: datetime, now: dat
 
 
 def consume_oauth_state(nonce: str, owner_id: str, now: datetime) -> None:
-    """Marks the state used; raises Gone if it was used already or is unknown."""
+    """Marks the state used; DocumentMissing if it is unknown (or another owner's), AlreadyUsed
+    if it was used already."""
     from google.cloud import firestore as fs
 
     db = clients.firestore()
@@ -291,9 +292,9 @@ def consume_oauth_state(nonce: str, owner_id: str, now: datetime) -> None:
     def run(tx: Any) -> None:
         snap = ref.get(transaction=tx)
         if not snap.exists or snap.get("owner_id") != owner_id:
-            raise Gone("this sign-in attempt is unknown; please start again")
+            raise DocumentMissing("oauth_state")
         if snap.get("used_at") is not None:
-            raise Gone("this sign-in link was used already; please start again")
+            raise AlreadyUsed("oauth_state")
         tx.update(ref, {"used_at": now})
 
     run(db.transaction())

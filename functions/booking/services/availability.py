@@ -22,7 +22,7 @@ from booking.domain.availability import (
 from booking.domain.booking_rules import MAX_YEAR, MIN_YEAR, REQUIRED
 from booking.domain.intervals import Interval
 from booking.domain.problems import Problem
-from booking.errors import InvalidInput, NotFound
+from booking.errors import DocumentMissing, InvalidInput, NotFound
 from booking.services import busy as busy_time
 from booking.services import event_types
 
@@ -159,7 +159,7 @@ def public_event_type(owner_id: str, slug: str) -> PublicEventType:
     try:
         owner = owners_store.get_owner(owner_id)
         event_type = event_types.load_active(owner, slug)
-    except (NotFound, InvalidInput):
+    except (NotFound, DocumentMissing, InvalidInput):
         raise NotFound(event_types.NO_OWNER_OR_EVENT_TYPE) from None
     return PublicEventType(owner.id, owner.name, owner.time_zone, event_type.slug,
                            event_type.title, event_type.description,

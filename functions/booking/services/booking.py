@@ -39,7 +39,7 @@ from booking.domain.booking_rules import (
 )
 from booking.domain.intervals import Interval
 from booking.domain.problems import Problem
-from booking.errors import Conflict, InvalidInput, NotFound, Unprocessable
+from booking.errors import Conflict, DocumentMissing, InvalidInput, NotFound, Unprocessable
 from booking.services import busy as busy_time
 from booking.services import (
     calendar_writes,
@@ -51,6 +51,7 @@ from booking.services import (
     quotas,
     reminders,
 )
+from booking.services.stored import translating
 
 LOCATION_TEXT = {"google_meet": "Google Meet", "phone": "Phone call", "in_person": "In person"}
 
@@ -62,6 +63,7 @@ def parse(fields: dict[str, Any], header_key: str | None) -> GuestRequest:
         raise InvalidInput(exc.fields) from exc
 
 
+@translating
 def book(req: GuestRequest, now: datetime,
          deadline: Deadline | None = None) -> tuple[dict[str, Any], bool]:
     """Returns (the booking's public view, whether this call created it)."""
@@ -97,7 +99,7 @@ def _earlier(owner_id: str, booking_id: str, fingerprint: str) -> dict[str, Any]
     request (and nothing of it is shown)."""
     try:
         stored = bookings.get(owner_id, booking_id)
-    except NotFound:
+    except DocumentMissing:
         return None
     if stored.get("request_fingerprint", fingerprint) != fingerprint:
         raise Unprocessable("idempotency_key", Problem(

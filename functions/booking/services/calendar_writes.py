@@ -36,6 +36,7 @@ from booking.domain.event_body import event_body, meet_link
 from booking.domain.model import Connection, Owner
 from booking.errors import PermanentError, ReauthRequired, TransientError
 from booking.services import google_access, meetings
+from booking.services.stored import translating
 
 MEET_POLL_DELAY = timedelta(seconds=10)
 
@@ -58,6 +59,7 @@ def row(owner_id: str, booking_id: str, action: str, sequence: int,
         owed_for=OwedFor(owner_id, booking_id, sequence, "google").to_dict())
 
 
+@translating
 def deliver(payload: dict[str, Any], oid: str, deadline: Deadline) -> dict[str, Any]:
     owner = owners_store.get_owner(payload["owner_id"])
     booking = bookings.get(owner.id, payload["booking_id"])
@@ -71,6 +73,7 @@ def deliver(payload: dict[str, Any], oid: str, deadline: Deadline) -> dict[str, 
     return _sync(owner, booking, deadline, move=action == "update")
 
 
+@translating
 def give_up(payload: dict[str, Any], error: str) -> None:
     """The event could not be made for good: the booking stands, so its emails still go out
     (without a Meet link) and the owner sees the failure."""

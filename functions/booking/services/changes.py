@@ -31,9 +31,10 @@ from booking.domain.booking_rules import (
 from booking.domain.intervals import Interval, normalise, subtract
 from booking.domain.model import Owner
 from booking.domain.problems import Problem
-from booking.errors import Conflict, Gone, InvalidInput, NotFound
+from booking.errors import Conflict, DocumentMissing, Gone, InvalidInput, NotFound
 from booking.services import busy as busy_time
 from booking.services import calendar_writes, event_types, limits, meetings, outbox, reminders
+from booking.services.stored import translating
 
 MAX_REASON = 1000
 SAME_TIME = Problem("reschedule.same_time", "is the booking's current time already: pick "
@@ -61,7 +62,7 @@ def open_link(token: str, action: str, now: datetime) -> Opened:
     try:
         owner = owners_store.get_owner(str(claims["o"]))
         booking = bookings.get(owner.id, str(claims["b"]))
-    except (NotFound, KeyError):
+    except (DocumentMissing, KeyError):
         raise NotFound(LINK_INVALID) from None
     if booking["status"] != "confirmed":
         raise Gone(CANCELLED)
@@ -107,6 +108,7 @@ def _deliver(rows: list[tuple[str, dict[str, Any]]], now: datetime, budget: Dead
         outbox.deliver(row_id, now, budget)
 
 
+@translating
 def cancel(owner: Owner, booking_id: str, *, version: int | None, reason: str, by: str,
            now: datetime, google: bool = True,
            deadline: Deadline | None = None) -> dict[str, Any]:
@@ -164,6 +166,7 @@ def free_slots(opened: Opened, start: datetime, end: datetime,
     return [slot for slot in found if slot.start != booking["start"]]
 
 
+@translating
 def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: int | None,
                by: str, now: datetime, deadline: Deadline | None = None) -> dict[str, Any]:
     """Moves the booking: the new slot must be offered (live check), the old interval is
@@ -232,6 +235,7 @@ def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: i
     return after
 
 
+@translating
 def owner_view(owner: Owner, booking_id: str) -> Opened:
     """One of the owner's own bookings, for the owner's pages (another owner's is a 404)."""
     return Opened(owner, bookings.get(owner.id, booking_id))

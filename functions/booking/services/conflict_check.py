@@ -20,6 +20,7 @@ from booking.deadline import Deadline
 from booking.domain.model import Connection
 from booking.errors import PermanentError, TransientError
 from booking.services import meetings
+from booking.services.stored import translating
 
 KIND = "conflict_check"
 # Due this long after the booking, so a drain delivers the event row first, even when the
@@ -43,6 +44,7 @@ def row(owner_id: str, booking_id: str, now: datetime) -> tuple[str, dict[str, A
     return row_id(booking_id), check
 
 
+@translating
 def deliver(payload: dict[str, Any], oid: str, deadline: Deadline) -> dict[str, Any]:
     owner = owners_store.get_owner(payload["owner_id"])
     booking = bookings.get(owner.id, payload["booking_id"])

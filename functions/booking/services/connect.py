@@ -35,13 +35,15 @@ from booking.domain.problems import Problem
 from booking.domain.rules import WEEKDAYS
 from booking.errors import (
     BookingError,
+    DocumentMissing,
     ExternalError,
     Forbidden,
     Gone,
     InvalidInput,
     NotFound,
 )
-from booking.services import google_access
+from booking.services import google_access, stored
+from booking.services.stored import translating
 
 STATE_TTL = timedelta(minutes=10)
 MAX_DAILY_CAP = 1000  # as for an event type's own max_bookings_per_day
@@ -155,6 +157,7 @@ def _google_refused(params: dict[str, str]) -> None:
                                     "Please try again from your integrations page."))
 
 
+@translating
 def finish(params: dict[str, str], binding: str | None, now: datetime) -> Connected | Pending:
     """Handles Google's redirect back. A browser-started attempt goes on only in the browser
     that started it (`binding`, its cookie); an API-started one comes back as Pending for the
@@ -176,6 +179,7 @@ def finish(params: dict[str, str], binding: str | None, now: datetime) -> Connec
     return _complete(st, code, now)
 
 
+@translating
 def confirm(owner: Owner, body: dict[str, Any], now: datetime) -> Connected:
     """The signed-in owner confirms an API-started attempt (finish returned Pending)."""
     st = _check_state(str(body.get("state", "")), now)
@@ -332,6 +336,7 @@ def overview(owner: Owner) -> dict[str, Any]:
     }
 
 
+@translating
 def disconnect(owner: Owner, connection_id: str, now: datetime) -> None:
     """Stops watch channels, revokes at Google (only when no other connection, of this owner or
     another, uses the same Google account: a revoke ends the grant for all of them), deletes the
@@ -369,6 +374,7 @@ def _first_writable_primary(owner_id: str) -> dict[str, str] | None:
     return None
 
 
+@translating
 def refresh_calendars(owner: Owner, connection_id: str, now: datetime) -> Connection:
     conn = store.get_connection(owner.id, connection_id)
     calendars = google_access.use(owner, conn, google_calendar.calendar_list, now)
@@ -384,6 +390,7 @@ def refresh_calendars(owner: Owner, connection_id: str, now: datetime) -> Connec
     return conn
 
 
+@translating
 def update_settings(owner: Owner, body: dict[str, Any]) -> None:
     """Applies the owner's choices; validates all of them before changing anything."""
     conns = {c.id: c for c in store.list_connections(owner.id)}
@@ -535,5 +542,5 @@ def _is_web_address(value: str, *, origin: bool) -> bool:
 def require_connection(owner: Owner, connection_id: str) -> Connection:
     try:
         return store.get_connection(owner.id, connection_id)
-    except NotFound:
-        raise NotFound(Problem("connection.not_found", "no such connection")) from None
+    except DocumentMissing:
+        raise NotFound(stored.MISSING["connection"]) from None

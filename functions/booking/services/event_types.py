@@ -14,6 +14,7 @@ from booking.domain.model import Connection, Owner
 from booking.domain.problems import Problem
 from booking.domain.rules import NEW_START_TIMES
 from booking.errors import InvalidInput, NotFound
+from booking.services.stored import translating
 
 NO_EVENT_TYPE = Problem("event_type.not_found", "no such event type")
 # A guest's page cannot tell (and must not be told) which of the two is missing.
@@ -39,12 +40,14 @@ def _new_defaults(data: Any) -> Any:
     return data
 
 
+@translating
 def create(owner: Owner, data: Any, now: datetime) -> dict[str, Any]:
     event_type = _parse(owner, _new_defaults(data))
     store.create(owner.id, event_type.to_dict(), now)
     return event_type.to_dict()
 
 
+@translating
 def replace(owner: Owner, slug: str, data: Any, now: datetime) -> dict[str, Any]:
     if isinstance(data, dict) and data.get("slug", slug) != slug:
         raise InvalidInput("slug", Problem("event_type.slug.fixed", "cannot be changed; create "
@@ -55,6 +58,7 @@ def replace(owner: Owner, slug: str, data: Any, now: datetime) -> dict[str, Any]
     return event_type.to_dict()
 
 
+@translating
 def load(owner: Owner, slug: str) -> EventType:
     return _evaluate(owner, store.get(owner.id, slug))
 
@@ -71,6 +75,7 @@ class ForGuest:
     connections: list[Connection]
 
 
+@translating
 def for_guest(owner_id: str, slug: str) -> ForGuest:
     """What a guest's request reads first, read at once (three Firestore reads, one wait): the
     owner, the active event type (NotFound for either) and the owner's Google connections."""
@@ -99,5 +104,6 @@ def list_all(owner: Owner) -> list[dict[str, Any]]:
     return store.list_all(owner.id)
 
 
+@translating
 def delete(owner: Owner, slug: str) -> None:
     store.delete(owner.id, slug)

@@ -17,7 +17,8 @@ from booking.adapters import signing_keys
 from booking.domain import ids, tokens
 from booking.domain.model import Owner
 from booking.domain.problems import Problem
-from booking.errors import InvalidInput, NotFound, Unauthorized
+from booking.errors import DocumentMissing, InvalidInput, NotFound, Unauthorized
+from booking.services.stored import translating
 
 EMAIL = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
 SESSION_SECONDS = 12 * 3600
@@ -40,6 +41,7 @@ def _new_key(owner_id: str) -> tuple[str, str, str]:
     return secrets.token_hex(4), f"bk_{owner_id}_{secret}", tokens.hash_api_key(secret)
 
 
+@translating
 def create_owner(owner_id: str, name: str, email: str, time_zone: str, now: datetime) -> str:
     """Creates the owner and returns its API key; the key is shown once and never stored."""
     problems: dict[str, Problem] = {}
@@ -73,7 +75,7 @@ def authenticate_key(api_key: str) -> Authenticated:
     try:
         owner_id, secret = tokens.split_api_key(api_key.strip())
         owner = store.get_owner(owner_id)
-    except (tokens.TokenError, NotFound) as exc:
+    except (tokens.TokenError, DocumentMissing) as exc:
         raise Unauthorized(KEY_NEEDED) from exc
     for kid, key_hash in owner.api_keys.items():
         if tokens.api_key_matches(secret, key_hash):
@@ -81,6 +83,7 @@ def authenticate_key(api_key: str) -> Authenticated:
     raise Unauthorized(KEY_NEEDED)
 
 
+@translating
 def create_key(auth: Authenticated, now: datetime, *, replace_all: bool = False) -> dict[str, Any]:
     """A new API key (shown once). With `replace_all`, every other key is revoked in the same
     write and the sessions signed in with them end: that is a rotation after a leak."""
@@ -91,12 +94,14 @@ def create_key(auth: Authenticated, now: datetime, *, replace_all: bool = False)
     return {"id": kid, "api_key": key, "revoked": removed}
 
 
+@translating
 def list_keys(auth: Authenticated) -> list[dict[str, Any]]:
     keys = store.api_keys(auth.owner.id)
     return [{"id": kid, "created_at": data.get("created_at"), "this_request": kid == auth.key_id}
             for kid, data in sorted(keys.items(), key=lambda kv: str(kv[1].get("created_at")))]
 
 
+@translating
 def revoke_key(auth: Authenticated, kid: str) -> None:
     """The key stops working at once, and so does every session signed in with it."""
     store.remove_api_key(auth.owner.id, kid)
@@ -121,7 +126,7 @@ def authenticate_session(cookie: str, now: datetime) -> Authenticated:
         owner_id, sid = str(claims["o"]), str(claims["s"])
         session = store.get_session(owner_id, sid)
         owner = store.get_owner(owner_id)
-    except (tokens.TokenError, NotFound, KeyError) as exc:
+    except (tokens.TokenError, DocumentMissing, KeyError) as exc:
         raise ended from exc
     if session is None or session.get("key_id") not in owner.api_keys:
         raise ended
@@ -133,6 +138,7 @@ def end_session(auth: Authenticated) -> None:
         store.delete_session(auth.owner.id, auth.session_id)
 
 
+@translating
 def get(owner_id: str) -> Owner:
     """The owner as stored now (after a settings change, say); NotFound for an unknown id."""
     if not ids.valid("owner", owner_id):

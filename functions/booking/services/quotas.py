@@ -16,7 +16,7 @@ from booking.adapters import firestore_rate_limits as store
 from booking.domain import ids, quotas
 from booking.domain.model import Owner
 from booking.domain.problems import Problem
-from booking.errors import NotFound, TooManyRequests
+from booking.errors import DocumentMissing, TooManyRequests
 
 
 def check(kind: str, now: datetime, *, client: str, owner_id: str | None = None,
@@ -45,7 +45,7 @@ def _owner(owner_id: str | None) -> Owner | None:
         return None
     try:
         return firestore_owners.get_owner(owner_id)
-    except NotFound:
+    except DocumentMissing:
         return None
 
 

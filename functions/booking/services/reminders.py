@@ -20,7 +20,7 @@ from booking import log
 from booking.adapters import firestore_bookings as bookings
 from booking.adapters import firestore_outbox
 from booking.adapters import firestore_owners as owners_store
-from booking.errors import NotFound
+from booking.errors import DocumentMissing
 from booking.services import meetings, outbox
 
 DEFAULT_OFFSETS = (1440, 60)
@@ -69,7 +69,7 @@ def send_due(now: datetime) -> int:
         if minutes is not None:
             try:
                 owner = owners.get(owner_id) or owners_store.get_owner(owner_id)
-            except NotFound:
+            except DocumentMissing:
                 log.warning("booking of a deleted owner", booking=booking["id"])
                 bookings.set_next_reminder(owner_id, booking["id"], None, read_at)
                 continue

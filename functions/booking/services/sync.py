@@ -29,7 +29,7 @@ from booking.deadline import Deadline
 from booking.domain import sync as decisions
 from booking.domain.intervals import Interval
 from booking.domain.model import CalendarRef, Connection, Owner
-from booking.errors import ExternalError, NotFound, PermanentError, ReauthRequired
+from booking.errors import DocumentMissing, ExternalError, PermanentError, ReauthRequired
 from booking.services import google_access, google_changes
 
 LEASE = timedelta(seconds=60)
@@ -82,7 +82,7 @@ def _run(key: str, state: dict[str, Any], owner_id: str, connection_id: str,
          calendar_id: str, now: datetime, give_up_at: float) -> Outcome:
     try:
         owner = owners_store.get_owner(owner_id)
-    except NotFound:
+    except DocumentMissing:
         return Outcome("skipped")
     conn = owners_store.find_connection(owner_id, connection_id)
     if conn is None or not conn.healthy:

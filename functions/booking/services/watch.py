@@ -33,7 +33,7 @@ from booking.config import get_settings
 from booking.domain import ids
 from booking.domain.model import Connection, Owner
 from booking.domain.sync import renewal_due
-from booking.errors import ExternalError, NotFound, ReauthRequired
+from booking.errors import DocumentMissing, ExternalError, ReauthRequired
 from booking.services import google_access
 from booking.services import sync as calendar_sync
 
@@ -196,7 +196,7 @@ def maintain(now: datetime, *, limit: int) -> dict[str, int]:
     for owner_id in sorted(owners_done | set(in_turn)):
         try:
             owner = owners_store.get_owner(owner_id)
-        except NotFound:
+        except DocumentMissing:
             continue
         for name, n in reconcile(owner, now).items():
             counts[name] = counts.get(name, 0) + n

@@ -23,6 +23,7 @@ from flask import Request, Response
 from booking import i18n
 from booking.config import get_settings
 from booking.domain import ids, locales
+from booking.domain.problems import Problem
 from booking.errors import Conflict, InvalidInput, MethodNotAllowed, NotFound
 from booking.web.http import SECURITY_HEADERS, html_response, read_body
 
@@ -54,7 +55,7 @@ def handle(request: Request, owner_id: str, slug: str) -> Response:
         resp.headers.update(SECURITY_HEADERS)
         return resp
     if not ids.valid("owner", owner_id) or not ids.valid("event_type", slug):
-        raise NotFound("no such owner or event type")
+        raise NotFound(Problem("event_type.not_found_for_guest", "no such owner or event type"))
     if request.method not in ("GET", "POST"):
         raise MethodNotAllowed("use GET or POST")
     locale = i18n.pick(request.values.get("lang"), request.accept_languages)

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from flask import Request, Response
 
+from booking.domain.problems import Problem
 from booking.errors import BookingError, MethodNotAllowed, NotFound
 from booking.web.http import (
     client_address,
@@ -65,8 +66,13 @@ def book(request: Request) -> Response:
     except BookingError as exc:
         if exc.status >= 500:
             raise  # logged and answered by the entry wrapper
-        # The owner's own pages must be able to read why (409 taken, 400 which field).
-        return json_response(error_body(exc), exc.status, {**cors, **error_headers(exc)})
+        # The owner's own pages must be able to read why (409 taken, 400 which field), in
+        # the guest's language when the form says which (`locale`).
+        from booking.domain.locales import LOCALES
+
+        locale = str(fields["locale"]) if fields.get("locale") in LOCALES else "en"
+        return json_response(error_body(exc, locale), exc.status,
+                             {**cors, **error_headers(exc)})
     target = fields.get("redirect")
     if isinstance(target, str) and target:
         from booking.services import owners
@@ -109,7 +115,8 @@ def _token(request: Request) -> str:
     if not token:
         from booking.errors import InvalidInput
 
-        raise InvalidInput("token", "is missing: please use the link from your email")
+        raise InvalidInput("token", Problem("link.token_missing",
+                                            "is missing: please use the link from your email"))
     return token
 
 
@@ -161,7 +168,8 @@ def reschedule(request: Request) -> Response:
         try:
             start = parse_instant(request.form.get("start", ""))
         except ValueError:
-            raise InvalidInput("start", "pick one of the offered times") from None
+            raise InvalidInput("start", Problem("start.pick_offered",
+                                                "pick one of the offered times")) from None
         after = changes.reschedule(owner, booking["id"], start,
                                    version=int(booking.get("version", 1)), by="guest", now=now)
         return html_response(render(
