@@ -168,8 +168,10 @@ def _stale(row: dict[str, Any]) -> str | None:
     if not owed:
         return None
     from booking.adapters import firestore_bookings
+    from booking.services.stored import translated
 
-    booking = firestore_bookings.get(owed["owner_id"], owed["booking_id"])
+    with translated():  # a booking gone meanwhile is recorded as the owner reads it elsewhere
+        booking = firestore_bookings.get(owed["owner_id"], owed["booking_id"])
     return stale_because(owed["rule"], int(owed["sequence"]), str(booking["status"]),
                          int(booking.get("sequence", 0)))
 

@@ -31,8 +31,10 @@ def error_page(exc: BookingError, locale: str = DEFAULT_LOCALE) -> str:
 
 
 def why(exc: BookingError, locale: str) -> str:
-    """What a page says under its title: each refused field's reason, else the service's
-    sentence, in `locale`."""
+    """What a page says under its title, in `locale`: the service's sentence, or each refused
+    field's reason (English names the fields, as API clients and scripts read it)."""
+    if locale == DEFAULT_LOCALE:
+        return exc.message
     if isinstance(exc, InvalidInput):
         return " ".join(_sentence(say(locale, reason)) for reason in exc.fields.values())
     return say(locale, exc.message)
