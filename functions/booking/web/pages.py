@@ -37,7 +37,7 @@ def why(exc: BookingError, locale: str) -> str:
         return exc.message
     if isinstance(exc, InvalidInput):
         return " ".join(_sentence(say(locale, reason)) for reason in exc.fields.values())
-    return say(locale, exc.message)
+    return _sentence(say(locale, exc.message))
 
 
 def _sentence(text: str) -> str:
