@@ -119,13 +119,16 @@ resource "google_firestore_field" "connections_sub" {
 #   outbox.expire_at          set when a row is sent (180 days) or failed for good (365 days);
 #                             pending rows have none. An outbox row is also the idempotency
 #                             record of its email, hence the long keep.
-# Bookings, owners, connections and event types never expire.
+#   bookings.expire_at        only on a hold waiting for the guest's confirmation by email: a
+#                             day after the hold lapsed; confirming removes the field.
+# Confirmed bookings, owners, connections and event types never expire.
 locals {
   ttl_fields = {
     oauth_states = "expires_at"
     sessions     = "expires_at"
     channels     = "expire_at"
     outbox       = "expire_at"
+    bookings     = "expire_at"
   }
 }
 

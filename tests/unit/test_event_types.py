@@ -274,7 +274,8 @@ def test_every_bad_field_is_named_at_once() -> None:
 def test_to_dict_is_the_stored_form_following_the_owners_zone() -> None:
     stored = parse_event_type(data(), ZONE).to_dict()
     assert set(stored) == {"slug", "title", "description", "location", "location_details",
-                           "reminders", "questions", "active", "rules"}
+                           "reminders", "questions", "active", "rules", "confirm_by_email",
+                           "hold_minutes"}
     assert stored["rules"]["time_zone"] is None  # null: the owner's zone, read when evaluated
     assert stored["reminders"] == [{"method": "email", "minutes": 1440},
                                    {"method": "popup", "minutes": 10}]
@@ -332,3 +333,22 @@ def test_any_valid_event_type_round_trips(slug: str, title: str, location: str,
                             max_bookings_per_day=limit),
     }, ZONE)
     assert parse_event_type(et.to_dict(), ZONE) == et
+
+
+def test_confirm_by_email_is_off_by_default_and_holds_ten_minutes() -> None:
+    et = parse_event_type(data(), ZONE)
+    assert (et.confirm_by_email, et.hold_minutes) == (False, 10)
+    on = parse_event_type(data(confirm_by_email=True, hold_minutes=5), ZONE)
+    assert (on.confirm_by_email, on.hold_minutes) == (True, 5)
+    assert parse_event_type(on.to_dict(), ZONE) == on
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"confirm_by_email": "yes"}, "confirm_by_email"),
+    ({"hold_minutes": 1}, "hold_minutes"),
+    ({"hold_minutes": 61}, "hold_minutes"),
+    ({"hold_minutes": True}, "hold_minutes"),
+    ({"hold_minutes": "10"}, "hold_minutes"),
+])
+def test_bad_confirm_by_email_settings_are_named(changes: dict[str, Any], field: str) -> None:
+    assert field in problems(data(**changes))

@@ -20,6 +20,13 @@ re-reads, now sees the winner, and is refused.
 This is optimistic on purpose: a transaction's read locks make fifty simultaneous claims on one
 day wait on each other until they time out, while preconditions let the first commit win at
 once.
+
+    owners/{owner_id}/guests/{guest_key}      entries: {booking_id: {start, hold_until}}
+
+A guest's open bookings with the owner (booking.domain.holds): a claim reads this document
+with its ledger documents and writes it under the same condition, so the cap on a guest's open
+bookings cannot be raced; every change of a booking brings its entry up to date (a cancelled
+one leaves). A pending hold's entries carry `hold_until` and count for nobody once it passed.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from booking import clients
+from booking.domain import holds
 from booking.domain.availability import Booked
 from booking.domain.intervals import Interval
 from booking.errors import Contention, DocumentMissing
@@ -64,11 +72,18 @@ def _ledger(owner_id: str, day: str) -> Any:
     return _owner(owner_id).collection("ledger").document(day)
 
 
+def _guest(owner_id: str, email: str) -> Any:
+    return _owner(owner_id).collection("guests").document(holds.guest_key(email))
+
+
 def entry_of(doc: dict[str, Any]) -> dict[str, Any]:
-    return {"start": doc["start"], "end": doc["end"],
-            "buffer_before_minutes": int(doc.get("buffer_before_minutes", 0)),
-            "buffer_after_minutes": int(doc.get("buffer_after_minutes", 0)),
-            "day": doc.get("ledger_day"), "event_type": doc.get("event_type")}
+    entry = {"start": doc["start"], "end": doc["end"],
+             "buffer_before_minutes": int(doc.get("buffer_before_minutes", 0)),
+             "buffer_after_minutes": int(doc.get("buffer_after_minutes", 0)),
+             "day": doc.get("ledger_day"), "event_type": doc.get("event_type")}
+    if doc.get("hold_until") is not None:
+        entry["hold_until"] = doc["hold_until"]
+    return entry
 
 
 def booked_of(entry: dict[str, Any]) -> Booked:
@@ -79,20 +94,31 @@ def booked_of(entry: dict[str, Any]) -> Booked:
 
 @dataclass
 class Ledger:
-    """The confirmed bookings the read ledger documents hold, by booking id."""
+    """The bookings the read ledger documents hold, by booking id, as of `now` (a hold that
+    lapsed is not there), and the guest's open bookings when the claim read them."""
 
+    now: datetime
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     snapshots: dict[str, Any] = field(default_factory=dict)  # day -> snapshot read
+    guest: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def _live(self, exclude: str | None) -> list[dict[str, Any]]:
+        return [e for bid, e in self.entries.items()
+                if bid != exclude and holds.live(e, self.now)]
 
     def booked(self, exclude: str | None = None) -> list[Booked]:
-        return [booked_of(e) for bid, e in self.entries.items() if bid != exclude]
+        return [booked_of(e) for e in self._live(exclude)]
 
     def counted(self, event_type: str, exclude: str | None = None) -> list[Booked]:
         """Every booking read, marked as counting toward `event_type`'s own limits or not.
         Entries written before they named their event type count for every type: a limit may
         then refuse a booking it should not, but never lets one too many through."""
         return [replace(booked_of(e), counts_toward_limit=e.get("event_type") in (None, event_type))
-                for bid, e in self.entries.items() if bid != exclude]
+                for e in self._live(exclude)]
+
+    def guest_open(self) -> int:
+        """The guest's upcoming bookings with this owner, held or confirmed."""
+        return holds.open_count(self.guest, self.now)
 
 
 @dataclass(frozen=True)
@@ -105,15 +131,21 @@ class Transition:
     outbox_rows: tuple[tuple[str, dict[str, Any]], ...] = ()
 
 
-def _read_ledger(owner_id: str, days: Sequence[str]) -> Ledger:
+def _read_ledger(owner_id: str, days: Sequence[str], now: datetime,
+                 guest: Any = None) -> tuple[Ledger, Any]:
+    """The ledger of `days` and, in the same read, the `guest` document (its snapshot)."""
     db = clients.firestore()
     refs = [_ledger(owner_id, d) for d in days]
-    ledger = Ledger()
-    for snap in db.get_all(refs):
+    ledger = Ledger(now)
+    guest_snap = None
+    for snap in db.get_all([*refs, *([guest] if guest is not None else [])]):
+        if guest is not None and snap.reference.path == guest.path:
+            guest_snap = snap
+            continue
         ledger.snapshots[snap.id] = snap
         if snap.exists:
             ledger.entries.update((snap.to_dict() or {}).get("entries") or {})
-    return ledger
+    return ledger, guest_snap
 
 
 def _write_ledger(batch: Any, owner_id: str, ledger: Ledger, booking_id: str,
@@ -126,6 +158,10 @@ def _write_ledger(batch: Any, owner_id: str, ledger: Ledger, booking_id: str,
     for day, snap in ledger.snapshots.items():
         ref = _ledger(owner_id, day)
         change: dict[str, Any] = {"touched": fs.SERVER_TIMESTAMP}
+        # Lapsed holds leave as writers pass (they already count for nobody).
+        lapsed = [bid for bid, e in ((snap.to_dict() or {}).get("entries") or {}).items()
+                  if not holds.live(e, ledger.now)] if snap.exists else []
+        change.update({f"entries.{bid}": fs.DELETE_FIELD for bid in lapsed if bid != booking_id})
         if day in add and entry is not None:
             change[f"entries.{booking_id}"] = entry
         elif day in remove:
@@ -153,29 +189,68 @@ def _committed(batch: Any, attempt: int) -> bool:
     return True
 
 
+def _guest_entries(owner_id: str, email: str, snap: Any, now: datetime) -> dict[str, Any]:
+    """The guest's open bookings from their document; a document not yet kept by every claim
+    (bookings made before it existed) is filled from the bookings themselves."""
+    data = (snap.to_dict() or {}) if snap.exists else {}
+    entries = dict(data.get("entries") or {})
+    if not data.get("complete"):
+        from google.cloud.firestore_v1.base_query import FieldFilter
+
+        query = _col(owner_id).where(filter=FieldFilter("guest.email", "==", email))
+        for d in query.stream():
+            entry = holds.guest_entry(d.to_dict() or {})
+            if entry is not None and entry["start"] > now:
+                entries[d.id] = entry
+    return entries
+
+
+def _write_guest(batch: Any, ref: Any, snap: Any, entries: dict[str, Any], booking_id: str,
+                 entry: dict[str, Any], now: datetime) -> None:
+    """The guest's document with this booking in, under the condition it did not change since
+    the claim read it; started bookings and lapsed holds leave as the claim passes."""
+    from google.cloud import firestore as fs
+
+    db = clients.firestore()
+    kept = {bid: e for bid, e in entries.items() if bid not in holds.stale(entries, now)}
+    body = {"entries": {**kept, booking_id: entry}, "complete": True,
+            "touched": fs.SERVER_TIMESTAMP}
+    if snap.exists:
+        # An update replaces the whole `entries` map, under the condition.
+        batch.update(ref, body, option=db.write_option(last_update_time=snap.update_time))
+    else:
+        batch.create(ref, body)
+
+
 def claim(owner_id: str, booking_id: str, doc: dict[str, Any], days: Sequence[str],
           decide: Callable[[Ledger], None],
           outbox_rows: Sequence[tuple[str, dict[str, Any]]],
-          also: Sequence[str] = (), watch: Sequence[str] = ()) -> tuple[dict[str, Any], bool]:
+          also: Sequence[str] = (), watch: Sequence[str] = (), *,
+          now: datetime) -> tuple[dict[str, Any], bool]:
     """Creates the booking, its ledger entries and its outbox rows at once, after `decide` saw
-    the ledger of `days` and `watch` and did not raise, on the condition that none of those
-    changed meanwhile. The entry goes to each of `days` and, without a condition, to `also`.
-    An existing booking with this id (the same idempotency key) is returned as it is:
-    (booking, created)."""
+    the ledger of `days` and `watch` and the guest's open bookings (`Ledger.guest`) and did
+    not raise, on the condition that none of those changed meanwhile. The entry goes to each
+    of `days` and, without a condition, to `also`. An existing booking with this id (the same
+    idempotency key) is returned as it is: (booking, created)."""
     from google.cloud import firestore as fs
 
     db = clients.firestore()
     booking_ref = _col(owner_id).document(booking_id)
+    email = doc["guest"]["email"]
+    guest_ref = _guest(owner_id, email)
     outbox = db.collection("outbox")
     for attempt in range(ATTEMPTS):
         existing = booking_ref.get()
         if existing.exists:
             return {"id": existing.id, **existing.to_dict()}, False
-        ledger = _read_ledger(owner_id, [*days, *watch])
+        ledger, guest_snap = _read_ledger(owner_id, [*days, *watch], now, guest_ref)
+        ledger.guest = _guest_entries(owner_id, email, guest_snap, now)
         decide(ledger)
         batch = db.batch()
         batch.create(booking_ref, doc)
         _write_ledger(batch, owner_id, ledger, booking_id, (), days, entry_of(doc))
+        _write_guest(batch, guest_ref, guest_snap, ledger.guest, booking_id,
+                     holds.guest_entry(doc) or {}, now)
         for key in also:
             batch.set(_ledger(owner_id, key), {"touched": fs.SERVER_TIMESTAMP,
                                                "entries": {booking_id: entry_of(doc)}},
@@ -189,9 +264,14 @@ def claim(owner_id: str, booking_id: str, doc: dict[str, Any], days: Sequence[st
 
 
 def transition(owner_id: str, booking_id: str, days: Callable[[dict[str, Any]], Sequence[str]],
-               decide: Callable[[dict[str, Any], Ledger], Transition]) -> dict[str, Any]:
+               decide: Callable[[dict[str, Any], Ledger], Transition], *,
+               now: datetime) -> dict[str, Any]:
     """Reads the booking and the ledger of `days(booking)`, lets `decide` raise or say what to
-    write, and writes it on the condition that neither changed; returns the booking after."""
+    write, and writes it on the condition that neither changed; returns the booking after. The
+    guest's document follows the booking (a cancelled one leaves it) without a condition: only
+    a claim decides on it, and this write makes a claim reading it meanwhile decide again."""
+    from google.cloud import firestore as fs
+
     db = clients.firestore()
     booking_ref = _col(owner_id).document(booking_id)
     outbox = db.collection("outbox")
@@ -200,10 +280,8 @@ def transition(owner_id: str, booking_id: str, days: Callable[[dict[str, Any]], 
         if not snap.exists:
             raise DocumentMissing("booking", booking_id)
         booking = {"id": snap.id, **snap.to_dict()}
-        ledger = _read_ledger(owner_id, days(booking))
+        ledger, _ = _read_ledger(owner_id, days(booking), now)
         change = decide(booking, ledger)
-        from google.cloud import firestore as fs
-
         after = {k: v for k, v in {**booking, **change.fields}.items() if v is not DELETE_FIELD}
         fields = {k: fs.DELETE_FIELD if v is DELETE_FIELD else v
                   for k, v in change.fields.items()}
@@ -212,6 +290,9 @@ def transition(owner_id: str, booking_id: str, days: Callable[[dict[str, Any]], 
                      option=db.write_option(last_update_time=snap.update_time))
         _write_ledger(batch, owner_id, ledger, booking_id, change.remove, change.add,
                       entry_of(after))
+        batch.set(_guest(owner_id, after["guest"]["email"]),
+                  {"entries": {booking_id: holds.guest_entry(after) or fs.DELETE_FIELD},
+                   "touched": fs.SERVER_TIMESTAMP}, merge=True)
         for row_id, row in change.outbox_rows:
             batch.set(outbox.document(row_id), row)
         if not _committed(batch, attempt):
@@ -231,24 +312,17 @@ def update(owner_id: str, booking_id: str, fields: dict[str, Any]) -> None:
     _col(owner_id).document(booking_id).update(fields)
 
 
-def confirmed_starting_between(owner_id: str, start: datetime,
-                               end: datetime) -> list[dict[str, Any]]:
-    """Confirmed bookings whose start lies in [start, end); one single-field range query."""
+def holding_starting_between(owner_id: str, start: datetime, end: datetime,
+                             now: datetime) -> list[dict[str, Any]]:
+    """Bookings that hold their time (confirmed, or a hold not yet lapsed) whose start lies in
+    [start, end); one single-field range query."""
     from google.cloud.firestore_v1.base_query import FieldFilter
 
     query = (_col(owner_id).where(filter=FieldFilter("start", ">=", start))
              .where(filter=FieldFilter("start", "<", end)))
-    return [{"id": d.id, **d.to_dict()} for d in query.stream() if d.get("status") == "confirmed"]
-
-
-def open_for_guest(owner_id: str, email: str, now: datetime) -> int:
-    """How many confirmed bookings of this guest email start after `now` (an equality query on
-    one field: the automatic single-field index serves it)."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
-
-    query = _col(owner_id).where(filter=FieldFilter("guest.email", "==", email))
-    return sum(1 for d in query.stream()
-               if d.get("status") == "confirmed" and d.get("start") > now)
+    found = ({"id": d.id, **d.to_dict()} for d in query.stream())
+    return [b for b in found if b.get("status") == "confirmed"
+            or (b.get("status") == "pending" and holds.live(b, now))]
 
 
 def list_recent(owner_id: str, limit: int = 100) -> list[dict[str, Any]]:

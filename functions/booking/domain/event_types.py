@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from booking.domain import ids
+from booking.domain import holds, ids
 from booking.domain.booking_rules import has_control
 from booking.domain.problems import Problem
 from booking.domain.rules import (
@@ -58,6 +58,10 @@ class EventType:
     # The zone its hours are written in when not the owner's (a shop abroad); None follows
     # the owner's zone, read when evaluated, so moving house moves every such schedule.
     time_zone: str | None = None
+    # A request only holds the slot for `hold_minutes` until the guest confirms by the link
+    # emailed to them (booking.domain.holds).
+    confirm_by_email: bool = False
+    hold_minutes: int = holds.DEFAULT_HOLD_MINUTES
 
     def to_dict(self) -> dict[str, Any]:
         rules = rules_to_dict(self.rules)
@@ -72,12 +76,14 @@ class EventType:
             "reminders": [dict(r) for r in self.reminders],
             "questions": list(self.questions),
             "active": self.active,
+            "confirm_by_email": self.confirm_by_email,
+            "hold_minutes": self.hold_minutes,
             "rules": rules,
         }
 
 
 _KNOWN = {"slug", "title", "description", "location", "location_details", "reminders",
-          "questions", "active", "rules"}
+          "questions", "active", "rules", "confirm_by_email", "hold_minutes"}
 
 
 def parse_event_type(data: Mapping[str, Any], owner_time_zone: str,
@@ -126,6 +132,16 @@ def parse_event_type(data: Mapping[str, Any], owner_time_zone: str,
     active = data.get("active", True)
     if not isinstance(active, bool):
         problems["active"] = Problem("event_type.active", "must be true or false")
+    confirm = data.get("confirm_by_email", False)
+    if not isinstance(confirm, bool):
+        problems["confirm_by_email"] = Problem("event_type.confirm_by_email",
+                                               "must be true or false")
+    hold = holds.parse_hold_minutes(data.get("hold_minutes", holds.DEFAULT_HOLD_MINUTES))
+    if hold is None:
+        low, high = holds.HOLD_MINUTES_BOUNDS
+        problems["hold_minutes"] = Problem("event_type.hold_minutes",
+                                           "must be a whole number from %(low)s to %(high)s",
+                                           low=low, high=high)
     raw_rules = data.get("rules")
     rules: AvailabilityRules | None = None
     own_zone: object = None
@@ -152,6 +168,7 @@ def parse_event_type(data: Mapping[str, Any], owner_time_zone: str,
         location=str(location), location_details=str(details), reminders=reminders,
         questions=tuple(q.strip() for q in questions), active=bool(active),
         time_zone=None if own_zone is None else rules.time_zone,
+        confirm_by_email=bool(confirm), hold_minutes=hold or holds.DEFAULT_HOLD_MINUTES,
     )
 
 

@@ -121,7 +121,7 @@ def slots(query: Query, now: datetime,
         if found:
             reads: list[Callable[[], Any]] = [
                 functools.partial(source.busy, owner, window, now),
-                functools.partial(busy_time.booked, owner, window, event_type.slug,
+                functools.partial(busy_time.booked, owner, window, event_type.slug, now,
                                   reach=rules.limit_reach)]
             busy, booked = fanout.run_all(reads)
             found = compute_slots(rules, span=span, busy=busy, booked=booked, now=now,

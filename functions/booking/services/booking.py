@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 
 from booking.adapters import firestore_bookings as bookings
 from booking.deadline import Deadline, for_request
+from booking.domain import holds
 from booking.domain.availability import Booked, slot_is_offered
 from booking.domain.booking_rules import (
     TAKEN,
@@ -43,6 +44,7 @@ from booking.errors import Conflict, DocumentMissing, InvalidInput, NotFound, Un
 from booking.services import busy as busy_time
 from booking.services import (
     calendar_writes,
+    confirmations,
     conflict_check,
     event_types,
     limits,
@@ -112,16 +114,11 @@ def _book(req: GuestRequest, now: datetime, budget: Deadline, owner: Any, event_
           booking_id: str, fingerprint: str,
           connections: Any) -> tuple[dict[str, Any], bool]:
     cap = quotas.open_bookings_allowed(owner)
-    if bookings.open_for_guest(owner.id, req.email, now) >= cap:
-        raise Conflict(Problem("booking.guest_cap",
-                               "This email already has %(cap)s upcoming booking(s) with "
-                               "%(owner)s; cancel one to book another.", cap=cap,
-                               owner=owner.name))
     rules = event_type.rules
     end = req.start + rules.duration
     window = busy_time.query_span(Interval(req.start, end), duration=timedelta(0),
                                   before=rules.buffer_before, after=rules.buffer_after)
-    booked = busy_time.booked(owner, window, event_type.slug, reach=rules.limit_reach)
+    booked = busy_time.booked(owner, window, event_type.slug, now, reach=rules.limit_reach)
     busy_time.refuse_early(rules, req.start, booked, now, owner.max_bookings_per_day)
     # Live: this is the check that must never trust anything cached or sent by the client.
     busy = busy_time.LiveGoogleBusy(connections).busy(owner, window, now, budget)
@@ -136,17 +133,32 @@ def _book(req: GuestRequest, now: datetime, budget: Deadline, owner: Any, event_
         if clashes(new, ledger.booked()):
             raise Conflict(TAKEN)
         limits.refuse_if_full(ledger, docs.day, event_type.slug, rules, owner)
+        # Inside the claim: simultaneous requests for one email cannot pass the cap together.
+        if ledger.guest_open() >= cap:
+            raise Conflict(Problem("booking.guest_cap",
+                                   "This email already has %(cap)s upcoming booking(s) with "
+                                   "%(owner)s; cancel one to book another.", cap=cap,
+                                   owner=owner.name))
 
     doc = {**_document(owner, event_type, req, booking_id, end, now, list(docs.days)),
            "request_fingerprint": fingerprint}
-    doc["next_reminder_at"] = reminders.next_at(doc)
-    row_id, row = calendar_writes.row(owner.id, booking_id, "create", 0, now)
-    # Left to resync, off the guest's path: did busy time slip in before our insert?
-    check_id, check = conflict_check.row(owner.id, booking_id, now)
-    stored, created = bookings.claim(
-        owner.id, booking_id, doc, decide=decide,
-        outbox_rows=[(row_id, row), (check_id, check)],
-        **limits.claim_arguments(docs))
+    if event_type.confirm_by_email:
+        # A hold: the slot is ours for a few minutes, and the guest gets one email with the
+        # confirm link; nothing goes to Google or the owner before they confirm.
+        until = holds.hold_until(now, event_type.hold_minutes)
+        # Unconfirmed, it is deleted by Firestore's TTL a day after it lapsed (infra/).
+        doc.update({"status": "pending", "google_status": "held", "hold_until": until,
+                    "expire_at": until + holds.KEEP_LAPSED})
+        row_id, row = confirmations.request_row(owner, {"id": booking_id, **doc}, now)
+        rows = [(row_id, row)]
+    else:
+        doc["next_reminder_at"] = reminders.next_at(doc)
+        row_id, row = calendar_writes.row(owner.id, booking_id, "create", 0, now)
+        # Left to resync, off the guest's path: did busy time slip in before our insert?
+        check_id, check = conflict_check.row(owner.id, booking_id, now)
+        rows = [(row_id, row), (check_id, check)]
+    stored, created = bookings.claim(owner.id, booking_id, doc, decide=decide, outbox_rows=rows,
+                                     **limits.claim_arguments(docs), now=now)
     if not created:
         earlier = _earlier(owner.id, booking_id, fingerprint)
         return earlier or meetings.view(stored), False

@@ -120,16 +120,18 @@ class CachedBusy:
         return found + self.live.accounts(owner, live, span, now, deadline)
 
 
-def booked(owner: Owner, span: Interval, event_type: str, exclude: str | None = None,
-           reach: timedelta = timedelta(days=2)) -> list[Booked]:
-    """Confirmed bookings that can touch `span` or count toward the daily limit of an owner day
-    it reaches (an owner day can start up to 26 hours away from a UTC edge), with their own
-    buffers. Those of `event_type` count toward its own limits; every one toward the owner's.
-    `exclude` leaves out a booking being moved; `reach` widens the span to the weeks or months
-    of weekly and monthly limits (`AvailabilityRules.limit_reach`)."""
+def booked(owner: Owner, span: Interval, event_type: str, now: datetime,
+           exclude: str | None = None, reach: timedelta = timedelta(days=2)) -> list[Booked]:
+    """Bookings that hold their time at `now` (confirmed, or a hold not yet lapsed: nothing
+    has to run for a lapsed hold to free its slot) and can touch `span` or count toward the
+    daily limit of an owner day it reaches (an owner day can start up to 26 hours away from a
+    UTC edge), with their own buffers. Those of `event_type` count toward its own limits;
+    every one toward the owner's. `exclude` leaves out a booking being moved; `reach` widens
+    the span to the weeks or months of weekly and monthly limits
+    (`AvailabilityRules.limit_reach`)."""
     found = []
-    for doc in bookings_store.confirmed_starting_between(owner.id, span.start - reach,
-                                                         span.end + reach):
+    for doc in bookings_store.holding_starting_between(owner.id, span.start - reach,
+                                                       span.end + reach, now):
         if doc["id"] == exclude:
             continue
         found.append(Booked(

@@ -138,7 +138,8 @@ def cancel(owner: Owner, booking_id: str, *, version: int | None, reason: str, b
                     "cancelled_by": by, "cancel_reason": reason, "updated_at": now, **gone},
             remove=tuple(booking["ledger_days"]), outbox_rows=tuple(rows))
 
-    after = bookings.transition(owner.id, booking_id, lambda b: b["ledger_days"], decide)
+    after = bookings.transition(owner.id, booking_id, lambda b: b["ledger_days"], decide,
+                                now=now)
     _deliver(rows, now, deadline or for_request())
     return after
 
@@ -159,8 +160,8 @@ def free_slots(opened: Opened, start: datetime, end: datetime,
     span = Interval(start, end)
     window = busy_time.query_span(span, duration=rules.duration, before=rules.buffer_before,
                                   after=rules.buffer_after)
-    booked = busy_time.booked(owner, window, booking["event_type"], exclude=booking["id"],
-                              reach=rules.limit_reach)
+    booked = busy_time.booked(owner, window, booking["event_type"], now,
+                              exclude=booking["id"], reach=rules.limit_reach)
     found = compute_slots(rules, span=span, busy=_busy_without(owner, booking, window, now),
                           booked=booked, now=now, owner_daily_cap=owner.max_bookings_per_day)
     return [slot for slot in found if slot.start != booking["start"]]
@@ -189,8 +190,8 @@ def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: i
     new_end = new_start + rules.duration
     window = busy_time.query_span(Interval(new_start, new_end), duration=timedelta(0),
                                   before=rules.buffer_before, after=rules.buffer_after)
-    booked = busy_time.booked(owner, window, current["event_type"], exclude=booking_id,
-                              reach=rules.limit_reach)
+    booked = busy_time.booked(owner, window, current["event_type"], now,
+                              exclude=booking_id, reach=rules.limit_reach)
     busy_time.refuse_early(rules, new_start, booked, now, owner.max_bookings_per_day)
     if not slot_is_offered(rules, new_start,
                            busy=_busy_without(owner, current, window, now, budget),
@@ -230,7 +231,7 @@ def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: i
 
     after = bookings.transition(owner.id, booking_id,
                                 lambda b: sorted({*days, *docs.watch, *b["ledger_days"]}),
-                                decide)
+                                decide, now=now)
     _deliver(rows, now, budget)
     return after
 
@@ -242,8 +243,9 @@ def owner_view(owner: Owner, booking_id: str) -> Opened:
 
 
 def recent(owner: Owner) -> list[dict[str, Any]]:
-    """The owner's latest bookings, newest start first."""
-    return bookings.list_recent(owner.id)
+    """The owner's latest bookings, newest start first. Holds waiting for a guest's
+    confirmation by email are not the owner's business until confirmed."""
+    return [b for b in bookings.list_recent(owner.id) if b.get("status") != "pending"]
 
 
 def bookings_of(owner: Owner, now: datetime) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:

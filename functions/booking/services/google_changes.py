@@ -96,7 +96,7 @@ def _moved(owner: Owner, booking_id: str, span: Interval, now: datetime) -> bool
             outbox_rows=(*rows, *extra))
 
     after = bookings.transition(owner.id, booking_id,
-                                lambda b: sorted({*days, *b["ledger_days"]}), decide)
+                                lambda b: sorted({*days, *b["ledger_days"]}), decide, now=now)
     _deliver(list(dict.fromkeys(owed)), now)
     log.info("booking moved in google", owner=owner.id, booking=booking_id,
              start=after["start"].isoformat())

@@ -102,4 +102,7 @@ def view(booking: dict[str, Any]) -> dict[str, Any]:
         "end": booking["end"].isoformat(),
         "time_zone": booking["guest"]["time_zone"],
         "meet_link": booking.get("meet_link"),
+        # A hold waiting for the guest's confirmation by email: until when it holds.
+        **({"hold_until": booking["hold_until"].isoformat()}
+           if booking["status"] == "pending" else {}),
     }

@@ -134,6 +134,7 @@ def _subject(kind: str, r: Reader, lead: str = "") -> str:
         "declined": t(r.locale, "Declined"),
         "check": t(r.locale, "Check"),
         "meet_link": t(r.locale, "Video link"),
+        "confirm_request": t(r.locale, "Please confirm"),
     }[kind]
     with_other = t(r.locale, "%(title)s with %(other)s", title=r.title, other=r.other_name)
     return one_line(f"{prefix}: {with_other} {lead} — {r.short_start}")
@@ -185,6 +186,18 @@ def confirmation_emails(m: Meeting, *, stamp: datetime) -> list[tuple[str, Email
         )
         for r in _readers(m)
     ]
+
+
+def confirm_request_email(m: Meeting, *, confirm_url: str, hold_until: datetime) -> Email:
+    """The one email a booking that waits for confirmation sends: to the guest, with the
+    signed confirm link. The address is not confirmed yet, so it carries nothing the request
+    wrote, not even the guest's name (only the owner's event type, the time and the owner), and
+    no invitation: nothing is booked until the guest confirms."""
+    r = replace(reader(m, "guest"), name="", join_url=None)
+    local = hold_until.astimezone(zone_info(r.zone))
+    return _email(r, template="confirm_request", subject=_subject("confirm_request", r),
+                  category="confirm_request", reply_to=False, confirm_url=_web_url(confirm_url),
+                  until=f"{local.hour:02d}:{local.minute:02d} ({r.zone})")
 
 
 def reschedule_emails(

@@ -149,12 +149,13 @@ def _book(event: Any, values: dict[str, Any], zone: ZoneInfo, locale: str,
     view, _created = booking.book(req, now)
     start = datetime.fromisoformat(view["start"])
     end = datetime.fromisoformat(view["end"])
+    held = view["status"] == "pending"  # waiting for the guest's confirmation by email
     return html_response(render(
-        "booking_done.html", locale, event=event, booking=view,
+        "booking_done.html", locale, event=event, booking=view, held=held,
         when=format_range(start, end, zone.key, locale),
         google_link=_google_calendar_link(event, start, end, view.get("meet_link")),
         switch=_switch_links(event, locale, {}),
-    ), 201, _csp("*"))
+    ), 202 if held else 201, _csp("*"))
 
 
 def _google_calendar_link(event: Any, start: datetime, end: datetime,

@@ -61,7 +61,7 @@ def event_type_form(request: Request, owner: Owner, args: dict[str, str]) -> Res
     slug = args.get("slug")
     data: dict[str, Any] = service.load(owner, slug).to_dict() if slug else {
         "slug": "", "title": "", "description": "", "location": "google_meet",
-        "questions": [], "active": True,
+        "questions": [], "active": True, "confirm_by_email": False, "hold_minutes": 10,
         "rules": {"weekly_hours": {d: [["09:00", "17:00"]] for d in WEEKDAYS[:5]},
                   "duration_minutes": 30}}
     rules: dict[str, Any] = data.get("rules", {})

@@ -46,6 +46,8 @@ def book(request: Request) -> Response:
                 raise
             return html_response(error_page(exc, _locale(request)), exc.status,
                                  error_headers(exc))
+    if parts == ["confirm"]:
+        return confirm(request)
     if parts:
         raise NotFound("no such page")
     if request.method == "OPTIONS":
@@ -80,7 +82,9 @@ def book(request: Request) -> Response:
         if target in owners.get(req.owner_id).redirect_urls:
             sep = "&" if "?" in target else "?"
             return redirect(f"{target}{sep}{urlencode({'booking': view['id']})}")
-    return json_response({"booking": view}, 201 if created else 200, cors)
+    # 202: held, waiting for the guest's confirmation by email.
+    status = (202 if view["status"] == "pending" else 201) if created else 200
+    return json_response({"booking": view}, status, cors)
 
 
 def _locale(request: Request) -> str:
@@ -185,3 +189,33 @@ def reschedule(request: Request) -> Response:
     return html_response(render(
         "reschedule.html", locale, booking=booking, owner=owner, token=token, days=days,
         when=format_range(booking["start"], booking["end"], zone, locale), zone=zone))
+
+
+def confirm(request: Request) -> Response:
+    """`/book/confirm?token=`: the link of an event type that asks guests to confirm by email.
+    GET shows the held booking and a Confirm button (mail scanners open links: a GET never
+    confirms); POST confirms, once (again: the same page, nothing more happens)."""
+    from booking.domain.meeting import format_range
+    from booking.i18n import t
+    from booking.rendering import render
+    from booking.services import confirmations
+    from booking.web.http import html_response
+
+    if request.method not in ("GET", "POST"):
+        raise MethodNotAllowed("use GET or POST")
+    _count(request, "change", None)
+    now = datetime.now(UTC)
+    token = _token(request)
+    locale = _locale(request)
+    hold = confirmations.open_hold(token, now) if request.method == "GET" \
+        else confirmations.confirm(token, now)
+    booking, owner = hold.booking, hold.owner
+    when = format_range(booking["start"], booking["end"], booking["guest"]["time_zone"], locale)
+    if request.method == "GET" and not hold.confirmed:
+        return html_response(render("confirm.html", locale, booking=booking, owner=owner,
+                                    when=when, token=token))
+    return html_response(render(
+        "message.html", locale, title=t(locale, "You are booked"),
+        message=t(locale, "%(title)s with %(owner)s, %(when)s, is confirmed. We emailed you "
+                          "the details with a calendar invitation.", title=booking["title"],
+                  owner=owner.name, when=when)))

@@ -12,7 +12,7 @@ import requests
 
 from tests.conftest import Stack
 from tests.drivers import owner_api
-from tests.integration.bookings.conftest import at, book, bookings, next_tuesday, rules
+from tests.integration.bookings.conftest import at, book, bookings, next_tuesday, race, rules
 from tests.integration.helpers import google, make_owner
 
 ATTACKER = "203.0.113.66"
@@ -102,6 +102,27 @@ def test_open_bookings_per_guest_email_are_capped(stack: Stack, owner_key: str) 
     assert third.status_code == 409 and "2 upcoming booking" in third.json()["message"]
     assert book(stack, at(day, "11:00"), email="someone.else@example.org").status_code == 201
     assert len(bookings()) == 3
+
+
+def test_racers_with_one_email_pass_the_open_bookings_cap_exactly(stack: Stack,
+                                                                   owner_key: str) -> None:
+    """The cap is decided inside the atomic claim: 8 simultaneous requests for 8 free slots
+    with one email against a cap of 3 book exactly 3. A cancellation makes room again."""
+    _limits(stack, owner_key, open_bookings_per_email=3)
+    day = next_tuesday()
+    answers = race(lambda i: book(stack, at(day, f"{9 + i}:00"), email="Racer@Example.org"
+                                  if i % 2 else "racer@example.org",
+                                  _headers={"X-Forwarded-For": f"192.0.2.{i}"}), 8)
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [201] * 3 + [409] * 5, [(r.status_code, r.text) for r in answers]
+    assert all("3 upcoming booking" in r.json()["message"] for r in answers
+               if r.status_code == 409)
+    assert len(bookings()) == 3
+    won = next(r.json()["booking"]["id"] for r in answers if r.status_code == 201)
+    resp = owner_api(stack.base_url, owner_key, "POST", f"/bookings/{won}/cancel", json={})
+    assert resp.status_code == 200, resp.text
+    assert book(stack, at(day + timedelta(days=1), "09:00"),
+                email="racer@example.org").status_code == 201
 
 
 def test_the_honeypot_field_refuses_a_script(stack: Stack, owner_key: str) -> None:
