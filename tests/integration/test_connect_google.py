@@ -169,6 +169,19 @@ def test_unticked_calendar_scope_asks_to_select_all_and_stores_nothing(
     assert all(g["live_refresh_tokens"] == 0 for g in grants)
 
 
+def test_a_failed_connect_speaks_the_owners_language_not_the_browsers(
+    stack: Stack, owner_key: str
+) -> None:
+    assert owner_api(stack.base_url, owner_key, "PATCH", "/settings",
+                     json={"language": "sl"}).status_code == 200
+    resp = connect_google_account(stack.base_url, owner_key, stack.google_url, ACCOUNT_A,
+                                  deny=True)  # the requests browser asks for no language
+    assert resp.status_code == 400
+    assert "Dostopa do Google Koledarja niste dovolili" in resp.text
+    assert ">Poveži znova</a>" in resp.text
+    _nothing_stored(stack)
+
+
 def test_access_denied_ends_on_a_clear_page_with_nothing_stored(
     stack: Stack, owner_key: str
 ) -> None:

@@ -196,11 +196,9 @@ def _oauth_callback(request: Request) -> Response:
         outcome = connect.finish(params, request.cookies.get(cookie_name("oauth_attempt")),
                                  _now())
         if isinstance(outcome, connect.Pending):
-            from booking import i18n
-
-            locale = i18n.pick(request.args.get("lang"), request.accept_languages)
             return html_response(render(
-                "oauth_confirm.html", locale, state=outcome.state, code=outcome.code,
+                "oauth_confirm.html", _owner_language(request), state=outcome.state,
+                code=outcome.code,
                 action=get_settings().function_url("oauth_callback"), script=_script_url(),
             ), headers=_script_csp())
         result = outcome
@@ -212,24 +210,27 @@ def _oauth_callback(request: Request) -> Response:
     return resp
 
 
-def _connect_failed(request: Request, exc: Any) -> Response:
-    """Not a dead end: what happened, in the owner's words, and the ways back."""
-    from booking import i18n
+def _connect_failed(request: Request, exc: BookingError) -> Response:
+    """Not a dead end: what happened, in the owner's words and language, and the ways back."""
+    from booking.i18n import say
     from booking.rendering import render
 
-    locale = i18n.pick(request.args.get("lang"), request.accept_languages)
-    messages = {
-        "denied": i18n.t(locale, "You did not allow access to Google Calendar, so nothing was "
-                                 "connected. You can try again from your integrations page."),
-        "calendar_not_granted": i18n.t(
-            locale, 'Calendar access was not granted. Please connect again and tick "Select '
-                    'all" on Google\'s permission page, so we can check your calendars for '
-                    'conflicts and add bookings to them.'),
-    }
+    locale = _owner_language(request)
     return html_response(render(
-        "connect_failed.html", locale, message=messages.get(exc.reason, exc.message),
+        "connect_failed.html", locale, message=say(locale, exc.message),
         retry=get_settings().function_url("oauth_start"),
         back=get_settings().function_url("owner") + "/integrations"), status=exc.status)
+
+
+def _owner_language(request: Request) -> str:
+    """The signed-in owner's language setting; the browser's when no owner is signed in here
+    (Google's redirect may land in a browser without the session)."""
+    from booking import i18n
+
+    try:
+        return authenticate(request).owner.language
+    except BookingError:
+        return i18n.pick(request.args.get("lang"), request.accept_languages)
 
 
 def route(request: Request) -> Response:
