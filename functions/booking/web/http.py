@@ -17,7 +17,7 @@ from flask import Request, Response
 from werkzeug.exceptions import HTTPException
 
 from booking import log
-from booking.domain.problems import codes
+from booking.domain.problems import Problem, codes
 from booking.errors import (
     BookingError,
     InvalidInput,
@@ -31,6 +31,8 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_FORM_PARTS = 200
 # Firestore nests maps and arrays 20 deep at most; nothing we accept needs more than a few.
 MAX_JSON_DEPTH = 16
+TOO_LARGE = Problem("body.too_large", "the body is larger than %(n)s bytes", n=MAX_BODY_BYTES)
+MALFORMED = Problem("body.malformed", "is malformed")
 
 Handler = Callable[[Request], Response]
 
@@ -145,8 +147,8 @@ def entry(name: str, *, page: bool = False,
                 # werkzeug's own refusals (a body past the limit, a malformed form): their
                 # status, in our shape, never a 500.
                 status = exc.code or 400
-                err = PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes") \
-                    if status == 413 else InvalidInput("body", "is malformed")
+                err = PayloadTooLarge(TOO_LARGE) if status == 413 \
+                    else InvalidInput("body", MALFORMED)
                 if page:
                     from booking.web.pages import error_page
 
@@ -194,7 +196,7 @@ def answer_routing_errors(app: Any) -> None:
         status = exc.code or 400
         err: BookingError = NotFound("no such resource") if status == 404 else \
             MethodNotAllowed("method not allowed") if status == 405 else \
-            InvalidInput("request", "is malformed")
+            InvalidInput("request", MALFORMED)
         if answers_pages(app.name, request.path):
             from booking.web.pages import error_page
 
@@ -209,7 +211,7 @@ def _limit_body(request: Request) -> None:
     MAX_BODY_BYTES: read once here and cached (forms parse from the cache)."""
     length = request.content_length
     if length is not None and length > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
+        raise PayloadTooLarge(TOO_LARGE)
     # A chunked body announces no length: werkzeug stops reading it at the limit.
     request.max_content_length = MAX_BODY_BYTES
     request.max_form_memory_size = MAX_BODY_BYTES
@@ -219,7 +221,7 @@ def _limit_body(request: Request) -> None:
     except HTTPException:
         # functions-framework drains the body after we answer; what is left is not read.
         request._cached_data = b""  # type: ignore[attr-defined]
-        raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes") from None
+        raise PayloadTooLarge(TOO_LARGE) from None
 
 
 def read_body(request: Request) -> dict[str, Any]:
@@ -228,19 +230,22 @@ def read_body(request: Request) -> dict[str, Any]:
     mimetype = request.mimetype or ""
     if mimetype == "application/json":
         if json_depth(raw) > MAX_JSON_DEPTH:
-            raise InvalidInput("body", f"nests deeper than {MAX_JSON_DEPTH} levels")
+            raise InvalidInput("body", Problem("body.too_deep", "nests deeper than %(n)s levels",
+                                               n=MAX_JSON_DEPTH))
         try:
             data = json.loads(raw or b"{}")
         except (ValueError, RecursionError) as exc:
-            raise InvalidInput("body", "is not valid JSON") from exc
+            raise InvalidInput("body", Problem("body.not_json", "is not valid JSON")) from exc
         if not isinstance(data, dict):
-            raise InvalidInput("body", "must be a JSON object")
+            raise InvalidInput("body", Problem("body.object", "must be a JSON object"))
         return data
     if mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         return {key: request.form.get(key, "") for key in request.form}
     if not raw:
         return {}
-    raise InvalidInput("content-type", "use application/json or application/x-www-form-urlencoded")
+    raise InvalidInput("content-type", Problem(
+        "body.content_type", "use %(types)s",
+        types="application/json or application/x-www-form-urlencoded"))
 
 
 def json_depth(raw: bytes) -> int:

@@ -100,13 +100,14 @@ def _our_origin() -> str:
 def require_same_origin_json(request: Request) -> None:
     """The CSRF rule of the module docstring."""
     if request.mimetype != "application/json":
-        raise Forbidden("changes made with the session cookie must be sent as "
-                        "application/json from this site")
+        raise Forbidden(Problem("owner.csrf.json", "changes made with the session cookie must "
+                                "be sent as application/json from this site"))
     fetch_site = request.headers.get("Sec-Fetch-Site")
     origin = request.headers.get("Origin")
     same = fetch_site == "same-origin" if fetch_site else origin == _our_origin()
     if not same:
-        raise Forbidden("cross-site requests may not change anything here")
+        raise Forbidden(Problem("owner.csrf.cross_site",
+                                "cross-site requests may not change anything here"))
 
 
 def authenticate(request: Request) -> Authenticated:
@@ -121,7 +122,7 @@ def authenticate(request: Request) -> Authenticated:
         if request.method not in SAFE_METHODS:
             require_same_origin_json(request)
         return auth
-    raise Unauthorized("sign in with your owner API key")
+    raise Unauthorized(Problem("owner.sign_in", "sign in with your owner API key"))
 
 
 def _script_url() -> str:
@@ -146,7 +147,7 @@ def _login_origin(request: Request) -> None:
     # visitor in to an account of the site's choosing.
     origin = request.headers.get("Origin")
     if origin is not None and origin != _our_origin():
-        raise Forbidden("cross-site sign-in is not accepted")
+        raise Forbidden(Problem("owner.csrf.login", "cross-site sign-in is not accepted"))
 
 
 def oauth_start(request: Request) -> Response:
@@ -185,7 +186,8 @@ def _oauth_callback(request: Request) -> Response:
         # The owner confirms an attempt started with the API key (connect.Pending below).
         auth = authenticate(request)
         if auth.session_id is None:
-            raise Forbidden("confirm from your signed-in browser")
+            raise Forbidden(Problem("connect.confirm_signed_in",
+                                    "confirm from your signed-in browser"))
         body = read_body(request)
         form = body.get("form")
         fields = ({k: (v[0] if isinstance(v, list) and v else v) for k, v in form.items()}
@@ -572,7 +574,8 @@ def _form_fields(body: dict[str, Any]) -> _Fields:
     form = body.get("form", {})
     if not isinstance(form, dict) or not all(
             isinstance(v, list) and all(isinstance(x, str) for x in v) for v in form.values()):
-        raise InvalidInput("form", "must map field names to lists of strings")
+        raise InvalidInput("form", Problem("owner.form.shape",
+                                           "must map field names to lists of strings"))
     return _Fields(form)
 
 
@@ -586,7 +589,7 @@ def _settings_from_form(form: Any) -> dict[str, Any]:
     for value in form.getlist("conflict"):
         conn_id, sep, cal_id = value.partition("|")
         if not sep:
-            raise InvalidInput("conflict", "is malformed")
+            raise InvalidInput("conflict", Problem("body.malformed", "is malformed"))
         conflicts.append({"connection_id": conn_id, "calendar_id": cal_id})
     body["conflict_calendars"] = conflicts
     for name in ("language", "time_zone"):
