@@ -94,6 +94,19 @@ def error_body(exc: BookingError, locale: str = "en") -> dict[str, Any]:
     return body
 
 
+def error_response(exc: BookingError, *, page: bool, locale: str = "en",
+                   headers: Mapping[str, str] | None = None) -> Response:
+    """The one mapping of our exceptions to answers: the status, Retry-After on a 429, and a
+    page or a JSON body, in `locale`."""
+    if page:
+        from booking.web.pages import error_page
+
+        return html_response(error_page(exc, locale), status=exc.status,
+                             headers={**(headers or {}), **error_headers(exc)})
+    return json_response(error_body(exc, locale), status=exc.status,
+                         headers={**(headers or {}), **error_headers(exc)})
+
+
 def error_headers(exc: BookingError) -> dict[str, str]:
     """Retry-After on a 429: how long until the client's window ends."""
     if isinstance(exc, TooManyRequests):
@@ -149,21 +162,11 @@ def entry(name: str, *, page: bool = False,
                 status = exc.code or 400
                 err = PayloadTooLarge(TOO_LARGE) if status == 413 \
                     else InvalidInput("body", MALFORMED)
-                if page:
-                    from booking.web.pages import error_page
-
-                    return html_response(error_page(err), status=err.status)
-                return json_response(error_body(err), status=err.status)
+                return error_response(err, page=page)
             except BookingError as exc:
                 if exc.status >= 500:
                     log.error("request failed", exc, function=name)
-                if page:
-                    from booking.web.pages import error_page
-
-                    return html_response(error_page(exc, _locale(request)), status=exc.status,
-                                         headers=error_headers(exc))
-                return json_response(error_body(exc), status=exc.status,
-                                     headers=error_headers(exc))
+                return error_response(exc, page=page, locale=_locale(request) if page else "en")
             except Exception as exc:  # noqa: BLE001 - the last line of defence: log, answer 500
                 log.error("unhandled error", exc, function=name, path=request.path)
                 if page:
@@ -197,11 +200,8 @@ def answer_routing_errors(app: Any) -> None:
         err: BookingError = NotFound("no such resource") if status == 404 else \
             MethodNotAllowed("method not allowed") if status == 405 else \
             InvalidInput("request", MALFORMED)
-        if answers_pages(app.name, request.path):
-            from booking.web.pages import error_page
-
-            return html_response(error_page(err, _locale(request)), status=err.status)
-        return json_response(error_body(err), status=err.status)
+        page = answers_pages(app.name, request.path)
+        return error_response(err, page=page, locale=_locale(request) if page else "en")
 
     app.register_error_handler(HTTPException, answer)
 

@@ -57,8 +57,7 @@ from booking.errors import (
     Unauthorized,
 )
 from booking.web.http import (
-    error_body,
-    error_headers,
+    error_response,
     html_response,
     json_response,
     read_body,
@@ -253,10 +252,7 @@ def route(request: Request) -> Response:
         # Owner-facing, so in the owner's language whatever the browser asks for.
         if exc.status >= 500:
             raise
-        from booking.web.pages import error_page
-
-        return html_response(error_page(exc, auth.owner.language), status=exc.status,
-                             headers=error_headers(exc))
+        return error_response(exc, page=True, locale=auth.owner.language)
 
 
 def _logout(request: Request, context: None, args: dict[str, str]) -> Response:
@@ -315,8 +311,7 @@ def _api(request: Request, auth: Authenticated, path: str) -> Response:
     except BookingError as exc:
         if exc.status >= 500:
             raise
-        return json_response(error_body(exc, auth.owner.language), status=exc.status,
-                             headers=error_headers(exc))
+        return error_response(exc, page=False, locale=auth.owner.language)
 
 
 def _connections(request: Request, auth: Authenticated, args: dict[str, str]) -> Response:

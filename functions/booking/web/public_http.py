@@ -13,8 +13,7 @@ from booking.errors import BookingError, MethodNotAllowed, NotFound
 from booking.web.http import (
     client_address,
     cors_headers,
-    error_body,
-    error_headers,
+    error_response,
     json_response,
     read_body,
     redirect,
@@ -33,8 +32,6 @@ def book(request: Request) -> Response:
     parts = [p for p in request.path.split("/") if p]
     if len(parts) == 2:  # /book/<owner>/<event type>: the booking page and its form
         from booking.web import booking_page
-        from booking.web.http import html_response
-        from booking.web.pages import error_page
 
         try:
             if parts[0] != "_assets":
@@ -44,8 +41,7 @@ def book(request: Request) -> Response:
         except BookingError as exc:
             if exc.status >= 500:
                 raise
-            return html_response(error_page(exc, _locale(request)), exc.status,
-                                 error_headers(exc))
+            return error_response(exc, page=True, locale=_locale(request))
     if parts == ["confirm"]:
         return confirm(request)
     if parts:
@@ -73,8 +69,7 @@ def book(request: Request) -> Response:
         from booking.domain.locales import LOCALES
 
         locale = str(fields["locale"]) if fields.get("locale") in LOCALES else "en"
-        return json_response(error_body(exc, locale), exc.status,
-                             {**cors, **error_headers(exc)})
+        return error_response(exc, page=False, locale=locale, headers=cors)
     target = fields.get("redirect")
     if isinstance(target, str) and target:
         from booking.services import owners
