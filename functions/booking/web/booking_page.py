@@ -71,9 +71,8 @@ def handle(request: Request, owner_id: str, slug: str) -> Response:
             return _book(event, values, zone, locale, now)
         except InvalidInput as exc:
             errors, status = _field_messages(exc.fields, locale), 400
-        except Conflict:
-            errors, status = {"start": i18n.t(locale, "That time was just taken. Please pick "
-                                                      "another one.")}, 409
+        except Conflict as exc:
+            errors, status = _conflict_message(exc, locale), 409
     chosen = _chosen_start(values.get("start"))
     month, day = _month_and_day(request, zone, now, chosen)
     slots = availability.month_slots(owner_id, slug, month, zone, now)
@@ -116,6 +115,15 @@ def _month_and_day(request: Request, zone: ZoneInfo, now: datetime,
     if day is not None and day.replace(day=1) != month:
         day = None
     return month, day
+
+
+def _conflict_message(exc: Conflict, locale: str) -> dict[str, str]:
+    """A time taken meanwhile reads next to the times; other refusals (a full day next to the
+    times, the guest's cap on upcoming bookings above the form) say why in their words."""
+    code = getattr(exc.message, "code", None)
+    if code == "booking.taken":
+        return {"start": i18n.t(locale, "That time was just taken. Please pick another one.")}
+    return {"start" if code == "booking.day_full" else "form": i18n.say(locale, exc.message)}
 
 
 def _field_messages(fields: dict[str, str], locale: str) -> dict[str, str]:

@@ -148,3 +148,17 @@ def test_limits_are_validated_and_link_pages_are_limited_per_address(
     assert codes[:20] == [404] * 20 and codes[20:] == [429, 429], codes
     assert requests.get(f"{stack.base_url}/cancel", params={"token": "x"}, timeout=30,
                         headers={"X-Forwarded-For": HONEST}).status_code == 404
+
+
+def test_the_booking_page_says_the_guests_cap_in_the_guests_language(
+        stack: Stack, owner_key: str) -> None:
+    _limits(stack, owner_key, open_bookings_per_email=1)
+    day = next_tuesday()
+    assert book(stack, at(day, "09:00")).status_code == 201
+    page = requests.post(f"{stack.base_url}/book/mia/intro?tz=Europe/Ljubljana&lang=sl", data={
+        "start": at(day, "11:00").isoformat(), "name": "Guest", "email": "guest@example.org"},
+        timeout=60)
+    assert page.status_code == 409, page.text[:1000]
+    # Not "that time was just taken": the guest learns what to do, in Slovenian.
+    assert "prekličite eno, da rezervirate novo" in page.text
+    assert "Coach &lt;Owner&gt;" in page.text and len(bookings()) == 1  # escaped
