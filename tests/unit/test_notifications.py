@@ -14,6 +14,7 @@ from booking.domain.email import Email
 from booking.domain.meeting import Meeting, format_duration, format_range, format_short
 from booking.services.notifications import (
     cancellation_emails,
+    confirm_request_email,
     confirmation_emails,
     conflict_email,
     meet_link_emails,
@@ -508,3 +509,25 @@ def test_the_meet_link_follow_up_gives_both_the_link_and_the_raised_invitation()
     assert "Povezava za video srečanje" in slovene.text
     with pytest.raises(ValueError, match="Meet link"):
         meet_link_emails(meeting(meet_link=None), stamp=STAMP)
+
+
+# --- confirm by email -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("locale", ["en", "sl"])
+def test_a_confirm_request_carries_the_link_and_nothing_the_request_wrote(locale: str) -> None:
+    """To an address nobody has confirmed: no name, notes or answers (a script could have our
+    sender mail its words to anyone), no invitation, no Meet link, no cancel link."""
+    m = meeting(guest_name="Buy pills at spam.example", notes=f"Call now {SCRIPT}",
+                answers=(("Topic?", "cheap pills"),), guest_locale=locale)
+    email = confirm_request_email(m, confirm_url="https://book.example.com/book/confirm?token=t",
+                                  hold_until=z("2026-11-20T12:10"))
+    text = everything(email)
+    assert "https://book.example.com/book/confirm?token=t" in email.text
+    assert 'href="https://book.example.com/book/confirm?token=t"' in email.html
+    for word in ("pills", "Call now", "script", MEET_LINK, CANCEL_URL, RESCHEDULE_URL):
+        assert word not in text
+    assert email.to_email == "ana@example.org" and email.to_name == ""
+    assert not email.attachments and email.reply_to is None
+    assert "07:10 (America/New_York)" in email.text  # the hold's end, in the guest's zone
+    assert email.subject.startswith("Please confirm" if locale == "en" else "Potrdite")
