@@ -275,7 +275,7 @@ def test_to_dict_is_the_stored_form_following_the_owners_zone() -> None:
     stored = parse_event_type(data(), ZONE).to_dict()
     assert set(stored) == {"slug", "title", "description", "location", "location_details",
                            "reminders", "questions", "active", "rules", "confirm_by_email",
-                           "hold_minutes"}
+                           "hold_minutes", "seats"}
     assert stored["rules"]["time_zone"] is None  # null: the owner's zone, read when evaluated
     assert stored["reminders"] == [{"method": "email", "minutes": 1440},
                                    {"method": "popup", "minutes": 10}]

@@ -96,6 +96,8 @@ BAD_EVENT_TYPES = [
     {"slug": "ok", "title": "T", "rules": {"weekly_hours": {"mon": ["x"]},
                                            "duration_minutes": 30}},
     {"slug": "ok", "title": "T", "rules": {"weekly_hours": [], "duration_minutes": 30}},
+    {"slug": "ok", "title": "T", "seats": 101,
+     "rules": {"weekly_hours": {"mon": [["09:00", "12:00"]]}, "duration_minutes": 30}},
 ]
 
 

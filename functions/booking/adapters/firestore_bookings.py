@@ -2,7 +2,7 @@
 
     owners/{owner_id}/bookings/{booking_id}   the booking (guest, times, status, Google ids)
     owners/{owner_id}/ledger/{YYYY-MM-DD}     entries: {booking_id: {start, end, buffers, day,
-                                                                 event_type}}
+                                                                 event_type, group_id?}}
     owners/{owner_id}/ledger/{slug}@{YYYY-MM} the same entries, of one event type's month
 
 A booking's entry also goes to its event type's month document. A claim whose event type has
@@ -83,13 +83,16 @@ def entry_of(doc: dict[str, Any]) -> dict[str, Any]:
              "day": doc.get("ledger_day"), "event_type": doc.get("event_type")}
     if doc.get("hold_until") is not None:
         entry["hold_until"] = doc["hold_until"]
+    if doc.get("group_id"):
+        entry["group_id"] = doc["group_id"]
     return entry
 
 
 def booked_of(entry: dict[str, Any]) -> Booked:
     return Booked(Interval(entry["start"], entry["end"]),
                   buffer_before=timedelta(minutes=int(entry["buffer_before_minutes"])),
-                  buffer_after=timedelta(minutes=int(entry["buffer_after_minutes"])))
+                  buffer_after=timedelta(minutes=int(entry["buffer_after_minutes"])),
+                  group=entry.get("group_id"))
 
 
 @dataclass
@@ -223,15 +226,18 @@ def _write_guest(batch: Any, ref: Any, snap: Any, entries: dict[str, Any], booki
 
 
 def claim(owner_id: str, booking_id: str, doc: dict[str, Any], days: Sequence[str],
-          decide: Callable[[Ledger], None],
-          outbox_rows: Sequence[tuple[str, dict[str, Any]]],
+          decide: Callable[[Ledger], dict[str, Any] | None],
+          outbox_rows: Sequence[tuple[str, dict[str, Any]]] | Callable[
+              [dict[str, Any]], Sequence[tuple[str, dict[str, Any]]]],
           also: Sequence[str] = (), watch: Sequence[str] = (), *,
           now: datetime) -> tuple[dict[str, Any], bool]:
     """Creates the booking, its ledger entries and its outbox rows at once, after `decide` saw
     the ledger of `days` and `watch` and the guest's open bookings (`Ledger.guest`) and did
-    not raise, on the condition that none of those changed meanwhile. The entry goes to each
-    of `days` and, without a condition, to `also`. An existing booking with this id (the same
-    idempotency key) is returned as it is: (booking, created)."""
+    not raise, on the condition that none of those changed meanwhile. `decide` may return
+    fields it settled for the booking (the group slot a seat joins); `outbox_rows` may then be
+    made from the booking as it is written. The entry goes to each of `days` and, without a
+    condition, to `also`. An existing booking with this id (the same idempotency key) is
+    returned as it is: (booking, created)."""
     from google.cloud import firestore as fs
 
     db = clients.firestore()
@@ -245,21 +251,22 @@ def claim(owner_id: str, booking_id: str, doc: dict[str, Any], days: Sequence[st
             return {"id": existing.id, **existing.to_dict()}, False
         ledger, guest_snap = _read_ledger(owner_id, [*days, *watch], now, guest_ref)
         ledger.guest = _guest_entries(owner_id, email, guest_snap, now)
-        decide(ledger)
+        written = {**doc, **(decide(ledger) or {})}
         batch = db.batch()
-        batch.create(booking_ref, doc)
-        _write_ledger(batch, owner_id, ledger, booking_id, (), days, entry_of(doc))
+        batch.create(booking_ref, written)
+        _write_ledger(batch, owner_id, ledger, booking_id, (), days, entry_of(written))
         _write_guest(batch, guest_ref, guest_snap, ledger.guest, booking_id,
-                     holds.guest_entry(doc) or {}, now)
+                     holds.guest_entry(written) or {}, now)
         for key in also:
             batch.set(_ledger(owner_id, key), {"touched": fs.SERVER_TIMESTAMP,
-                                               "entries": {booking_id: entry_of(doc)}},
+                                               "entries": {booking_id: entry_of(written)}},
                       merge=True)
-        for row_id, row in outbox_rows:
+        rows = outbox_rows(written) if callable(outbox_rows) else outbox_rows
+        for row_id, row in rows:
             batch.create(outbox.document(row_id), row)
         if not _committed(batch, attempt):
             continue
-        return {"id": booking_id, **doc}, True
+        return {"id": booking_id, **written}, True
     raise Contention("booking", "too many bookings at once")
 
 
@@ -356,6 +363,30 @@ def set_next_reminder(owner_id: str, booking_id: str, at: datetime | None,
     except (gexc.FailedPrecondition, gexc.NotFound):
         return False
     return True
+
+
+def group(owner_id: str, group_id: str) -> list[dict[str, Any]]:
+    """Every seat of a group slot, cancelled ones too, oldest first (an equality query on one
+    field: the automatic single-field index serves it)."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    query = _col(owner_id).where(filter=FieldFilter("group_id", "==", group_id))
+    return sorted(({"id": d.id, **d.to_dict()} for d in query.stream()),
+                  key=lambda b: (b["created_at"], b["id"]))
+
+
+def groups(owner_id: str, group_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    """The seats of each of `group_ids` that has any (an `in` query per 30 ids)."""
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    found: dict[str, list[dict[str, Any]]] = {}
+    ids = sorted(set(group_ids))
+    for i in range(0, len(ids), 30):
+        query = _col(owner_id).where(filter=FieldFilter("group_id", "in", ids[i:i + 30]))
+        for d in query.stream():
+            found.setdefault(str(d.get("group_id")), []).append({"id": d.id, **d.to_dict()})
+    return {gid: sorted(seats, key=lambda b: (b["created_at"], b["id"]))
+            for gid, seats in found.items()}
 
 
 def get_many(owner_id: str, booking_ids: Sequence[str]) -> list[dict[str, Any]]:

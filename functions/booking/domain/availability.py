@@ -130,12 +130,15 @@ class Booked:
 
     `counts_toward_limit` is False for a booking of another of the owner's event types: it
     still blocks its time and buffers, but does not use up this event type's daily quota.
+    `group` names the group slot a seat of a group event belongs to: its seats together are
+    one booking for every limit (see `seats`).
     """
 
     interval: Interval
     buffer_before: timedelta = _ZERO
     buffer_after: timedelta = _ZERO
     counts_toward_limit: bool = True
+    group: str | None = None
 
     def __post_init__(self) -> None:
         if self.buffer_before < _ZERO or self.buffer_after < _ZERO:
@@ -275,7 +278,8 @@ def limit_periods(day: date, week_start: int) -> tuple[tuple[str, date], ...]:
 
 class Limits:
     """This event type's bookings and booked time per owner day, week and month, and every
-    booking per day (for the owner's cap), counted once so each day's check is a look-up."""
+    booking per day (for the owner's cap), counted once so each day's check is a look-up.
+    The seats of one group slot count as one booking of its length, as peers count them."""
 
     def __init__(
         self, rules: AvailabilityRules, booked: Sequence[Booked], owner_daily_cap: int | None
@@ -285,7 +289,12 @@ class Limits:
         self.count: Counter[tuple[str, date]] = Counter()
         self.time: dict[tuple[str, date], timedelta] = {}
         self.everyone: Counter[date] = Counter()
+        groups: set[str] = set()
         for booking in booked:
+            if booking.group is not None:
+                if booking.group in groups:
+                    continue
+                groups.add(booking.group)
             day = owner_day(booking.interval.start, rules.zone)
             self.everyone[day] += 1
             if booking.counts_toward_limit:

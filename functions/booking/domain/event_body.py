@@ -15,23 +15,26 @@ def event_body(*, event_id: str, booking_id: str, title: str, guest_name: str,
                guest_email: str, start: datetime, end: datetime, time_zone: str,
                details: str, meet: bool, reminders: Sequence[dict[str, Any]],
                owner_addresses: Collection[str], ical_uid: str,
-               location: str = "") -> dict[str, Any]:
+               location: str = "", attendees: Sequence[tuple[str, str]] | None = None,
+               summary: str | None = None) -> dict[str, Any]:
     """The body of events.insert. The guest is the one attendee, unless the guest is one of the
     owner's own addresses (an owner booking themself must not be invited to their own event).
     The Meet request id is the booking id, so a retried insert cannot ask for a second room.
     The iCalUID is the one our .ics invitations carry, so a mail client that imports the
-    emailed invitation updates this event instead of adding a second one."""
+    emailed invitation updates this event instead of adding a second one. A group slot's
+    event passes its `attendees` (email, name) and `summary` instead of one guest's."""
     owners = {a.lower() for a in owner_addresses}
-    attendees = [] if guest_email.lower() in owners else [
-        {"email": guest_email, "displayName": guest_name, "responseStatus": "needsAction"}]
+    invited = attendees if attendees is not None else \
+        [] if guest_email.lower() in owners else [(guest_email, guest_name)]
     body: dict[str, Any] = {
         "id": event_id,
         "iCalUID": ical_uid,
-        "summary": f"{title} with {guest_name}",
+        "summary": summary if summary is not None else f"{title} with {guest_name}",
         "description": details,
         "start": {"dateTime": _rfc3339(start), "timeZone": time_zone},
         "end": {"dateTime": _rfc3339(end), "timeZone": time_zone},
-        "attendees": attendees,
+        "attendees": [{"email": email, "displayName": name, "responseStatus": "needsAction"}
+                      for email, name in invited],
         "reminders": {"useDefault": False,
                       "overrides": [{"method": r["method"], "minutes": int(r["minutes"])}
                                     for r in reminders]},

@@ -22,6 +22,7 @@ from booking.domain.rules import (
     parse_rules,
     rules_to_dict,
 )
+from booking.domain.seats import MAX_SEATS
 
 LOCATIONS = ("google_meet", "phone", "in_person", "custom")
 REMINDER_METHODS = ("email", "popup")
@@ -62,6 +63,8 @@ class EventType:
     # emailed to them (booking.domain.holds).
     confirm_by_email: bool = False
     hold_minutes: int = holds.DEFAULT_HOLD_MINUTES
+    # Guests per slot: 1 is a one-to-one meeting; more makes group slots (domain.seats).
+    seats: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         rules = rules_to_dict(self.rules)
@@ -78,12 +81,13 @@ class EventType:
             "active": self.active,
             "confirm_by_email": self.confirm_by_email,
             "hold_minutes": self.hold_minutes,
+            "seats": self.seats,
             "rules": rules,
         }
 
 
 _KNOWN = {"slug", "title", "description", "location", "location_details", "reminders",
-          "questions", "active", "rules", "confirm_by_email", "hold_minutes"}
+          "questions", "active", "rules", "confirm_by_email", "hold_minutes", "seats"}
 
 
 def parse_event_type(data: Mapping[str, Any], owner_time_zone: str,
@@ -142,6 +146,10 @@ def parse_event_type(data: Mapping[str, Any], owner_time_zone: str,
         problems["hold_minutes"] = Problem("event_type.hold_minutes",
                                            "must be a whole number from %(low)s to %(high)s",
                                            low=low, high=high)
+    seats = data.get("seats", 1)
+    if not isinstance(seats, int) or isinstance(seats, bool) or not 1 <= seats <= MAX_SEATS:
+        problems["seats"] = Problem("event_type.seats", "must be 1 to %(high)s", high=MAX_SEATS)
+        seats = 1
     raw_rules = data.get("rules")
     rules: AvailabilityRules | None = None
     own_zone: object = None
@@ -169,6 +177,7 @@ def parse_event_type(data: Mapping[str, Any], owner_time_zone: str,
         questions=tuple(q.strip() for q in questions), active=bool(active),
         time_zone=None if own_zone is None else rules.time_zone,
         confirm_by_email=bool(confirm), hold_minutes=hold or holds.DEFAULT_HOLD_MINUTES,
+        seats=int(seats),
     )
 
 

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from booking import fanout
 from booking.adapters import firestore_owners as owners_store
 from booking.domain import ids
+from booking.domain import seats as seat_rules
 from booking.domain.availability import (
     bookable_dates,
     compute_slots,
@@ -118,15 +119,23 @@ def slots(query: Query, now: datetime,
         # Google's busy time are read at once: the guest waits for the slower of the two.
         found = compute_slots(rules, span=span, busy=[], booked=[], now=now,
                               owner_daily_cap=cap)
+        left: dict[datetime, int] = {}
         if found:
             reads: list[Callable[[], Any]] = [
                 functools.partial(source.busy, owner, window, now),
                 functools.partial(busy_time.booked, owner, window, event_type.slug, now,
                                   reach=rules.limit_reach)]
             busy, booked = fanout.run_all(reads)
-            found = compute_slots(rules, span=span, busy=busy, booked=booked, now=now,
-                                  owner_daily_cap=cap)
+            found, left = seat_rules.slots_with_seats(
+                rules, event_type.seats, span=span, busy=busy, booked=booked, now=now,
+                owner_daily_cap=cap)
     days = group_by_local_day(found, query.zone)
+    seats: dict[str, Any] = {}
+    if event_type.seats > 1:
+        # Seats left at each start (the keys are the starts as `days` lists them).
+        seats = {"seats": event_type.seats,
+                 "seats_left": {moment.isoformat(): left.get(moment, event_type.seats)
+                                for moments in days.values() for moment in moments}}
     return {
         "owner": owner.id,
         "event_type": event_type.slug,
@@ -136,6 +145,7 @@ def slots(query: Query, now: datetime,
         "time_zone": query.zone.key,
         "days": {day: [moment.isoformat() for moment in moments]
                  for day, moments in days.items()},
+        **seats,
     }
 
 

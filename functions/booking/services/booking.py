@@ -27,14 +27,12 @@ from zoneinfo import ZoneInfo
 from booking.adapters import firestore_bookings as bookings
 from booking.deadline import Deadline, for_request
 from booking.domain import holds
-from booking.domain.availability import Booked, slot_is_offered
+from booking.domain.availability import Booked
 from booking.domain.booking_rules import (
-    TAKEN,
     GuestInputError,
     GuestRequest,
     asks_questions,
     booking_id_for,
-    clashes,
     parse_guest_request,
     request_fingerprint,
 )
@@ -45,7 +43,6 @@ from booking.services import busy as busy_time
 from booking.services import (
     calendar_writes,
     confirmations,
-    conflict_check,
     event_types,
     limits,
     meetings,
@@ -119,29 +116,30 @@ def _book(req: GuestRequest, now: datetime, budget: Deadline, owner: Any, event_
     window = busy_time.query_span(Interval(req.start, end), duration=timedelta(0),
                                   before=rules.buffer_before, after=rules.buffer_after)
     booked = busy_time.booked(owner, window, event_type.slug, now, reach=rules.limit_reach)
-    busy_time.refuse_early(rules, req.start, booked, now, owner.max_bookings_per_day)
     # Live: this is the check that must never trust anything cached or sent by the client.
-    busy = busy_time.LiveGoogleBusy(connections).busy(owner, window, now, budget)
-    if not slot_is_offered(rules, req.start, busy=busy, booked=booked, now=now,
-                           owner_daily_cap=owner.max_bookings_per_day):
-        raise Conflict(TAKEN)
+    busy_time.check_live(
+        rules, event_type.seats, req.start, booked=booked, now=now,
+        owner_daily_cap=owner.max_bookings_per_day,
+        live=lambda: busy_time.LiveGoogleBusy(connections).busy(owner, window, now, budget))
 
     docs = limits.documents(event_type.slug, rules, req.start, ZoneInfo(owner.time_zone))
     new = Booked(Interval(req.start, end), rules.buffer_before, rules.buffer_after)
+    seats = event_type.seats
 
-    def decide(ledger: bookings.Ledger) -> None:
-        if clashes(new, ledger.booked()):
-            raise Conflict(TAKEN)
-        limits.refuse_if_full(ledger, docs.day, event_type.slug, rules, owner)
+    def decide(ledger: bookings.Ledger) -> dict[str, Any] | None:
+        joined = limits.settle(ledger, new, docs.day, event_type.slug, rules, owner, seats)
         # Inside the claim: simultaneous requests for one email cannot pass the cap together.
         if ledger.guest_open() >= cap:
             raise Conflict(Problem("booking.guest_cap",
                                    "This email already has %(cap)s upcoming booking(s) with "
                                    "%(owner)s; cancel one to book another.", cap=cap,
                                    owner=owner.name))
+        # A seat starts a group slot named after itself, or joins the one there.
+        return {"group_id": joined or booking_id} if seats > 1 else None
 
     doc = {**_document(owner, event_type, req, booking_id, end, now, list(docs.days)),
            "request_fingerprint": fingerprint}
+    held: list[tuple[str, dict[str, Any]]] = []
     if event_type.confirm_by_email:
         # A hold: the slot is ours for a few minutes, and the guest gets one email with the
         # confirm link; nothing goes to Google or the owner before they confirm.
@@ -149,14 +147,13 @@ def _book(req: GuestRequest, now: datetime, budget: Deadline, owner: Any, event_
         # Unconfirmed, it is deleted by Firestore's TTL a day after it lapsed (infra/).
         doc.update({"status": "pending", "google_status": "held", "hold_until": until,
                     "expire_at": until + holds.KEEP_LAPSED})
-        row_id, row = confirmations.request_row(owner, {"id": booking_id, **doc}, now)
-        rows = [(row_id, row)]
+        held = [confirmations.request_row(owner, {"id": booking_id, **doc}, now)]
     else:
         doc["next_reminder_at"] = reminders.next_at(doc)
-        row_id, row = calendar_writes.row(owner.id, booking_id, "create", 0, now)
-        # Left to resync, off the guest's path: did busy time slip in before our insert?
-        check_id, check = conflict_check.row(owner.id, booking_id, now)
-        rows = [(row_id, row), (check_id, check)]
+
+    def rows(written: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        return held or calendar_writes.rows_for_new(owner.id, booking_id,
+                                                    written.get("group_id"), now)
     stored, created = bookings.claim(owner.id, booking_id, doc, decide=decide, outbox_rows=rows,
                                      **limits.claim_arguments(docs), now=now)
     if not created:
@@ -164,7 +161,8 @@ def _book(req: GuestRequest, now: datetime, budget: Deadline, owner: Any, event_
         return earlier or meetings.view(stored), False
     # Committed: from here on the answer is 201. The first try never raises (the outbox records
     # any failure on the row), and a failed re-read falls back to what was stored.
-    outbox.deliver(row_id, now, budget)
+    first = rows(stored)[0][0]
+    outbox.deliver(first, now, budget)
     try:
         return meetings.view(bookings.get(owner.id, booking_id)), True
     except Exception:  # noqa: BLE001 - the booking stands; its Meet link is in the emails

@@ -17,7 +17,7 @@ final claim.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -26,9 +26,10 @@ from booking.adapters import firestore_bookings as bookings_store
 from booking.adapters import firestore_owners as owners_store
 from booking.adapters import google_calendar
 from booking.deadline import Deadline
-from booking.domain.availability import Booked
-from booking.domain.booking_rules import refusal
-from booking.domain.intervals import Interval
+from booking.domain import seats as seat_rules
+from booking.domain.availability import Booked, slot_is_offered
+from booking.domain.booking_rules import TAKEN, refusal
+from booking.domain.intervals import Interval, normalise, subtract
 from booking.domain.model import Connection, Owner
 from booking.domain.rules import AvailabilityRules
 from booking.errors import Conflict, InvalidInput
@@ -120,6 +121,27 @@ class CachedBusy:
         return found + self.live.accounts(owner, live, span, now, deadline)
 
 
+def check_live(rules: AvailabilityRules, seats: int, start: datetime, *,
+               booked: Sequence[Booked], live: Callable[[], list[Interval]], now: datetime,
+               owner_daily_cap: int | None, taken: str = TAKEN) -> None:
+    """Whether a guest may take `start`: the rules and our bookings first (no Google call for
+    a time they refuse), then `live` busy time. A start where this event type has a group slot
+    with a free seat is checked as joining it: without the group's own seats and its own
+    Google event (domain.seats); a full one is a 409 that says so."""
+    where = seat_rules.place(Interval(start, start + rules.duration), seats, booked) \
+        if seats > 1 else seat_rules.Placement(None)
+    if where.full:
+        raise Conflict(seat_rules.FULL)
+    others = seat_rules.without(booked, where.group.id) if where.group else list(booked)
+    refuse_early(rules, start, others, now, owner_daily_cap)
+    busy = live()
+    if where.group is not None:
+        busy = subtract(normalise(busy), [where.group.interval])
+    if not slot_is_offered(rules, start, busy=busy, booked=others, now=now,
+                           owner_daily_cap=owner_daily_cap):
+        raise Conflict(taken)
+
+
 def booked(owner: Owner, span: Interval, event_type: str, now: datetime,
            exclude: str | None = None, reach: timedelta = timedelta(days=2)) -> list[Booked]:
     """Bookings that hold their time at `now` (confirmed, or a hold not yet lapsed: nothing
@@ -139,6 +161,7 @@ def booked(owner: Owner, span: Interval, event_type: str, now: datetime,
             buffer_before=timedelta(minutes=int(doc.get("buffer_before_minutes", 0))),
             buffer_after=timedelta(minutes=int(doc.get("buffer_after_minutes", 0))),
             counts_toward_limit=doc.get("event_type") == event_type,
+            group=doc.get("group_id"),
         ))
     return found
 

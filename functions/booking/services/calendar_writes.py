@@ -17,6 +17,12 @@ meanwhile.
     meet     a Meet room Google is still making (`pending`): polled until it is ready (then
              both people get the link) or given up on
 
+A seat of a group event (domain.seats) owes a write of its GROUP's one event instead, whatever
+its action: the row names the group, and its delivery brings that event to the group's seats as
+they are then (made if missing, every confirmed seat's guest an attendee, at the seats' time;
+deleted once no seat is left). It reads the seats again after its write and writes again if
+they changed meanwhile, so two seats' rows delivered at once still leave every guest on it.
+
 When the confirmation had to go without the Meet link (Google down at booking time, or the
 room still pending), both people get one follow-up with the link and the updated invitation.
 """
@@ -31,6 +37,7 @@ from booking.adapters import firestore_outbox, google_calendar
 from booking.adapters import firestore_owners as owners_store
 from booking.config import get_settings
 from booking.deadline import Deadline
+from booking.domain import seats as seat_rules
 from booking.domain.booking_rules import event_id_for
 from booking.domain.event_body import event_body, meet_link
 from booking.domain.model import Connection, Owner
@@ -39,33 +46,50 @@ from booking.services import google_access, meetings
 from booking.services.stored import translating
 
 MEET_POLL_DELAY = timedelta(seconds=10)
+GROUP_ROUNDS = 5
 
 
-def row_id(booking_id: str, action: str, sequence: int) -> str:
+def row_id(booking_id: str, action: str, sequence: int, group: str | None = None) -> str:
     from booking.services.outbox import item_id
 
-    return item_id("google_event", booking_id, action, str(sequence))
+    return item_id("google_event", booking_id, action, str(sequence), *([group] if group else []))
 
 
 def row(owner_id: str, booking_id: str, action: str, sequence: int,
-        now: datetime) -> tuple[str, dict[str, Any]]:
+        now: datetime, *, group: str | None = None) -> tuple[str, dict[str, Any]]:
     """(id, row) of a Google write owed for the booking's `sequence`, for the same commit as
-    the change that owes it."""
+    the change that owes it; for a seat, the write of its `group`'s event."""
     from booking.services.outbox import OwedFor
 
-    return row_id(booking_id, action, sequence), firestore_outbox.new_row(
-        "google_event", owner_id,
-        {"owner_id": owner_id, "booking_id": booking_id, "action": action}, now,
+    payload = {"owner_id": owner_id, "booking_id": booking_id, "action": action,
+               **({"group_id": group} if group else {})}
+    return row_id(booking_id, action, sequence, group), firestore_outbox.new_row(
+        "google_event", owner_id, payload, now,
         owed_for=OwedFor(owner_id, booking_id, sequence, "google").to_dict())
 
 
 @translating
+def rows_for_new(owner_id: str, booking_id: str, group: str | None,
+                 now: datetime) -> list[tuple[str, dict[str, Any]]]:
+    """What a booking owes once it is confirmed: its event (its group's, for a seat), then,
+    left to resync off the guest's path, the check whether busy time slipped in before our
+    insert (not for a seat joining a group: that event was checked when it was made)."""
+    from booking.services import conflict_check
+
+    found = [row(owner_id, booking_id, "create", 0, now, group=group)]
+    if group in (None, booking_id):
+        found.append(conflict_check.row(owner_id, booking_id, now))
+    return found
+
+
 def deliver(payload: dict[str, Any], oid: str, deadline: Deadline) -> dict[str, Any]:
     owner = owners_store.get_owner(payload["owner_id"])
     booking = bookings.get(owner.id, payload["booking_id"])
     action = payload["action"]
     if action not in ("create", "update", "delete", "meet"):
         raise PermanentError("google", f"unknown action {action!r}")
+    if payload.get("group_id") and action != "meet":
+        return _sync_group(owner, booking, str(payload["group_id"]), deadline)
     if booking["status"] != "confirmed":
         return _delete(owner, booking, deadline)
     if action == "meet":
@@ -259,6 +283,105 @@ def _delete(owner: Owner, booking: dict[str, Any], deadline: Deadline) -> dict[s
                                                                 deadline=deadline))
     bookings.update(owner.id, booking["id"], {"google_status": "deleted"})
     return {"deleted": event_id}
+
+
+def _sync_group(owner: Owner, booking: dict[str, Any], group_id: str,
+                deadline: Deadline) -> dict[str, Any]:
+    """Brings the group's one event to its seats; see the module docstring."""
+    for _ in range(GROUP_ROUNDS):
+        seats = bookings.group(owner.id, group_id)
+        here = [s for s in seats if s["status"] == "confirmed"]
+        if not here:
+            return _delete_group(owner, group_id, seats, deadline)
+        try:
+            event = _write_group(owner, group_id, seats, here, deadline)
+        except TransientError:
+            if booking["status"] == "confirmed" and not booking.get("event_id"):
+                # As for a one-guest booking: the guest learns now that the seat stands.
+                _owe_confirmation(owner, booking, deadline)
+            raise
+        if _seat_state(bookings.group(owner.id, group_id)) != _seat_state(seats):
+            continue  # a seat came or went during our write: write again
+        link = meet_link(event) or next((s["meet_link"] for s in here if s.get("meet_link")),
+                                        None)
+        for seat in here:
+            fields = {"event_id": event["id"], "html_link": event.get("htmlLink"),
+                      "meet_link": link, "written_start": seat["start"],
+                      "written_end": seat["end"],
+                      "google_status": "updated" if seat.get("event_id") else "created"}
+            if any(seat.get(k) != v for k, v in fields.items() if k != "google_status"):
+                bookings.update(owner.id, seat["id"], fields)
+            if not seat.get("event_id"):
+                _owe_confirmation(owner, {**seat, **fields}, deadline)
+            if seat.get("meet") and not seat.get("meet_link"):
+                _meet_followup(owner, {**seat, **fields}, event, deadline)
+        return {"event_id": event["id"], "seats": len(here)}
+    raise TransientError("google", "the group's seats kept changing during the write")
+
+
+def _seat_state(seats: list[dict[str, Any]]) -> list[tuple[str, str, datetime]]:
+    return [(s["id"], s["status"], s["start"]) for s in seats]
+
+
+def _write_group(owner: Owner, group_id: str, seats: list[dict[str, Any]],
+                 here: list[dict[str, Any]], deadline: Deadline) -> dict[str, Any]:
+    """The event made if missing, then patched to the seats' guests and time if it differs
+    (keeping each staying guest's answer: Google replaces the whole attendee list)."""
+    lead = here[0]  # the first seat still booked: the group's calendar, title and Meet
+    conn, calendar_id = _connection(owner, lead)
+    event_id = event_id_for(group_id)
+    wanted = seat_rules.attendees([seat_rules.Guest(s["guest"]["email"], s["guest"]["name"])
+                                   for s in here], _owner_addresses(owner))
+    body = _group_body(owner, group_id, lead, here, wanted)
+    event: dict[str, Any]
+    if not any(s.get("event_id") for s in seats):
+        event = _guarded(owner, conn, lambda: google_calendar.insert_event(
+            conn, calendar_id, body, conference=bool(lead.get("meet")), deadline=deadline))
+    else:
+        event = _guarded(owner, conn, lambda: google_calendar.get_event(
+            conn, calendar_id, event_id, deadline=deadline))
+    attendees = event.get("attendees") or []
+    if seat_rules.same_attendees(attendees, wanted) and _start_of(event) == here[0]["start"] \
+            and event.get("summary") == body["summary"]:
+        return event
+    known = {str(a.get("email", "")).lower(): a for a in attendees}
+    change = {key: body[key] for key in ("summary", "description", "start", "end")}
+    change["attendees"] = [known.get(g.email.lower()) or
+                           {"email": g.email, "displayName": g.name,
+                            "responseStatus": "needsAction"} for g in wanted]
+    return dict(_guarded(owner, conn, lambda: google_calendar.patch_event(
+        conn, calendar_id, event_id, change, deadline=deadline)))
+
+
+def _group_body(owner: Owner, group_id: str, lead: dict[str, Any],
+                here: list[dict[str, Any]], wanted: list[seat_rules.Guest]) -> dict[str, Any]:
+    details = "\n\n".join(_details(owner, seat) for seat in here)
+    body = event_body(
+        event_id=event_id_for(group_id), booking_id=group_id, title=lead["title"],
+        guest_name="", guest_email="", start=here[0]["start"], end=here[0]["end"],
+        time_zone=owner.time_zone, details=details, meet=bool(lead.get("meet")),
+        reminders=lead.get("reminders", []), owner_addresses=(),
+        location=lead.get("location_text", ""),
+        ical_uid=meetings.meeting_of(owner, {**lead, "id": group_id}, with_links=False).uid,
+        attendees=[(g.email, g.name) for g in wanted],
+        summary=f"{lead['title']} ({len(here)} booked)")
+    body["extendedProperties"]["private"]["group_id"] = group_id
+    return body
+
+
+def _delete_group(owner: Owner, group_id: str, seats: list[dict[str, Any]],
+                  deadline: Deadline) -> dict[str, Any]:
+    """No seat is left: the group's event goes (by its derived id, like a booking's)."""
+    if seats and seats[0].get("calendar") and any(
+            s.get("google_status") != "deleted" for s in seats):
+        conn, calendar_id = _connection(owner, seats[0])
+        event_id = event_id_for(group_id)
+        _guarded(owner, conn, lambda: google_calendar.delete_event(
+            conn, calendar_id, event_id, deadline=deadline))
+    for seat in seats:
+        if seat.get("google_status") != "deleted":
+            bookings.update(owner.id, seat["id"], {"google_status": "deleted"})
+    return {"deleted": event_id_for(group_id)}
 
 
 def _owner_addresses(owner: Owner) -> set[str]:

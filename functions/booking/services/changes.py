@@ -9,6 +9,7 @@ right after it loses nothing: resync delivers what is left.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,13 +20,12 @@ from booking.adapters import firestore_owners as owners_store
 from booking.adapters import signing_keys
 from booking.adapters.firestore_bookings import DELETE_FIELD, Transition
 from booking.deadline import Deadline, for_request
+from booking.domain import seats as seat_rules
 from booking.domain import tokens
-from booking.domain.availability import Booked, compute_slots, slot_is_offered
+from booking.domain.availability import Booked
 from booking.domain.booking_rules import (
     CONTROL,
-    TAKEN,
     at_most_characters,
-    clashes,
     has_control,
 )
 from booking.domain.intervals import Interval, normalise, subtract
@@ -123,8 +123,8 @@ def cancel(owner: Owner, booking_id: str, *, version: int | None, reason: str, b
     staged = {**current, "status": "cancelled", "sequence": sequence}
     emails = cancellation_emails(meetings.meeting_of(owner, staged, with_links=False),
                                  reason=reason, cancelled_by=by, stamp=now)
-    rows = [*([calendar_writes.row(owner.id, booking_id, "delete", sequence, now)]
-              if google else []),
+    rows = [*([calendar_writes.row(owner.id, booking_id, "delete", sequence, now,
+                                   group=current.get("group_id"))] if google else []),
             *email_rows(owner, emails, f"{booking_id}:cancellation", now,
                         owed_for=outbox.OwedFor(owner.id, booking_id, sequence, "final"))]
     gone = {} if google else {"google_status": "deleted", "cancelled_in": "google"}
@@ -156,15 +156,24 @@ def free_slots(opened: Opened, start: datetime, end: datetime,
                now: datetime) -> list[Interval]:
     """The slots a booking may move to: its own time does not block them, and is not one."""
     owner, booking = opened.owner, opened.booking
-    rules = event_types.load(owner, booking["event_type"]).rules
+    event_type = event_types.load(owner, booking["event_type"])
+    rules = event_type.rules
     span = Interval(start, end)
     window = busy_time.query_span(span, duration=rules.duration, before=rules.buffer_before,
                                   after=rules.buffer_after)
     booked = busy_time.booked(owner, window, booking["event_type"], now,
                               exclude=booking["id"], reach=rules.limit_reach)
-    found = compute_slots(rules, span=span, busy=_busy_without(owner, booking, window, now),
-                          booked=booked, now=now, owner_daily_cap=owner.max_bookings_per_day)
+    found, _ = seat_rules.slots_with_seats(
+        rules, _seats(booking, event_type.seats), span=span,
+        busy=_busy_without(owner, booking, window, now), booked=booked, now=now,
+        owner_daily_cap=owner.max_bookings_per_day)
     return [slot for slot in found if slot.start != booking["start"]]
+
+
+def _seats(booking: dict[str, Any], seats: int) -> int:
+    """A seat of a group event moves between group slots of its event type; a booking made
+    without seats stays one of its own (as when it was made)."""
+    return max(seats, 1) if booking.get("group_id") else 1
 
 
 @translating
@@ -192,11 +201,11 @@ def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: i
                                   before=rules.buffer_before, after=rules.buffer_after)
     booked = busy_time.booked(owner, window, current["event_type"], now,
                               exclude=booking_id, reach=rules.limit_reach)
-    busy_time.refuse_early(rules, new_start, booked, now, owner.max_bookings_per_day)
-    if not slot_is_offered(rules, new_start,
-                           busy=_busy_without(owner, current, window, now, budget),
-                           booked=booked, now=now, owner_daily_cap=owner.max_bookings_per_day):
-        raise Conflict(TAKEN)
+    seats = _seats(current, event_type.seats)
+    busy_time.check_live(
+        rules, seats, new_start, booked=booked, now=now,
+        owner_daily_cap=owner.max_bookings_per_day,
+        live=lambda: _busy_without(owner, current, window, now, budget))
 
     docs = limits.documents(current["event_type"], rules, new_start,
                             ZoneInfo(owner.time_zone))
@@ -204,24 +213,38 @@ def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: i
     sequence = int(current.get("sequence", 0)) + 1
     staged = {**current, "start": new_start, "end": new_end, "sequence": sequence,
               "version": int(current.get("version", 1)) + 1}
+    old_group = current.get("group_id")
+    if old_group:
+        # A seat leaves its group slot's event for another's (or a new one): that event's
+        # Meet link follows in one more email once it is written.
+        staged["meet_link"] = None
     emails = reschedule_emails(meetings.meeting_of(owner, staged), previous_start=current["start"],
                                previous_end=current["end"], stamp=now)
-    rows = [calendar_writes.row(owner.id, booking_id, "update", sequence, now),
-            *email_rows(owner, emails, f"{booking_id}:reschedule:{sequence}", now,
-                        owed_for=outbox.OwedFor(owner.id, booking_id, sequence))]
+    mails = email_rows(owner, emails, f"{booking_id}:reschedule:{sequence}", now,
+                       owed_for=outbox.OwedFor(owner.id, booking_id, sequence))
+    rows = [calendar_writes.row(owner.id, booking_id, "update", sequence, now), *mails]
     moved = Booked(Interval(new_start, new_end), rules.buffer_before, rules.buffer_after)
 
     def decide(booking: dict[str, Any], ledger: bookings.Ledger) -> Transition:
+        nonlocal rows
         _unchanged(booking, version=version, sequence=sequence)
-        if clashes(moved, ledger.booked(exclude=booking_id)):
-            raise Conflict(TAKEN)
-        limits.refuse_if_full(ledger, docs.day, booking["event_type"], rules, owner,
-                              exclude=booking_id)
+        joined = limits.settle(ledger, moved, docs.day, booking["event_type"], rules, owner,
+                               seats, exclude=booking_id)
+        group: dict[str, Any] = {}
+        if old_group:
+            # Out of the old group's event, into the joined group's (or a new group's).
+            group = {"group_id": joined or uuid.uuid4().hex, "event_id": DELETE_FIELD,
+                     "meet_link": DELETE_FIELD, "html_link": DELETE_FIELD}
+            # The emails first: the new event's Meet link is owed after them, and goes at
+            # once when they went.
+            rows = [*mails, *(calendar_writes.row(owner.id, booking_id, "update", sequence,
+                                                  now, group=gid)
+                              for gid in (old_group, group["group_id"]))]
         return Transition(
             fields={"start": new_start, "end": new_end, "sequence": sequence,
                     "version": staged["version"], "ledger_day": days[1], "ledger_days": days,
                     "rescheduled_at": now, "rescheduled_by": by, "updated_at": now,
-                    "previous_start": booking["start"],
+                    "previous_start": booking["start"], **group,
                     "next_reminder_at": reminders.next_at({**booking, "start": new_start,
                                                            "rescheduled_at": now}),
                     # Emails rendered before the Meet link was known: it follows them.

@@ -28,6 +28,7 @@ from booking.adapters.firestore_bookings import DELETE_FIELD, Transition
 from booking.config import get_settings
 from booking.deadline import Deadline, for_request
 from booking.domain import holds, tokens
+from booking.domain import seats as seat_rules
 from booking.domain.availability import Booked
 from booking.domain.booking_rules import TAKEN, clashes
 from booking.domain.intervals import Interval
@@ -35,7 +36,7 @@ from booking.domain.locales import DEFAULT_LOCALE
 from booking.domain.model import Owner
 from booking.domain.problems import Problem
 from booking.errors import Conflict, DocumentMissing, Gone, NotFound
-from booking.services import calendar_writes, conflict_check, meetings, outbox, reminders
+from booking.services import calendar_writes, meetings, outbox, reminders
 from booking.services.stored import translating
 
 EXPIRED = Problem("hold.expired",
@@ -110,8 +111,9 @@ def confirm(token: str, now: datetime, deadline: Deadline | None = None) -> Hold
     if hold.confirmed:
         return hold
     owner, booking_id = hold.owner, hold.booking["id"]
-    row_id, row = calendar_writes.row(owner.id, booking_id, "create", 0, now)
-    check_id, check = conflict_check.row(owner.id, booking_id, now)
+    group = hold.booking.get("group_id")
+    owed = calendar_writes.rows_for_new(owner.id, booking_id, group, now)
+    row_id = owed[0][0]
 
     def decide(booking: dict[str, Any], ledger: bookings.Ledger) -> Transition:
         verdict = holds.confirm_verdict(booking, now)
@@ -122,7 +124,10 @@ def confirm(token: str, now: datetime, deadline: Deadline | None = None) -> Hold
         own = Booked(Interval(booking["start"], booking["end"]),
                      timedelta(minutes=int(booking.get("buffer_before_minutes", 0))),
                      timedelta(minutes=int(booking.get("buffer_after_minutes", 0))))
-        if clashes(own, ledger.booked(exclude=booking_id)):
+        others = ledger.booked(exclude=booking_id)
+        if group:
+            others = seat_rules.without(others, group)  # a seat's own group is no clash
+        if clashes(own, others):
             raise Conflict(TAKEN)  # cannot happen while the hold held; never book over one
         confirmed = {**booking, "status": "confirmed", "created_at": now}
         return Transition(
@@ -132,7 +137,7 @@ def confirm(token: str, now: datetime, deadline: Deadline | None = None) -> Hold
                     "next_reminder_at": reminders.next_at(confirmed) or DELETE_FIELD},
             # Its entries again, without the hold: from now on it holds its time for good.
             add=tuple(booking["ledger_days"]),
-            outbox_rows=((row_id, row), (check_id, check)))
+            outbox_rows=tuple(owed))
 
     try:
         after = bookings.transition(owner.id, booking_id, lambda b: b["ledger_days"], decide,

@@ -15,6 +15,7 @@ from typing import Any
 from booking import log
 from booking.adapters import firestore_bookings as bookings
 from booking.adapters.firestore_bookings import Transition
+from booking.domain import seats as seat_rules
 from booking.domain.availability import Booked, owner_day, working_ranges
 from booking.domain.booking_rules import clashes, ledger_days
 from booking.domain.intervals import Interval
@@ -74,7 +75,11 @@ def _moved(owner: Owner, booking_id: str, span: Interval, now: datetime) -> bool
         if booking["status"] != "confirmed" or int(booking.get("sequence", 0)) + 1 != sequence:
             raise _Stale
         problems = []
-        if clashes(moved_to, ledger.booked(exclude=booking_id)):
+        others = ledger.booked(exclude=booking_id)
+        if booking.get("group_id"):
+            # The group's other seats move with it (each its own transition).
+            others = seat_rules.without(others, booking["group_id"])
+        if clashes(moved_to, others):
             problems.append("overlap")
         if rules is not None and not _in_working_hours(rules, span):
             problems.append("hours")

@@ -14,8 +14,9 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from booking.adapters.firestore_bookings import Ledger, tally_key
-from booking.domain.availability import Limits, limit_periods, owner_day
-from booking.domain.booking_rules import ledger_days
+from booking.domain import seats as seat_rules
+from booking.domain.availability import Booked, Limits, limit_periods, owner_day
+from booking.domain.booking_rules import TAKEN, clashes, ledger_days
 from booking.domain.model import Owner
 from booking.domain.problems import Problem
 from booking.domain.rules import AvailabilityRules
@@ -66,3 +67,25 @@ def refuse_if_full(ledger: Ledger, day: date, slug: str, rules: AvailabilityRule
     counted = Limits(rules, ledger.counted(slug, exclude), owner.max_bookings_per_day)
     if counted.reached_on(day):
         raise Conflict(DAY_FULL)
+
+
+def settle(ledger: Ledger, new: Booked, day: date, slug: str, rules: AvailabilityRules,
+           owner: Owner, seats: int, *, exclude: str | None = None,
+           taken: str = TAKEN) -> str | None:
+    """Inside the claim, for a booking (or a booking being moved, `exclude`) at `new`: refuses
+    a clash or a limit, and with `seats` above one finds the group slot it joins. A seat
+    joining a group clashes with nothing of its group and adds no booking to any limit (the
+    group counts once); a full group refuses it. Returns the id of the group joined, None for
+    a booking of its own (a new group slot when it has seats)."""
+    if seats > 1:
+        where = seat_rules.place(new.interval, seats, ledger.counted(slug, exclude))
+        if where.full:
+            raise Conflict(seat_rules.FULL)
+        if where.group is not None:
+            if clashes(new, seat_rules.without(ledger.booked(exclude), where.group.id)):
+                raise Conflict(taken)
+            return where.group.id
+    if clashes(new, ledger.booked(exclude)):
+        raise Conflict(taken)
+    refuse_if_full(ledger, day, slug, rules, owner, exclude)
+    return None

@@ -156,6 +156,13 @@ def _apply(owner: Owner, conn: Connection, ref: CalendarRef, zone: ZoneInfo,
     ids = sorted({c.booking_id for c in changes if c.booking_id})
     stored = {b["id"]: b for b in bookings_store.get_many(owner.id, ids)} if ids else {}
     views = {bid: _view(doc) for bid, doc in stored.items()}
+    # A group slot's one event is named after its group (its first seat's id, or a new id
+    # once a seat moved to a time of its own): what Google did to it, it did to every seat.
+    maybe_groups = [i for i in ids if i not in stored or "group_id" in stored[i]]
+    seats = bookings_store.groups(owner.id, maybe_groups) if maybe_groups else {}
+    spans = {c.booking_id: c.span for c in changes if c.booking_id}
+    for group_id, members in seats.items():
+        views[group_id] = _group_view(group_id, members, spans.get(group_id))
     elsewhere = _elsewhere(owner, ref, changes, views, now)
     for action in decisions.decide(ref, changes, views, elsewhere):
         if isinstance(action, decisions.SetBusy):
@@ -176,13 +183,39 @@ def _apply(owner: Owner, conn: Connection, ref: CalendarRef, zone: ZoneInfo,
                 if clipped is not None:
                     busy[change.id] = (clipped.start, clipped.end)
         elif isinstance(action, decisions.Moved):
-            google_changes.moved(owner, action.booking_id, action.span, now)
+            for booking_id in _seats_of(action.booking_id, seats):
+                google_changes.moved(owner, booking_id, action.span, now)
         elif isinstance(action, decisions.Cancelled):
-            google_changes.cancelled(owner, action.booking_id, now)
+            for booking_id in _seats_of(action.booking_id, seats):
+                google_changes.cancelled(owner, booking_id, now)
         elif isinstance(action, decisions.Declined):
             google_changes.declined(owner, action.booking_id, now)
         else:
-            google_changes.followed(owner, action.booking_id, action.calendar)
+            # Every seat, cancelled ones too: the group's event is found where its seats say.
+            for booking_id in _seats_of(action.booking_id, seats, every=True):
+                google_changes.followed(owner, booking_id, action.calendar)
+
+
+def _seats_of(booking_id: str, seats: dict[str, list[dict[str, Any]]], *,
+              every: bool = False) -> list[str]:
+    """The bookings an action on our event applies to: a group's confirmed seats (`every`
+    seat), or the one booking."""
+    if booking_id not in seats:
+        return [booking_id]
+    return [s["id"] for s in seats[booking_id] if every or s["status"] == "confirmed"]
+
+
+def _group_view(group_id: str, members: list[dict[str, Any]],
+                span: Interval | None) -> decisions.StoredBooking:
+    """A group slot as one booking for the decisions: confirmed while a seat is. Its span is
+    a seat's that differs from Google's when any does, so a move half applied (a crash between
+    two seats) is decided again and finished. A guest's decline stays theirs: not decided."""
+    here = [m for m in members if m["status"] == "confirmed"] or members
+    seat = next((m for m in here if Interval(m["start"], m["end"]) != span), here[0])
+    view = _view(seat)
+    return decisions.StoredBooking(
+        id=group_id, status=seat["status"], span=view.span, guest_email="",
+        calendar=view.calendar, written=view.written)
 
 
 def _clear(busy: dict[str, tuple[datetime, datetime]], event_id: str) -> None:
