@@ -5,7 +5,7 @@ makes to the group's event in Google Calendar reach every seat."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -186,3 +186,33 @@ def test_the_owner_moving_or_deleting_the_group_event_in_google_reaches_every_se
             ["Confirmed", "Rescheduled", "Cancelled"]
     assert "15:00" in _offered(stack)
     assert not google(stack).calendar_requests("events.delete")
+
+
+def test_a_seat_booked_while_google_fails_reaches_the_event_once_google_is_back(
+        stack: Stack, owner_key: str) -> None:
+    from booking.services import outbox
+
+    _group_type(stack, owner_key, 4)
+    assert _seat(stack, "10:00", "ana@example.org").status_code == 201
+    # Google fails every read and write of the event while Bo books his seat.
+    for method in ("calendar.events.get", "calendar.events.patch"):
+        google(stack).inject_calendar_fault(method, status=503, reason="backendError",
+                                            count=1000)
+    try:
+        bo = _seat(stack, "10:00", "bo@example.org")
+    finally:
+        google(stack).clear_calendar_faults()
+    assert bo.status_code == 201, bo.text
+    (event,) = _group_events(stack)
+    assert _guests(event) == ["ana@example.org"]  # not yet
+    (told,) = _mails_to(stack, "bo@example.org")  # the seat stands, the link will follow
+    assert told["subject"].startswith("Confirmed") and event["hangoutLink"] not in told["text"]
+
+    later = datetime.now(UTC) + timedelta(minutes=10)
+    outbox.drain(later)
+    outbox.drain(later + timedelta(hours=1))  # a second drain has nothing left to do
+    (event,) = _group_events(stack)
+    assert _guests(event) == ["ana@example.org", "bo@example.org"]
+    to_bo = _mails_to(stack, "bo@example.org")
+    assert len(to_bo) == 2 and event["hangoutLink"] in to_bo[1]["text"]
+    assert len(_mails_to(stack, "ana@example.org")) == 1
