@@ -171,6 +171,19 @@ def test_guest_declining_in_google_is_noted_once() -> None:
     assert decide(CAL, [declined], {BID: booking(guest_declined=True)}, {})[1:] == []
 
 
+def test_each_seat_of_a_group_event_declines_for_itself() -> None:
+    from booking.domain.sync import declined_seats
+
+    change = parse(item(attendees=[{"email": "ANA@example.org", "responseStatus": "declined"},
+                                   {"email": "bo@example.org", "responseStatus": "accepted"}]),
+                   ZONE)
+    seats = [booking(id="a", guest_email="ana@example.org"),
+             booking(id="b", guest_email="bo@example.org"),
+             booking(id="c", guest_email="ana@example.org", guest_declined=True),
+             booking(id="d", guest_email="ana@example.org", status="cancelled")]
+    assert declined_seats(change, seats) == [Declined("a")]
+
+
 def test_clip_and_within() -> None:
     window = Interval(at(9, 15), at(12))
     assert clip(SLOT, window) == Interval(at(9, 15), at(9, 30))

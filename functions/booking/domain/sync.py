@@ -191,6 +191,14 @@ def _for_booking(calendar: CalendarRef, change: Change, booking: StoredBooking,
     return found
 
 
+def declined_seats(change: Change, seats: Sequence[StoredBooking]) -> list[Declined]:
+    """A group slot's one event: each confirmed seat whose guest declined there, not yet
+    marked, is declined for itself (the others keep their seats)."""
+    return [Declined(seat.id) for seat in seats
+            if seat.status == "confirmed" and not seat.guest_declined
+            and seat.guest_email.lower() in change.declined_by]
+
+
 def clip(span: Interval, window: Interval) -> Interval | None:
     """The part of `span` inside `window`, if any: the cache keeps only what can be offered."""
     start, end = max(span.start, window.start), min(span.end, window.end)

@@ -164,6 +164,11 @@ def _apply(owner: Owner, conn: Connection, ref: CalendarRef, zone: ZoneInfo,
     for group_id, members in seats.items():
         views[group_id] = _group_view(group_id, members, spans.get(group_id))
     elsewhere = _elsewhere(owner, ref, changes, views, now)
+    for change in changes:
+        if change.booking_id in seats and not change.cancelled:
+            for declined in decisions.declined_seats(
+                    change, [_view(m) for m in seats[change.booking_id]]):
+                google_changes.declined(owner, declined.booking_id, now)
     for action in decisions.decide(ref, changes, views, elsewhere):
         if isinstance(action, decisions.SetBusy):
             clipped = decisions.clip(action.span, limits)
@@ -209,7 +214,8 @@ def _group_view(group_id: str, members: list[dict[str, Any]],
                 span: Interval | None) -> decisions.StoredBooking:
     """A group slot as one booking for the decisions: confirmed while a seat is. Its span is
     a seat's that differs from Google's when any does, so a move half applied (a crash between
-    two seats) is decided again and finished. A guest's decline stays theirs: not decided."""
+    two seats) is decided again and finished. Declines are each seat's own
+    (`decisions.declined_seats`)."""
     here = [m for m in members if m["status"] == "confirmed"] or members
     seat = next((m for m in here if Interval(m["start"], m["end"]) != span), here[0])
     view = _view(seat)

@@ -167,6 +167,16 @@ def test_the_owner_moving_or_deleting_the_group_event_in_google_reaches_every_se
     google(stack).flush_push()
     (event,) = _group_events(stack)
 
+    # Bo declines in his calendar: his seat is marked and the owner told; Ana's is untouched.
+    attendees = [{**a, "responseStatus": "declined" if a["email"] == "bo@example.org"
+                  else a.get("responseStatus")} for a in event["attendees"]]
+    google(stack).edit_event(B, event["id"], {"attendees": attendees})
+    google(stack).flush_push()
+    declined = {b["guest"]["email"]: b.get("guest_response") for b in bookings()}
+    assert declined == {"ana@example.org": None, "bo@example.org": "declined"}
+    assert [m["to"] for m in stack.sendgrid.messages() if m["subject"].startswith("Declined")] \
+        == [["mia@owner.test"]]
+
     new_start = at(next_tuesday(), "15:00")
     google(stack).move_event(B, event["id"], new_start.isoformat(),
                              (new_start + timedelta(hours=1)).isoformat())
@@ -176,6 +186,7 @@ def test_the_owner_moving_or_deleting_the_group_event_in_google_reaches_every_se
     for guest in ("ana@example.org", "bo@example.org"):
         assert [m["subject"].split(":")[0] for m in _mails_to(stack, guest)] == \
             ["Confirmed", "Rescheduled"]
+    assert _guests(_group_events(stack)[0]) == ["ana@example.org", "bo@example.org"]
     assert _offered(stack)["15:00"] == 3 and _offered(stack)["10:00"] == 5
 
     google(stack).delete_event(B, event["id"])
@@ -216,3 +227,24 @@ def test_a_seat_booked_while_google_fails_reaches_the_event_once_google_is_back(
     to_bo = _mails_to(stack, "bo@example.org")
     assert len(to_bo) == 2 and event["hangoutLink"] in to_bo[1]["text"]
     assert len(_mails_to(stack, "ana@example.org")) == 1
+
+
+def test_seats_held_until_confirmed_by_email_count_and_join_the_event_when_confirmed(
+        stack: Stack, owner_key: str) -> None:
+    _group_type(stack, owner_key, 2)
+    current = owner_api(stack.base_url, owner_key, "GET", "/event-types/yoga").json()
+    assert owner_api(stack.base_url, owner_key, "PUT", "/event-types/yoga",
+                     json={**current, "confirm_by_email": True}).status_code == 200
+    held = _seat(stack, "10:00", "ana@example.org")
+    assert held.status_code == 202, held.text
+    assert _offered(stack)["10:00"] == 1  # a held seat is taken
+    assert _seat(stack, "10:00", "bo@example.org").status_code == 202
+    assert _seat(stack, "10:00", "cy@example.org").status_code == 409  # both seats held
+    assert _group_events(stack) == []  # nothing reaches Google before a confirmation
+    for guest in ("ana@example.org", "bo@example.org"):
+        (mail,) = _mails_to(stack, guest)
+        found = re.search(r"(http://\S+/book/confirm\?token=[^\s\"<>]+)", mail["text"])
+        assert found, mail["text"]
+        assert _post(found.group(1)).status_code == 200
+    (event,) = _group_events(stack)
+    assert _guests(event) == ["ana@example.org", "bo@example.org"]
