@@ -1,6 +1,7 @@
 """The owner's side over HTTP: sign-in, the integration page, the JSON management API, OAuth.
 
-Routes (paths relative to the `owner` function):
+Routes (paths relative to the `owner` function), declared as tables (booking.web.routes) at
+the end of this module, PUBLIC and API, and in `_pages` (with owner_pages.ROUTES):
     GET  /openapi.yaml                    the published contract (functions/openapi.yaml)
     GET  /login, POST /login              trade an API key for a session cookie
     POST /logout                          ends this session (server-side)
