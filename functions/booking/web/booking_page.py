@@ -26,6 +26,7 @@ from booking.domain import ids, locales
 from booking.domain.problems import Problem
 from booking.errors import Conflict, InvalidInput, MethodNotAllowed, NotFound
 from booking.web.http import SECURITY_HEADERS, html_response, read_body
+from booking.web.pages import sentence
 
 SCRIPT = """(function () {
   var params = new URLSearchParams(location.search);
@@ -136,9 +137,12 @@ def _field_messages(fields: dict[str, str], locale: str) -> dict[str, str]:
         "time_zone": i18n.t(locale, "Please choose your time zone from the list."),
     }
     out: dict[str, str] = {}
-    for name in fields:
-        if name.startswith("answers"):
+    for name, why in fields.items():
+        if name.startswith("answers") and getattr(why, "code", None) == "text.at_most":
             out["answers"] = i18n.t(locale, "Please keep each answer under 1000 characters.")
+        elif name.startswith("answers"):
+            # Too many answers, or a control character: the reason itself, in their words.
+            out["answers"] = sentence(i18n.say(locale, why))
         else:
             out[name] = words.get(name, i18n.t(locale, "Please check this field."))
     return out

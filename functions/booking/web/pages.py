@@ -36,11 +36,12 @@ def why(exc: BookingError, locale: str) -> str:
     if locale == DEFAULT_LOCALE:
         return exc.message
     if isinstance(exc, InvalidInput):
-        return " ".join(_sentence(say(locale, reason)) for reason in exc.fields.values())
-    return _sentence(say(locale, exc.message))
+        return " ".join(sentence(say(locale, reason)) for reason in exc.fields.values())
+    return sentence(say(locale, exc.message))
 
 
-def _sentence(text: str) -> str:
+def sentence(text: str) -> str:
+    """``"is required"`` -> ``"Is required."``: a reason read on its own, as a sentence."""
     text = text[:1].upper() + text[1:]
     return text if text.endswith((".", "!", "?")) else text + "."
 

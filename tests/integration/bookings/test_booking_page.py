@@ -76,6 +76,10 @@ def test_wrong_fields_come_back_with_messages_and_what_was_typed(
     assert bookings() == [] and stack.sendgrid.messages() == []
     assert day  # the page still shows the month to pick from
     assert "<table class=\"month\">" in resp.text
+    # An answer refused for what it holds says so, in the guest's language.
+    control = requests.post(f"{stack.base_url}/book/mia/intro?tz={NY}&lang=sl", data={
+        "name": "Ana", "email": "ana@example.org", "answer_0": "a\x07b"}, timeout=60)
+    assert control.status_code == 400 and "Ne sme vsebovati kontrolnih znakov." in control.text
 
 
 def test_a_taken_time_says_so_next_to_the_times(stack: Stack, owner_key: str) -> None:
