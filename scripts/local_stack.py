@@ -50,6 +50,10 @@ def main() -> int:
     parser.add_argument("--secret-manager-port", type=int, default=8091)
     parser.add_argument("--sendgrid-port", type=int, default=8092)
     parser.add_argument("--firestore-port", type=int, default=8089)
+    parser.add_argument("--resync-seconds", type=float, default=60,
+                        help="call resync this often, as Cloud Scheduler does when deployed "
+                             "(reminders, retries, channel renewal, the sync that catches lost "
+                             "pushes); 0 = never")
     parser.add_argument("--no-seed", action="store_true", help="start empty")
     parser.add_argument("--check", action="store_true",
                         help="start, check every function's health, then stop (for CI)")
@@ -130,7 +134,10 @@ def main() -> int:
         stop = threading.Event()
         signal.signal(signal.SIGINT, lambda *_: stop.set())
         signal.signal(signal.SIGTERM, lambda *_: stop.set())
-        stop.wait()
+        if args.resync_seconds > 0:
+            print(f"  Scheduler              POST {base}/resync every {args.resync_seconds:g} s "
+                  "(Cloud Scheduler's job when deployed)\n", flush=True)
+        run_schedule(f"{base}/resync", args.resync_seconds, stop)
         print("\nstopping ...", flush=True)
         return 0
     finally:
@@ -140,6 +147,21 @@ def main() -> int:
             emulator.stop()
         if env_file is not None:
             env_file.unlink(missing_ok=True)
+
+
+def run_schedule(resync_url: str, every: float, stop: threading.Event) -> None:
+    """Until `stop`: what Cloud Scheduler does for a deployment, calling resync on a timer.
+    Without it a local run would never send a reminder, retry an email, renew a push channel
+    or catch a lost push."""
+    import requests
+
+    while not stop.wait(every if every > 0 else None):
+        try:
+            resp = requests.post(resync_url, timeout=300)
+            if resp.status_code != 200:
+                print(f"resync answered {resp.status_code}", file=sys.stderr, flush=True)
+        except requests.RequestException as exc:
+            print(f"resync failed: {exc}", file=sys.stderr, flush=True)
 
 
 def _wanted_ports(args: argparse.Namespace, *, start_emulator: bool) -> list[tuple[str, int]]:

@@ -10,7 +10,7 @@
     ├── Gone              410    cancelled already, link used or expired
     ├── PayloadTooLarge   413
     ├── TooManyRequests   429    past an abuse limit; `retry_after` seconds (Retry-After)
-    ├── Unavailable       503    an outside service could not be checked (names the account)
+    ├── Unavailable       503    an outside service could not be checked (names no account)
     └── ConfigError       500    a missing or bad environment variable, named
 
     ExternalError                raised by adapters only, translated from SDK errors

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from icalendar import Calendar, Event
 
-from booking.domain.ics import PRODID, invitation
+from booking.domain.ics import PRODID, Wording, invitation
 from booking.domain.meeting import Meeting
 
 STAMP = datetime(2026, 11, 20, 12, 0, 5, tzinfo=UTC)
@@ -265,3 +265,19 @@ def test_a_typed_backslash_n_stays_text_and_never_becomes_a_line_break() -> None
     assert str(event["SUMMARY"]) == "Intro call with Ana \\N"
     assert "Saved in C:\\Notes\\new" in str(event["DESCRIPTION"])
     assert b"SUMMARY:Intro call with Ana \\\\N\r\n" in raw
+
+
+def test_each_reader_gets_their_own_words_in_summary_alarms_and_description() -> None:
+    wording = Wording(summary="Intro call z osebo Maja Kovač", notes="Opombe",
+                      join="Pridruži se videoklicu", changes="Želite kaj spremeniti?",
+                      cancel="Odpovej", reschedule="Prestavi")
+    _, event = parse(invitation(meeting(), stamp=STAMP, wording=wording))
+
+    assert str(event["SUMMARY"]) == "Intro call z osebo Maja Kovač"
+    assert [str(a["DESCRIPTION"]) for a in event.walk("VALARM")] == \
+        ["Intro call z osebo Maja Kovač"] * len(meeting().alarm_minutes)
+    description = str(event["DESCRIPTION"])
+    assert "Opombe:\nLet's talk about pricing." in description
+    assert "Pridruži se videoklicu: https://meet.google.com/abc-defg-hij" in description
+    assert "Želite kaj spremeniti?\nOdpovej: https://book.example.com/cancel?t=tok.en\n" \
+           "Prestavi: https://book.example.com/reschedule?t=tok.en" in description

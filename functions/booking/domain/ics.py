@@ -11,10 +11,15 @@ The UID is the booking's own (`Meeting.uid`), so every later message about the b
 the same calendar entry: a reschedule is a REQUEST with a higher SEQUENCE, a cancellation a
 CANCEL with STATUS:CANCELLED. `stamp` (DTSTAMP) is an argument, so the output is a pure
 function of its inputs.
+
+Each copy is written for its reader (`Wording`): the guest's calendar entry is about meeting
+the host, the owner's about meeting the guest, each in the reader's own language. The defaults
+are the owner's English words.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from icalendar import Alarm, Calendar, Event, vCalAddress, vText
@@ -58,28 +63,43 @@ def summary(m: Meeting) -> str:
     return one_line(f"{m.title} with {m.guest_name}")
 
 
-def _description(m: Meeting, method: str) -> str:
+@dataclass(frozen=True)
+class Wording:
+    """The words of one reader's copy, already in their language. `summary` None is the
+    owner's English "<title> with <guest>"; `notes` None is "Notes from <guest>"."""
+
+    summary: str | None = None
+    notes: str | None = None
+    join: str = "Join the video call"
+    changes: str = "Need to make a change?"
+    cancel: str = "Cancel"
+    reschedule: str = "Reschedule"
+
+
+def _description(m: Meeting, method: str, w: Wording) -> str:
     parts = []
     if m.description.strip():
         parts.append("\n".join(m.description.splitlines()).strip())
     notes = "\n".join(m.notes.splitlines()).strip()
     if notes:
-        parts.append(f"Notes from {one_line(m.guest_name)}:\n{notes}")
+        heading = w.notes if w.notes is not None else f"Notes from {one_line(m.guest_name)}"
+        parts.append(f"{heading}:\n{notes}")
     if method == "REQUEST":
         # A cancelled meeting has nothing to join and nothing left to change.
         if m.meet_link:
-            parts.append(f"Join the video call: {m.meet_link}")
+            parts.append(f"{w.join}: {m.meet_link}")
         changes = [
             f"{label}: {url}"
-            for label, url in (("Cancel", m.cancel_url), ("Reschedule", m.reschedule_url))
+            for label, url in ((w.cancel, m.cancel_url), (w.reschedule, m.reschedule_url))
             if url
         ]
         if changes:
-            parts.append("Need to make a change?\n" + "\n".join(changes))
+            parts.append(w.changes + "\n" + "\n".join(changes))
     return "\n\n".join(parts)
 
 
-def invitation(m: Meeting, *, method: str = "REQUEST", stamp: datetime) -> bytes:
+def invitation(m: Meeting, *, method: str = "REQUEST", stamp: datetime,
+               wording: Wording = Wording()) -> bytes:
     """The .ics bytes for `m`: a VCALENDAR with METHOD `method` and one VEVENT.
 
     REQUEST is a new or updated booking (STATUS:CONFIRMED, with a display alarm at each of
@@ -108,8 +128,9 @@ def invitation(m: Meeting, *, method: str = "REQUEST", stamp: datetime) -> bytes
     event.add("dtstamp", stamp.astimezone(UTC))
     event.add("dtstart", m.start)
     event.add("dtend", m.end)
-    event.add("summary", PersonText(summary(m)))
-    description = _description(m, method)
+    title = one_line(wording.summary) if wording.summary is not None else summary(m)
+    event.add("summary", PersonText(title))
+    description = _description(m, method, wording)
     if description:
         event.add("description", PersonText(description))
     location = m.meet_link or one_line(m.location)
@@ -123,7 +144,7 @@ def invitation(m: Meeting, *, method: str = "REQUEST", stamp: datetime) -> bytes
     for minutes in () if cancel else m.alarm_minutes:
         alarm = Alarm()
         alarm.add("action", "DISPLAY")
-        alarm.add("description", PersonText(summary(m)))
+        alarm.add("description", PersonText(title))
         alarm.add("trigger", -timedelta(minutes=minutes))
         event.add_component(alarm)
 

@@ -29,6 +29,7 @@ room still pending), both people get one follow-up with the link and the updated
 
 from __future__ import annotations
 
+import html
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -133,14 +134,21 @@ def _guarded(owner: Owner, conn: Connection, action: Any) -> Any:
 
 
 def _details(owner: Owner, booking: dict[str, Any]) -> str:
+    """The event's description. Google reads it as HTML ("Can contain HTML", Event.description
+    in calendar.v3.json) and shows it so, so every piece of text is escaped: a guest's tags must
+    not become links in the owner's calendar, and "<ann@example.org>" must not vanish as one."""
+    def escape(text: str) -> str:
+        return html.escape(text, quote=False)  # quotes mean nothing outside a tag
+
     guest = booking["guest"]
-    lines = [booking.get("description", "").strip(), "",
-             f"Booked by {guest['name']} <{guest['email']}> (time zone {guest['time_zone']})."]
+    lines = [escape(booking.get("description", "").strip()), "",
+             escape(f"Booked by {guest['name']} <{guest['email']}> "
+                    f"(time zone {guest['time_zone']}).")]
     if booking.get("notes"):
-        lines += ["", "Notes:", booking["notes"]]
+        lines += ["", "Notes:", escape(booking["notes"])]
     for question, answer in zip(booking.get("questions", []), booking.get("answers", []),
                                 strict=False):
-        lines += ["", f"{question}", answer]
+        lines += ["", escape(f"{question}"), escape(answer)]
     # The owner's own page, never the guest's Cancel or Reschedule link: those are bearer links,
     # and anyone who can see event details on this calendar (assistants, shared calendars,
     # the guest's copy) could use them.

@@ -377,7 +377,8 @@ def _first_writable_primary(owner_id: str) -> dict[str, str] | None:
 @translating
 def refresh_calendars(owner: Owner, connection_id: str, now: datetime) -> Connection:
     conn = store.get_connection(owner.id, connection_id)
-    calendars = google_access.use(owner, conn, google_calendar.calendar_list, now)
+    calendars = google_access.use(owner, conn, google_calendar.calendar_list, now,
+                                  owner_asks=True)
     conn = replace(conn, calendars=calendars)
     conn.conflict_calendar_ids = [c for c in conn.conflict_calendar_ids if conn.calendar(c)]
     store.update_connection(owner.id, conn.id, {

@@ -2,8 +2,9 @@
 
 Every service that talks to Google goes through `use`, so a revoked grant is noticed wherever it
 shows first (availability, booking, a calendar refresh) and handled the same way: the connection
-is marked needs_reconnect, the owner gets one email, and the caller gets Unavailable naming the
-account, never a silent gap.
+is marked needs_reconnect, the owner gets one email, and the caller gets Unavailable, never a
+silent gap. Unavailable names the account only when the owner asked: guests see it on public
+pages, and which Google accounts an owner connected is the owner's business.
 """
 
 from __future__ import annotations
@@ -25,23 +26,34 @@ from booking.rendering import render, render_text
 T = TypeVar("T")
 
 
-def _reconnect(conn: Connection) -> Problem:
+def _reconnect(conn: Connection, owner_asks: bool) -> Problem:
+    if not owner_asks:
+        return Problem("google.reconnect.public", "a connected Google account needs to be "
+                       "reconnected; please try again later")
     return Problem("google.reconnect", "the Google account %(account)s needs to be reconnected",
                    account=conn.email)
 
 
-def use(owner: Owner, conn: Connection, action: Callable[[Connection], T], now: datetime) -> T:
+def _no_answer(conn: Connection, owner_asks: bool) -> Problem:
+    if not owner_asks:
+        return Problem("google.no_answer.public", "Google did not answer; please try again")
+    return Problem("google.no_answer", "Google did not answer for %(account)s; please try again",
+                   account=conn.email)
+
+
+def use(owner: Owner, conn: Connection, action: Callable[[Connection], T], now: datetime,
+        *, owner_asks: bool = False) -> T:
+    """`owner_asks`: the answer goes to the signed-in owner, so it may name the account."""
     if not conn.healthy:
-        raise Unavailable(_reconnect(conn))
+        raise Unavailable(_reconnect(conn, owner_asks))
     try:
         return action(conn)
     except ReauthRequired as exc:
         reconnect_needed(owner, conn, now)
-        raise Unavailable(_reconnect(conn)) from exc
+        raise Unavailable(_reconnect(conn, owner_asks)) from exc
     except ExternalError as exc:
         log.warning("google call failed", owner=owner.id, connection=conn.id, error=str(exc))
-        raise Unavailable(Problem("google.no_answer", "Google did not answer for %(account)s; "
-                                  "please try again", account=conn.email)) from exc
+        raise Unavailable(_no_answer(conn, owner_asks)) from exc
 
 
 def reconnect_needed(owner: Owner, conn: Connection, now: datetime) -> None:

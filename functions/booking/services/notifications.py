@@ -22,7 +22,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from booking.domain.email import Attachment, Email
-from booking.domain.ics import invitation, one_line
+from booking.domain.ics import Wording, invitation, one_line
 from booking.domain.meeting import (
     Meeting,
     format_duration,
@@ -145,7 +145,18 @@ def _invite(m: Meeting, r: Reader, *, method: str, stamp: datetime) -> Attachmen
     # guest's carries no text from the request (see `reader`).
     seen = replace(m, notes="", answers=()) if r.role == "guest" else \
         replace(m, cancel_url=None, reschedule_url=None)
-    return Attachment(ICS_FILENAME, ICS_MIME_TYPE, invitation(seen, method=method, stamp=stamp))
+    # The reader's calendar entry names the other person, in the reader's language, as the
+    # email it came with does.
+    wording = Wording(
+        summary=t(r.locale, "%(title)s with %(other)s", title=r.title, other=r.other_name),
+        notes=t(r.locale, "Notes"),
+        join=t(r.locale, "Join the video call"),
+        changes=t(r.locale, "Need to make a change?"),
+        cancel=t(r.locale, "Cancel"),
+        reschedule=t(r.locale, "Reschedule"),
+    )
+    return Attachment(ICS_FILENAME, ICS_MIME_TYPE,
+                      invitation(seen, method=method, stamp=stamp, wording=wording))
 
 
 def _email(

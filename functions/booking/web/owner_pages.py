@@ -216,8 +216,8 @@ def booking_detail(request: Request, owner: Owner, args: dict[str, str]) -> Resp
     from booking.services import changes
 
     booking = changes.owner_view(owner, args["id"]).booking  # 404 for another owner's booking
-    keep = ("id", "status", "title", "start", "end", "guest", "notes", "meet_link")
-    return _page("owner_booking.html", owner, booking={k: booking.get(k) for k in keep})
+    # The owner's zone and language, the guest's answers, and the changes they came to make.
+    return _page("owner_booking.html", owner, booking=_row(owner, booking))
 
 
 def script(request: Request, owner: Owner | None, args: dict[str, str]) -> Response:

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from flask import Request, Response
 
+from booking import log
 from booking.domain.problems import Problem
 from booking.errors import BookingError, MethodNotAllowed, NotFound
 from booking.web.http import (
@@ -39,8 +40,9 @@ def book(request: Request) -> Response:
                        parts[0], request.form.get("email") if request.method == "POST" else None)
             return booking_page.handle(request, parts[0], parts[1])
         except BookingError as exc:
+            # A guest's browser gets a page in their language, a 503 included.
             if exc.status >= 500:
-                raise
+                log.error("request failed", exc, function="book")
             return error_response(exc, page=True, locale=_locale(request))
     if parts == ["confirm"]:
         return confirm(request)
