@@ -10,6 +10,9 @@ ensure_venv() {
   local py
   py="$(command -v python3.11 || command -v python3 || true)"
   [ -n "$py" ] || die "python3 (3.11 or newer) is required"
+  # An older Python would only fail later, inside pip, with a resolver error about hashes.
+  "$py" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null \
+    || die "Python 3.11 or newer is required; $py is $("$py" --version 2>&1 || echo "unknown")"
   local stamp="$VENV/.requirements.sha256"
   local want
   want="$(cat "$ROOT/requirements.txt" "$ROOT/functions/requirements.txt" | sha256sum | cut -d' ' -f1)"

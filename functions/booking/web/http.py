@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Mapping
+from datetime import date, datetime
 from typing import Any
 
 from flask import Request, Response
@@ -43,9 +44,16 @@ SECURITY_HEADERS = {
 }
 
 
+def _json_value(value: Any) -> str:
+    """Instants as ISO 8601 with the "T" (what JavaScript's Date and JSON clients parse; str()
+    of a datetime puts a space there); anything else as its text."""
+    return value.isoformat() if isinstance(value, datetime | date) else str(value)
+
+
 def json_response(body: Any, status: int = 200,
                   headers: Mapping[str, str] | None = None) -> Response:
-    resp = Response(json.dumps(body, default=str), status=status, mimetype="application/json")
+    resp = Response(json.dumps(body, default=_json_value), status=status,
+                    mimetype="application/json")
     for key, value in {**SECURITY_HEADERS, **(headers or {})}.items():
         resp.headers[key] = value
     return resp
