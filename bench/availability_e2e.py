@@ -37,6 +37,7 @@ from datetime import timedelta
 from typing import Any
 
 from bench.stack import CALL, LocalStack, local_stack
+from tests.firestore_probe import FirestoreProbe
 
 READS = {"count": 0}
 
@@ -153,8 +154,10 @@ def _at_google_latency(st: LocalStack, n: int) -> int:
     day = st.busy_from.date()
     session = requests.Session()
 
-    def ask(owner: gl.Owner) -> tuple[float, list[dict[str, Any]]]:
-        mark = st.google_mark()
+    probe = FirestoreProbe.install()
+
+    def ask(owner: gl.Owner) -> tuple[float, list[dict[str, Any]], list[dict[str, Any]]]:
+        mark, fs_mark = st.google_mark(), probe.mark()
         t0 = time.perf_counter()
         resp = session.get(f"{st.base_url}/availability", timeout=60, params={
             "owner": owner.owner_id, "event_type": "call", "start": day.isoformat(),
@@ -162,7 +165,8 @@ def _at_google_latency(st: LocalStack, n: int) -> int:
         elapsed = time.perf_counter() - t0
         if resp.status_code != 200:
             raise RuntimeError(f"availability {owner.owner_id}: {resp.status_code} {resp.text}")
-        return elapsed, gl.google_calls(st, mark, st.google_mark())
+        return elapsed, gl.google_calls(st, mark, st.google_mark()), \
+            probe.calls(fs_mark, "/availability")
 
     for owner in owners.values():
         ask(owner)  # warm: imports, clients, access tokens

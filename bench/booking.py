@@ -49,6 +49,7 @@ from typing import Any
 from bench.report import pct as _pct
 from bench.report import table as _table
 from bench.stack import CALL, LocalStack, event_type, local_stack
+from tests.firestore_probe import FirestoreProbe
 
 DEEP = event_type("deep", "Deep dive", 60)
 GUEST_ZONE = "America/New_York"
@@ -282,6 +283,7 @@ def _at_google_latency(st: LocalStack, n: int) -> int:
     st.flush_push()
     results = {k: (gl.Sample(), gl.Sample()) for k in owners}
     problems: list[str] = []
+    probe = FirestoreProbe.install()
     gl.google_like(st)
     try:
         for i in range(n):
@@ -289,7 +291,7 @@ def _at_google_latency(st: LocalStack, n: int) -> int:
                 for sample, legacy in ((results[k][0], True), (results[k][1], False)):
                     at = slots[k].pop()
                     with gl.old_path() if legacy else contextlib.nullcontext():
-                        mark = st.google_mark()
+                        mark, fs_mark = st.google_mark(), probe.mark()
                         t0 = time.perf_counter()
                         resp = _post(session, st, at, "call", f"lat{k}.{i}@example.org",
                                      owner.owner_id)
@@ -298,7 +300,7 @@ def _at_google_latency(st: LocalStack, n: int) -> int:
                     if resp.status_code != 201:
                         problems.append(f"{owner.owner_id} {at}: {resp.status_code} "
                                         f"{resp.text[:200]}")
-                    sample.add(elapsed, calls)
+                    sample.add(elapsed, calls, probe.calls(fs_mark, "/book"))
                     st.flush_push()  # outside the timing
     finally:
         gl.no_latency(st)

@@ -74,6 +74,7 @@ def resync(request: Request) -> Response:
 @entry("availability")
 def availability(request: Request) -> Response:
     """Public GET: ?owner=&event_type=&start=YYYY-MM-DD&end=YYYY-MM-DD&time_zone=IANA."""
+    import functools
     from datetime import UTC, datetime
 
     from booking.errors import MethodNotAllowed
@@ -88,8 +89,9 @@ def availability(request: Request) -> Response:
         raise MethodNotAllowed("use GET")
     query = service.parse_query({k: request.args.get(k, "") for k in request.args})
     now = datetime.now(UTC)
-    quotas.check("availability", now, client=client_address(request), owner_id=query.owner_id)
-    return json_response(service.slots(query, now), headers=cors)
+    gate = functools.partial(quotas.check, "availability", now, client=client_address(request),
+                             owner_id=query.owner_id)
+    return json_response(service.slots(query, now, gate=gate), headers=cors)
 
 
 @functions_framework.http

@@ -21,10 +21,14 @@ _building: dict[str, threading.Lock] = {}
 
 
 def reset() -> None:
-    """Forgets every client and the settings (tests and benches switch environments)."""
+    """Forgets every client and the settings (tests and benches switch environments); cached
+    objects that hold connections open (`close_on_reset`) close them."""
     with _lock:
+        held = [v for v in _cache.values() if getattr(v, "close_on_reset", False)]
         _cache.clear()
         get_settings.cache_clear()
+    for value in held:
+        value.close()
 
 
 def firestore() -> FirestoreClient:

@@ -30,3 +30,13 @@ def run_all(tasks: Sequence[Callable[[], T]]) -> list[T]:
         futures = [pool.submit(contextvars.copy_context().run, task) for task in tasks]
         wait(futures)
     return [future.result() for future in futures]
+
+
+def gated(gate: Callable[[], None] | None, reads: Callable[[], T]) -> T:
+    """`reads` while `gate` (an abuse-limit count) runs: the request waits for the slower of
+    the two, not for both. The gate's failure is raised first, so a refused request is refused
+    as before; `reads` must only read (nothing written, no Google call) until the gate passed."""
+    if gate is None:
+        return reads()
+    _, result = run_all([gate, reads])
+    return result  # type: ignore[return-value]

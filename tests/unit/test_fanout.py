@@ -46,3 +46,26 @@ def test_tasks_see_the_callers_context() -> None:
         assert fanout.run_all([REQUEST.get, REQUEST.get]) == ["guest-42", "guest-42"]
     finally:
         REQUEST.reset(token)
+
+
+def test_gated_reads_run_beside_the_gate_and_a_refusing_gate_wins() -> None:
+    barrier = threading.Barrier(2, timeout=5)  # breaks unless gate and reads run at once
+
+    def gate() -> None:
+        barrier.wait()
+
+    def reads() -> str:
+        barrier.wait()
+        return "read"
+
+    assert fanout.gated(gate, reads) == "read"
+    assert fanout.gated(None, lambda: "alone") == "alone"
+
+    def refuse() -> None:
+        raise PermissionError("429")
+
+    def missing() -> str:
+        raise LookupError("404")
+
+    with pytest.raises(PermissionError):  # the count refuses before a 404 is told
+        fanout.gated(refuse, missing)

@@ -31,6 +31,7 @@ one leaves). A pending hold's entries carry `hold_until` and count for nobody on
 
 from __future__ import annotations
 
+import functools
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -45,6 +46,7 @@ from booking.domain.intervals import Interval
 from booking.errors import Contention, DocumentMissing
 
 ATTEMPTS = 30
+WRITTEN = "_written"  # see claim
 
 
 def tally_key(event_type: str, day: date) -> str:
@@ -104,6 +106,7 @@ class Ledger:
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     snapshots: dict[str, Any] = field(default_factory=dict)  # day -> snapshot read
     guest: dict[str, dict[str, Any]] = field(default_factory=dict)
+    guest_snapshot: Any = None  # the guest's document as read_ledger read it
 
     def _live(self, exclude: str | None) -> list[dict[str, Any]]:
         return [e for bid, e in self.entries.items()
@@ -134,21 +137,41 @@ class Transition:
     outbox_rows: tuple[tuple[str, dict[str, Any]], ...] = ()
 
 
-def _read_ledger(owner_id: str, days: Sequence[str], now: datetime,
-                 guest: Any = None) -> tuple[Ledger, Any]:
-    """The ledger of `days` and, in the same read, the `guest` document (its snapshot)."""
+def _read_ledger(owner_id: str, days: Sequence[str], now: datetime, guest: Any = None,
+                 booking: Any = None) -> tuple[Ledger, Any, Any]:
+    """The ledger of `days` and, in the same read, the `guest` and `booking` documents (their
+    snapshots; None when not asked)."""
     db = clients.firestore()
     refs = [_ledger(owner_id, d) for d in days]
     ledger = Ledger(now)
-    guest_snap = None
-    for snap in db.get_all([*refs, *([guest] if guest is not None else [])]):
-        if guest is not None and snap.reference.path == guest.path:
-            guest_snap = snap
+    others = {ref.path: ref for ref in (guest, booking) if ref is not None}
+    found: dict[str, Any] = {}
+    for snap in db.get_all([*refs, *others.values()]):
+        if snap.reference.path in others:
+            found[snap.reference.path] = snap
             continue
         ledger.snapshots[snap.id] = snap
         if snap.exists:
             ledger.entries.update((snap.to_dict() or {}).get("entries") or {})
-    return ledger, guest_snap
+    return (ledger, found.get(guest.path) if guest is not None else None,
+            found.get(booking.path) if booking is not None else None)
+
+
+def read_ledger(owner_id: str, days: Sequence[str], now: datetime, email: str) -> Ledger:
+    """The ledger of `days` and the guest's open bookings as they are now: for a claim to
+    start from (see claim)."""
+    from booking import fanout
+
+    # The guest's bookings are asked at once, in case their document is not complete yet (a
+    # new guest's is not there at all): one wait, not two.
+    reads: list[Callable[[], Any]] = [
+        functools.partial(_read_ledger, owner_id, days, now, _guest(owner_id, email)),
+        functools.partial(_guest_bookings, owner_id, email, now)]
+    (read, guest_snap, _), queried = fanout.run_all(reads)
+    ledger: Ledger = read
+    ledger.guest = _guest_entries(owner_id, email, guest_snap, now, queried)
+    ledger.guest_snapshot = guest_snap
+    return ledger
 
 
 def _write_ledger(batch: Any, owner_id: str, ledger: Ledger, booking_id: str,
@@ -192,20 +215,28 @@ def _committed(batch: Any, attempt: int) -> bool:
     return True
 
 
-def _guest_entries(owner_id: str, email: str, snap: Any, now: datetime) -> dict[str, Any]:
+def _guest_entries(owner_id: str, email: str, snap: Any, now: datetime,
+                   queried: dict[str, Any] | None = None) -> dict[str, Any]:
     """The guest's open bookings from their document; a document not yet kept by every claim
-    (bookings made before it existed) is filled from the bookings themselves."""
+    (bookings made before it existed) is filled from the bookings themselves (`queried`, if
+    the caller asked already)."""
     data = (snap.to_dict() or {}) if snap.exists else {}
     entries = dict(data.get("entries") or {})
     if not data.get("complete"):
-        from google.cloud.firestore_v1.base_query import FieldFilter
-
-        query = _col(owner_id).where(filter=FieldFilter("guest.email", "==", email))
-        for d in query.stream():
-            entry = holds.guest_entry(d.to_dict() or {})
-            if entry is not None and entry["start"] > now:
-                entries[d.id] = entry
+        entries.update(_guest_bookings(owner_id, email, now) if queried is None else queried)
     return entries
+
+
+def _guest_bookings(owner_id: str, email: str, now: datetime) -> dict[str, Any]:
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    query = _col(owner_id).where(filter=FieldFilter("guest.email", "==", email))
+    found: dict[str, Any] = {}
+    for d in query.stream():
+        entry = holds.guest_entry(d.to_dict() or {})
+        if entry is not None and entry["start"] > now:
+            found[d.id] = entry
+    return found
 
 
 def _write_guest(batch: Any, ref: Any, snap: Any, entries: dict[str, Any], booking_id: str,
@@ -230,14 +261,20 @@ def claim(owner_id: str, booking_id: str, doc: dict[str, Any], days: Sequence[st
           outbox_rows: Sequence[tuple[str, dict[str, Any]]] | Callable[
               [dict[str, Any]], Sequence[tuple[str, dict[str, Any]]]],
           also: Sequence[str] = (), watch: Sequence[str] = (), *,
-          now: datetime) -> tuple[dict[str, Any], bool]:
+          now: datetime, ledger: Ledger | None = None) -> tuple[dict[str, Any], bool]:
     """Creates the booking, its ledger entries and its outbox rows at once, after `decide` saw
     the ledger of `days` and `watch` and the guest's open bookings (`Ledger.guest`) and did
     not raise, on the condition that none of those changed meanwhile. `decide` may return
     fields it settled for the booking (the group slot a seat joins); `outbox_rows` may then be
     made from the booking as it is written. The entry goes to each of `days` and, without a
     condition, to `also`. An existing booking with this id (the same idempotency key) is
-    returned as it is: (booking, created)."""
+    returned as it is: (booking, created). A booking created here carries the commit's time
+    under WRITTEN (not a field of the booking: pop it).
+
+    `ledger`, read earlier beside other reads (read_ledger, same days and guest), is decided
+    on first, without a read: the commit's conditions are its documents' update times, so if
+    any changed since, the commit fails and the claim reads again (booking, ledger and guest
+    in one request)."""
     from google.cloud import firestore as fs
 
     db = clients.firestore()
@@ -246,11 +283,14 @@ def claim(owner_id: str, booking_id: str, doc: dict[str, Any], days: Sequence[st
     guest_ref = _guest(owner_id, email)
     outbox = db.collection("outbox")
     for attempt in range(ATTEMPTS):
-        existing = booking_ref.get()
-        if existing.exists:
-            return {"id": existing.id, **existing.to_dict()}, False
-        ledger, guest_snap = _read_ledger(owner_id, [*days, *watch], now, guest_ref)
-        ledger.guest = _guest_entries(owner_id, email, guest_snap, now)
+        if attempt or ledger is None:
+            ledger, guest_snap, existing = _read_ledger(owner_id, [*days, *watch], now,
+                                                        guest_ref, booking_ref)
+            if existing.exists:
+                return {"id": existing.id, **existing.to_dict()}, False
+            ledger.guest = _guest_entries(owner_id, email, guest_snap, now)
+        else:
+            guest_snap = ledger.guest_snapshot
         written = {**doc, **(decide(ledger) or {})}
         batch = db.batch()
         batch.create(booking_ref, written)
@@ -266,7 +306,9 @@ def claim(owner_id: str, booking_id: str, doc: dict[str, Any], days: Sequence[st
             batch.create(outbox.document(row_id), row)
         if not _committed(batch, attempt):
             continue
-        return {"id": booking_id, **written}, True
+        # Every document of the commit was written at its time: the outbox rows' lease holder
+        # needs it (firestore_outbox.WRITTEN).
+        return {"id": booking_id, **written, WRITTEN: batch.commit_time}, True
     raise Contention("booking", "too many bookings at once")
 
 
@@ -287,7 +329,7 @@ def transition(owner_id: str, booking_id: str, days: Callable[[dict[str, Any]], 
         if not snap.exists:
             raise DocumentMissing("booking", booking_id)
         booking = {"id": snap.id, **snap.to_dict()}
-        ledger, _ = _read_ledger(owner_id, days(booking), now)
+        ledger, _, _ = _read_ledger(owner_id, days(booking), now)
         change = decide(booking, ledger)
         after = {k: v for k, v in {**booking, **change.fields}.items() if v is not DELETE_FIELD}
         fields = {k: fs.DELETE_FIELD if v is DELETE_FIELD else v

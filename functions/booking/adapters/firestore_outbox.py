@@ -53,28 +53,51 @@ def new_row(kind: str, owner_id: str, payload: dict[str, Any], now: datetime, *,
     }
 
 
+def leased(row: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The row as a claim would leave it: for a row its writer delivers at once, so the
+    commit that owes it also claims it (one write, not a write and a claim)."""
+    return {**row, **_lease(now, 0)}
+
+
+def _lease(now: datetime, attempts: int) -> dict[str, Any]:
+    return {"status": "sending", "lease": uuid.uuid4().hex, "lease_until": now + LEASE,
+            "due_at": now + LEASE, "attempts": attempts + 1}
+
+
 def add(item_id: str, row: dict[str, Any]) -> bool:
     """Adds the row unless it exists; True when this call added it."""
+    return create(item_id, row) is not None
+
+
+def create(item_id: str, row: dict[str, Any]) -> dict[str, Any] | None:
+    """Adds the row unless it exists: the row as written (with its write time under WRITTEN,
+    for the lease holder's later writes), or None if it was there already."""
     from google.api_core.exceptions import AlreadyExists
 
     try:
-        _col().document(item_id).create(row)
+        result = _col().document(item_id).create(row)
     except AlreadyExists:
-        return False
-    return True
+        return None
+    return {**row, WRITTEN: result.update_time}
+
+
+# Not a field: the time the lease holder last wrote the row, carried in the row it holds. Its
+# next write is conditional on that time (one request); see _if_leased.
+WRITTEN = "_written"
 
 
 def claim(item_id: str, now: datetime) -> dict[str, Any] | None:
     """Leases a due row for one worker; None if it is done, not due, or leased by another.
-    The row returned carries its `lease` token, which every later write must present."""
-    from google.cloud import firestore as fs
+    The row returned carries its `lease` token, which every later write must present.
+
+    Optimistic, as the ledger is: read, then write on the condition that the row has not
+    changed since (two requests instead of a transaction's three); a lost race re-reads."""
+    from google.api_core import exceptions as gexc
 
     db = clients.firestore()
     doc = _col().document(item_id)
-
-    @fs.transactional  # type: ignore[untyped-decorator]
-    def run(tx: Any) -> dict[str, Any] | None:
-        snap = doc.get(transaction=tx)
+    for _ in range(3):
+        snap = doc.get()
         if not snap.exists:
             return None
         data: dict[str, Any] = snap.to_dict()
@@ -82,13 +105,13 @@ def claim(item_id: str, now: datetime) -> dict[str, Any] | None:
             return None
         if data.get("due_at") and data["due_at"] > now:
             return None  # not due yet, or leased to a worker whose lease still runs
-        change = {"status": "sending", "lease": uuid.uuid4().hex, "lease_until": now + LEASE,
-                  "due_at": now + LEASE, "attempts": int(data.get("attempts", 0)) + 1}
-        tx.update(doc, change)
-        return {**data, **change}
-
-    result: dict[str, Any] | None = run(db.transaction())
-    return result
+        change = _lease(now, int(data.get("attempts", 0)))
+        try:
+            result = doc.update(change, option=db.write_option(last_update_time=snap.update_time))
+        except (gexc.FailedPrecondition, gexc.NotFound):
+            continue  # changed (or claimed) meanwhile: look again
+        return {**data, **change, WRITTEN: result.update_time}
+    return None
 
 
 # `expire_at` is the collection's TTL field (infra/firestore.tf): a row is kept long enough to
@@ -98,13 +121,25 @@ KEEP_SENT = timedelta(days=180)
 KEEP_FAILED = timedelta(days=365)
 
 
-def _if_leased(item_id: str, lease: str, change: dict[str, Any]) -> bool:
+def _if_leased(item_id: str, lease: str, change: dict[str, Any],
+               written: Any = None) -> bool:
     """Writes `change` if the row is still leased with `lease`; False if another worker took it
-    over (our lease ran out) or it was finished meanwhile."""
+    over (our lease ran out) or it was finished meanwhile.
+
+    `written` is when we last wrote the row (the claim): if nobody wrote it since, it is still
+    ours, and one conditional write does. Otherwise a transaction looks at the lease itself."""
+    from google.api_core import exceptions as gexc
     from google.cloud import firestore as fs
 
     db = clients.firestore()
     doc = _col().document(item_id)
+    if written is not None:
+        try:
+            doc.update(change, option=db.write_option(last_update_time=written))
+        except (gexc.FailedPrecondition, gexc.NotFound):
+            pass  # written by someone since: only the lease itself can tell
+        else:
+            return True
 
     @fs.transactional  # type: ignore[untyped-decorator]
     def run(tx: Any) -> bool:
@@ -126,25 +161,27 @@ def _closed(status: str, now: datetime, **fields: Any) -> dict[str, Any]:
             "lease_until": None, "expire_at": now + keep, **fields}
 
 
-def finish(item_id: str, lease: str, now: datetime, result: dict[str, Any]) -> bool:
-    return _if_leased(item_id, lease, _closed("sent", now, result=result, last_error=None))
+def finish(item_id: str, lease: str, now: datetime, result: dict[str, Any], *,
+           written: Any = None) -> bool:
+    return _if_leased(item_id, lease, _closed("sent", now, result=result, last_error=None),
+                      written)
 
 
-def drop(item_id: str, lease: str, now: datetime, reason: str) -> bool:
-    return _if_leased(item_id, lease, _closed("dropped", now, dropped_because=reason))
+def drop(item_id: str, lease: str, now: datetime, reason: str, *, written: Any = None) -> bool:
+    return _if_leased(item_id, lease, _closed("dropped", now, dropped_because=reason), written)
 
 
-def fail(item_id: str, lease: str, now: datetime, error: str) -> bool:
-    return _if_leased(item_id, lease, _closed("failed", now, last_error=error))
+def fail(item_id: str, lease: str, now: datetime, error: str, *, written: Any = None) -> bool:
+    return _if_leased(item_id, lease, _closed("failed", now, last_error=error), written)
 
 
 def retry_later(item_id: str, lease: str, due_at: datetime, error: str, *,
-                attempts: int | None = None) -> bool:
+                attempts: int | None = None, written: Any = None) -> bool:
     change: dict[str, Any] = {"status": "pending", "due_at": due_at, "lease": None,
                               "lease_until": None, "last_error": error}
     if attempts is not None:
         change["attempts"] = attempts
-    return _if_leased(item_id, lease, change)
+    return _if_leased(item_id, lease, change, written)
 
 
 def due(now: datetime, limit: int) -> list[str]:

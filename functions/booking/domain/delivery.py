@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 RULES = ("current", "final", "google")
+READS_BOOKING = frozenset({"current"})  # the rules whose verdict depends on the booking
 FINISHED = frozenset({"sent", "failed", "dropped"})
 
 

@@ -15,6 +15,7 @@ from booking.adapters import firestore_owners as owners_store
 from booking.domain import ids
 from booking.domain import seats as seat_rules
 from booking.domain.availability import (
+    Booked,
     bookable_dates,
     compute_slots,
     group_by_local_day,
@@ -95,40 +96,19 @@ def span_of(query: Query) -> Interval:
     return Interval(first.astimezone(UTC), after.astimezone(UTC))
 
 
-def slots(query: Query, now: datetime,
-          busy_source: busy_time.BusySource | None = None) -> dict[str, Any]:
-    try:
-        guest = event_types.for_guest(query.owner_id, query.slug)
-    except NotFound:
-        raise NotFound(event_types.NO_OWNER_OR_EVENT_TYPE) from None
+def slots(query: Query, now: datetime, busy_source: busy_time.BusySource | None = None,
+          gate: Callable[[], None] | None = None) -> dict[str, Any]:
+    """`gate`, the abuse-limit count, runs beside every read (fanout.gated): Google is asked
+    only once it passed, at once for every account whose cache is not fresh."""
+    guest, found, prepared = fanout.gated(
+        gate, functools.partial(_read, query, now, busy_source))
     owner, event_type = guest.owner, guest.event_type
-    rules = event_type.rules
-    span = span_of(query)
-    # Nothing past the booking window can be offered, so Google is not asked about it.
-    horizon = local_instant(bookable_dates(rules, now)[1] + timedelta(days=2), 0, rules.zone)
-    if span.start >= horizon or span.end <= now:
-        found: list[Interval] = []
-    else:
-        span = Interval(max(span.start, now - timedelta(days=1)), min(span.end, horizon))
-        source = busy_source or busy_time.CachedBusy(guest.connections)
-        window = busy_time.query_span(span, duration=rules.duration,
-                                      before=rules.buffer_before, after=rules.buffer_after)
-        cap = owner.max_bookings_per_day
-        # The rules alone first, without I/O: when they leave nothing (a closed week, a span
-        # past the window), neither Firestore nor Google is asked. Otherwise our bookings and
-        # Google's busy time are read at once: the guest waits for the slower of the two.
-        found = compute_slots(rules, span=span, busy=[], booked=[], now=now,
-                              owner_daily_cap=cap)
-        left: dict[datetime, int] = {}
-        if found:
-            reads: list[Callable[[], Any]] = [
-                functools.partial(source.busy, owner, window, now),
-                functools.partial(busy_time.booked, owner, window, event_type.slug, now,
-                                  reach=rules.limit_reach)]
-            busy, booked = fanout.run_all(reads)
-            found, left = seat_rules.slots_with_seats(
-                rules, event_type.seats, span=span, busy=busy, booked=booked, now=now,
-                owner_daily_cap=cap)
+    left: dict[datetime, int] = {}
+    if prepared is not None:
+        source, span, window, booked = prepared
+        found, left = seat_rules.slots_with_seats(
+            event_type.rules, event_type.seats, span=span, busy=source.busy(owner, window, now),
+            booked=booked, now=now, owner_daily_cap=owner.max_bookings_per_day)
     days = group_by_local_day(found, query.zone)
     seats: dict[str, Any] = {}
     if event_type.seats > 1:
@@ -140,13 +120,49 @@ def slots(query: Query, now: datetime,
         "owner": owner.id,
         "event_type": event_type.slug,
         "title": event_type.title,
-        "duration_minutes": rules.duration_minutes,
+        "duration_minutes": event_type.rules.duration_minutes,
         "owner_time_zone": owner.time_zone,
         "time_zone": query.zone.key,
         "days": {day: [moment.isoformat() for moment in moments]
                  for day, moments in days.items()},
         **seats,
     }
+
+
+def _read(query: Query, now: datetime, busy_source: busy_time.BusySource | None) -> tuple[
+        event_types.ForGuest, list[Interval],
+        tuple[busy_time.BusySource, Interval, Interval, list[Booked]] | None]:
+    """(owner, event type and connections; the slots the rules alone leave; what the final
+    answer still needs, or None when the rules alone leave nothing): Firestore only."""
+    try:
+        guest = event_types.for_guest(query.owner_id, query.slug)
+    except NotFound:
+        raise NotFound(event_types.NO_OWNER_OR_EVENT_TYPE) from None
+    owner, event_type = guest.owner, guest.event_type
+    rules = event_type.rules
+    span = span_of(query)
+    # Nothing past the booking window can be offered, so Google is not asked about it.
+    horizon = local_instant(bookable_dates(rules, now)[1] + timedelta(days=2), 0, rules.zone)
+    if span.start >= horizon or span.end <= now:
+        return guest, [], None
+    span = Interval(max(span.start, now - timedelta(days=1)), min(span.end, horizon))
+    # The rules alone first, without I/O: when they leave nothing (a closed week, a span past
+    # the window), neither Firestore nor Google is asked. Otherwise our bookings and the busy
+    # caches are read at once, and Google is asked after (for accounts not cached).
+    found = compute_slots(rules, span=span, busy=[], booked=[], now=now,
+                          owner_daily_cap=owner.max_bookings_per_day)
+    if not found:
+        return guest, [], None
+    source = busy_source or busy_time.CachedBusy(guest.connections)
+    window = busy_time.query_span(span, duration=rules.duration,
+                                  before=rules.buffer_before, after=rules.buffer_after)
+    reads: list[Callable[[], Any]] = [
+        functools.partial(busy_time.booked, owner, window, event_type.slug, now,
+                          reach=rules.limit_reach),
+        functools.partial(source.read, owner) if isinstance(source, busy_time.CachedBusy)
+        else (lambda: None)]
+    booked, _ = fanout.run_all(reads)
+    return guest, found, (source, span, window, booked)
 
 
 @dataclass(frozen=True)

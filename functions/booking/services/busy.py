@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from booking import fanout
 from booking.adapters import firestore_bookings as bookings_store
@@ -90,11 +90,17 @@ class CachedBusy:
         self.live = LiveGoogleBusy()
         self.connections = connections  # when the caller has read them already
         self.cached = 0  # accounts answered from the cache
+        self._read: tuple[str, list[Connection], dict[tuple[str, str], str],
+                          dict[str, dict[str, Any]]] | None = None
 
-    def busy(self, owner: Owner, span: Interval, now: datetime,
-             deadline: Deadline | None = None) -> list[Interval]:
+    def read(self, owner: Owner) -> None:
+        """Reads the caches now (Firestore only), so that the next `busy` asks Google at once:
+        a caller reads them beside other work (the abuse-limit count)."""
+        self._read = self._fetch(owner)
+
+    def _fetch(self, owner: Owner) -> tuple[str, list[Connection], dict[tuple[str, str], str],
+                                            dict[str, dict[str, Any]]]:
         from booking.adapters import firestore_sync as sync_store
-        from booking.domain import sync as decisions
 
         connections = self.connections if self.connections is not None \
             else owners_store.list_connections(owner.id)
@@ -102,6 +108,17 @@ class CachedBusy:
         keys = {(c.id, cal): sync_store.key(owner.id, c.id, cal)
                 for c in conns for cal in c.conflict_calendar_ids}
         docs = sync_store.get_many(list(keys.values())) if keys else {}
+        return owner.id, conns, keys, docs
+
+    def busy(self, owner: Owner, span: Interval, now: datetime,
+             deadline: Deadline | None = None) -> list[Interval]:
+        from booking.adapters import firestore_sync as sync_store
+        from booking.domain import sync as decisions
+
+        read, self._read = self._read, None
+        if read is None or read[0] != owner.id:
+            read = self._fetch(owner)
+        _, conns, keys, docs = read
         found: list[Interval] = []
         live: list[Connection] = []
         for conn in conns:

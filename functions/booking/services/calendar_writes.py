@@ -29,7 +29,9 @@ room still pending), both people get one follow-up with the link and the updated
 
 from __future__ import annotations
 
+import functools
 import html
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -83,19 +85,44 @@ def rows_for_new(owner_id: str, booking_id: str, group: str | None,
     return found
 
 
+@translating  # a booking gone before its row is delivered is the owner's NotFound
 def deliver(payload: dict[str, Any], oid: str, deadline: Deadline) -> dict[str, Any]:
     owner = owners_store.get_owner(payload["owner_id"])
     booking = bookings.get(owner.id, payload["booking_id"])
+    return _deliver(payload, deadline, owner, booking, None)[0]
+
+
+class FirstWrite:
+    """The create row's first delivery, by the request that has just made the booking: it
+    holds what `deliver` would read (the owner, the booking as committed, the connections),
+    and keeps the booking as the write left it (`booking`, with its Meet link) for the guest's
+    answer. A cancel that raced the commit is still seen: the booking is read again after the
+    insert, as always."""
+
+    def __init__(self, owner: Owner, booking: dict[str, Any],
+                 connections: list[Connection]) -> None:
+        self.owner, self.booking, self.connections = owner, booking, connections
+
+    def __call__(self, payload: dict[str, Any], oid: str, deadline: Deadline) -> dict[str, Any]:
+        result, self.booking = _deliver(payload, deadline, self.owner, self.booking,
+                                        self.connections)
+        return result
+
+
+def _deliver(payload: dict[str, Any], deadline: Deadline, owner: Owner, booking: dict[str, Any],
+             connections: list[Connection] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(the row's result, the booking afterwards)."""
     action = payload["action"]
     if action not in ("create", "update", "delete", "meet"):
         raise PermanentError("google", f"unknown action {action!r}")
     if payload.get("group_id") and action != "meet":
-        return _sync_group(owner, booking, str(payload["group_id"]), deadline)
+        result = _sync_group(owner, booking, str(payload["group_id"]), deadline)
+        return result, bookings.get(owner.id, booking["id"])  # as the group's write left it
     if booking["status"] != "confirmed":
-        return _delete(owner, booking, deadline)
+        return _delete(owner, booking, deadline), booking
     if action == "meet":
-        return _poll_meet(owner, booking, deadline)
-    return _sync(owner, booking, deadline, move=action == "update")
+        return _poll_meet(owner, booking, deadline), booking
+    return _sync(owner, booking, deadline, move=action == "update", connections=connections)
 
 
 @translating
@@ -112,11 +139,13 @@ def give_up(payload: dict[str, Any], error: str) -> None:
         _owe_confirmation(owner, booking, None)
 
 
-def _connection(owner: Owner, booking: dict[str, Any]) -> tuple[Connection, str]:
+def _connection(owner: Owner, booking: dict[str, Any],
+                connections: list[Connection] | None = None) -> tuple[Connection, str]:
     ref = booking.get("calendar")
     if not ref:
         raise PermanentError("google", "the owner has no default calendar")
-    conn = owners_store.find_connection(owner.id, ref["connection_id"])
+    conn = owners_store.find_connection(owner.id, ref["connection_id"]) if connections is None \
+        else next((c for c in connections if c.id == ref["connection_id"]), None)
     if conn is None:
         raise PermanentError("google", "the default calendar's account was disconnected")
     if not conn.healthy:
@@ -157,30 +186,33 @@ def _details(owner: Owner, booking: dict[str, Any]) -> str:
     return "\n".join(lines).strip()
 
 
-def _body(owner: Owner, booking: dict[str, Any]) -> dict[str, Any]:
+def _body(owner: Owner, booking: dict[str, Any], connections: list[Connection]) -> dict[str, Any]:
     return event_body(
         event_id=event_id_for(booking["id"]), booking_id=booking["id"], title=booking["title"],
         guest_name=booking["guest"]["name"], guest_email=booking["guest"]["email"],
         start=booking["start"], end=booking["end"], time_zone=owner.time_zone,
         details=_details(owner, booking), meet=bool(booking.get("meet")),
         reminders=booking.get("reminders", []),
-        owner_addresses=_owner_addresses(owner), location=booking.get("location_text", ""),
+        owner_addresses={owner.email, *(c.email for c in connections)},
+        location=booking.get("location_text", ""),
         ical_uid=meetings.meeting_of(owner, booking, with_links=False).uid,
     )
 
 
-def _sync(owner: Owner, booking: dict[str, Any], deadline: Deadline, *,
-          move: bool) -> dict[str, Any]:
+def _sync(owner: Owner, booking: dict[str, Any], deadline: Deadline, *, move: bool,
+          connections: list[Connection] | None) -> tuple[dict[str, Any], dict[str, Any]]:
     first = not booking.get("event_id")
     if not first and not move:
-        return {"event_id": booking["event_id"]}  # made already (a repeated create)
+        return {"event_id": booking["event_id"]}, booking  # made already (a repeated create)
+    if connections is None:
+        connections = owners_store.list_connections(owner.id)
     try:
-        conn, calendar_id = _connection(owner, booking)
+        conn, calendar_id = _connection(owner, booking, connections)
         event: dict[str, Any] | None = None
         if first:
             event = _guarded(owner, conn, lambda: google_calendar.insert_event(
-                conn, calendar_id, _body(owner, booking), conference=bool(booking.get("meet")),
-                deadline=deadline))
+                conn, calendar_id, _body(owner, booking, connections),
+                conference=bool(booking.get("meet")), deadline=deadline))
     except TransientError:
         if first:
             # Google is down or the account needs reconnecting: the event will follow, but the
@@ -198,15 +230,21 @@ def _sync(owner: Owner, booking: dict[str, Any], deadline: Deadline, *,
     fields = {"event_id": event["id"], "html_link": event.get("htmlLink"), "meet_link": link,
               "google_status": "created" if first else "updated",
               "written_start": booking["start"], "written_end": booking["end"]}
-    bookings.update(owner.id, booking["id"], fields)
-    after = bookings.get(owner.id, booking["id"])
+    # Recorded and read again at once: the read only has to come after the insert (a cancel
+    # committed before it is seen here; one committed after it deletes the event itself).
+    from booking import fanout
+
+    writes: list[Callable[[], Any]] = [
+        functools.partial(bookings.update, owner.id, booking["id"], fields),
+        functools.partial(bookings.get, owner.id, booking["id"])]
+    after = {**fanout.run_all(writes)[1], **fields}
     if after["status"] != "confirmed":
         # Cancelled while our insert was on its way: what we made must not outlive it.
-        return _delete(owner, after, deadline)
+        return _delete(owner, after, deadline), after
     if first:
-        _owe_confirmation(owner, after, deadline)
+        _owe_confirmation(owner, after, deadline, fresh=True)
     _meet_followup(owner, after, event, deadline)
-    return {"event_id": event["id"], "moved": move}
+    return {"event_id": event["id"], "moved": move}, after
 
 
 def _start_of(event: dict[str, Any]) -> datetime | None:
@@ -396,9 +434,10 @@ def _owner_addresses(owner: Owner) -> set[str]:
     return {owner.email, *(c.email for c in owners_store.list_connections(owner.id))}
 
 
-def _owe_confirmation(owner: Owner, booking: dict[str, Any], deadline: Deadline | None) -> None:
+def _owe_confirmation(owner: Owner, booking: dict[str, Any], deadline: Deadline | None, *,
+                      fresh: bool = False) -> None:
     """The confirmation of a new booking; once it has been moved, its reschedule emails told
-    everything instead."""
+    everything instead. `fresh`: `booking` was read just now, after the event was written."""
     from booking.services.notifications import confirmation_emails
 
     if int(booking.get("sequence", 0)) != 0:
@@ -409,7 +448,7 @@ def _owe_confirmation(owner: Owner, booking: dict[str, Any], deadline: Deadline 
         bookings.update(owner.id, booking["id"], {"without_link_at": 0})
     emails = confirmation_emails(meetings.meeting_of(owner, booking), stamp=now)
     meetings.owe_emails(owner, booking, emails, f"{booking['id']}:confirmation", now,
-                        deadline=deadline)
+                        deadline=deadline, fresh=fresh)
 
 
 def _rfc3339(moment: datetime) -> str:

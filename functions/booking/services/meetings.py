@@ -76,18 +76,20 @@ def meeting_of(owner: Owner, booking: dict[str, Any], *, with_links: bool = True
 
 def owe_emails(owner: Owner, booking: dict[str, Any], emails: list[tuple[str, Any]], key: str,
                now: datetime, *, rule: str = "current", after: str | None = None,
-               deadline: Deadline | None = None) -> None:
+               deadline: Deadline | None = None, fresh: bool = False) -> None:
     """Each (recipient kind, Email) is owed once under `key:recipient`, for the booking's
     current sequence (see domain/delivery), after `after:recipient` if given. The recipients
     differ, so their emails are sent at once: the guest's answer waits for one send, not one
-    each (within one deadline)."""
+    each (within one deadline). `fresh`: `booking` was read just now, so whether the emails
+    are still owed is judged from it, not from another read."""
     from booking import fanout
     from booking.services import outbox
 
     owed = outbox.OwedFor(owner.id, booking["id"], int(booking.get("sequence", 0)), rule)
     fanout.run_all([functools.partial(
         outbox.owe_email, f"{key}:{recipient}", owner.id, email, now, owed_for=owed,
-        after=[f"{after}:{recipient}"] if after else [], deadline=deadline)
+        after=[f"{after}:{recipient}"] if after else [], deadline=deadline,
+        booking=booking if fresh else None)
         for recipient, email in emails])
 
 

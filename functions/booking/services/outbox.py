@@ -28,7 +28,7 @@ from typing import Any
 from booking import log
 from booking.adapters import firestore_outbox as rows
 from booking.deadline import Deadline
-from booking.domain.delivery import stale_because, waiting_for
+from booking.domain.delivery import READS_BOOKING, stale_because, waiting_for
 from booking.domain.email import Email
 from booking.errors import ExternalError, PermanentError
 
@@ -101,50 +101,64 @@ def email_row(key: str, owner_id: str, email: Email, now: datetime, *,
 
 def owe_email(key: str, owner_id: str, email: Email, now: datetime, *,
               owed_for: OwedFor | None = None, after: Sequence[str] = (),
-              deadline: Deadline | None = None) -> str:
+              deadline: Deadline | None = None, booking: dict[str, Any] | None = None) -> str:
     """Records the email as owed (once per key) and tries to send it now. `after` names the
-    keys of emails that must reach the reader first."""
+    keys of emails that must reach the reader first. `booking`, if the caller has just read
+    the booking the email is owed for, spares reading it again to see the email is still owed.
+
+    The row is written already leased to this request (a claim in the same write); if the key
+    was owed before, the row that is there is delivered as any other, if it is due."""
     oid, row = email_row(key, owner_id, email, now, owed_for=owed_for, after=after)
-    rows.add(oid, row)
-    deliver(oid, now, deadline)
+    claimed = rows.create(oid, rows.leased(row, now))
+    deliver(oid, now, deadline, claimed=claimed, booking=booking if claimed else None)
     return oid
 
 
-def deliver(oid: str, now: datetime, deadline: Deadline | None = None) -> str:
+def deliver(oid: str, now: datetime, deadline: Deadline | None = None, *,
+            claimed: dict[str, Any] | None = None, booking: dict[str, Any] | None = None,
+            handler: Deliver | None = None) -> str:
     """Delivers one row if it is due; returns its status afterwards. Never raises: whatever
-    goes wrong is this row's failure, recorded on it."""
-    try:
-        row = rows.claim(oid, now)
-    except Exception as exc:  # noqa: BLE001 - Firestore unreachable: the row stays due
-        log.warning("outbox claim failed", outbox_id=oid, error=f"{type(exc).__name__}: {exc}")
-        return "pending"
+    goes wrong is this row's failure, recorded on it.
+
+    A caller that wrote the row leased to itself passes it as `claimed` (no claim then), and
+    may pass the booking it owes the row for as it just read it (`booking`) and the handler
+    to use (one that already holds what it would read)."""
+    row = claimed
+    if row is None:
+        try:
+            row = rows.claim(oid, now)
+        except Exception as exc:  # noqa: BLE001 - Firestore unreachable: the row stays due
+            log.warning("outbox claim failed", outbox_id=oid,
+                        error=f"{type(exc).__name__}: {exc}")
+            return "pending"
     if row is None:
         current = rows.get(oid)
         return str(current["status"]) if current else "missing"
     budget = Deadline.within(ROW_BUDGET) if deadline is None else deadline.child(ROW_BUDGET)
     try:
-        return _run(oid, row, now, budget)
+        return _run(oid, row, now, budget, booking, handler)
     except Exception as exc:  # noqa: BLE001 - recording failed too: the lease runs out, retried
         log.warning("outbox row could not be recorded", outbox_id=oid,
                     error=f"{type(exc).__name__}: {exc}")
         return "pending"
 
 
-def _run(oid: str, row: dict[str, Any], now: datetime, budget: Deadline) -> str:
-    lease = str(row["lease"])
+def _run(oid: str, row: dict[str, Any], now: datetime, budget: Deadline,
+         booking: dict[str, Any] | None = None, handler: Deliver | None = None) -> str:
+    lease, written = str(row["lease"]), row.get(rows.WRITTEN)
     try:
-        stale = _stale(row)
+        stale = _stale(row, booking)
         if stale:
             log.info("outbox item no longer owed", outbox_id=oid, kind=row["kind"],
                      owner=row["owner_id"], reason=stale)
-            return "dropped" if rows.drop(oid, lease, now, stale) else "lost"
+            return "dropped" if rows.drop(oid, lease, now, stale, written=written) else "lost"
         waiting = waiting_for(row.get("after") or [], rows.statuses(row.get("after") or []))
         if waiting:
             # Not a failed attempt: it waits its turn behind the rows it must follow.
             rows.retry_later(oid, lease, now + WAIT, "waiting for an earlier email",
-                             attempts=int(row["attempts"]) - 1)
+                             attempts=int(row["attempts"]) - 1, written=written)
             return "pending"
-        result = _handler(row["kind"])(row["payload"], oid, budget)
+        result = (handler or _handler(row["kind"]))(row["payload"], oid, budget)
     except PermanentError as exc:
         return _give_up(row, oid, now, str(exc), exc)
     except Exception as exc:  # noqa: BLE001 - every other failure is this row's, and transient
@@ -155,23 +169,25 @@ def _run(oid: str, row: dict[str, Any], now: datetime, budget: Deadline) -> str:
                             exc)
         log.warning("outbox item will be retried", outbox_id=oid, kind=row["kind"],
                     attempts=row["attempts"], error=error)
-        ok = rows.retry_later(oid, lease, now + backoff(int(row["attempts"])), error)
+        ok = rows.retry_later(oid, lease, now + backoff(int(row["attempts"])), error,
+                              written=written)
         return "pending" if ok else "lost"
-    if not rows.finish(oid, lease, now, result):
+    if not rows.finish(oid, lease, now, result, written=written):
         log.warning("outbox lease lost before the record", outbox_id=oid, kind=row["kind"])
         return "lost"
     return "sent"
 
 
-def _stale(row: dict[str, Any]) -> str | None:
+def _stale(row: dict[str, Any], booking: dict[str, Any] | None) -> str | None:
     owed = row.get("owed_for")
-    if not owed:
+    if not owed or owed["rule"] not in READS_BOOKING:
         return None
-    from booking.adapters import firestore_bookings
-    from booking.services.stored import translated
+    if booking is None or booking.get("id") != owed["booking_id"]:
+        from booking.adapters import firestore_bookings
+        from booking.services.stored import translated
 
-    with translated():  # a booking gone meanwhile is recorded as the owner reads it elsewhere
-        booking = firestore_bookings.get(owed["owner_id"], owed["booking_id"])
+        with translated():  # a booking gone meanwhile is recorded as the owner reads it
+            booking = firestore_bookings.get(owed["owner_id"], owed["booking_id"])
     return stale_because(owed["rule"], int(owed["sequence"]), str(booking["status"]),
                          int(booking.get("sequence", 0)))
 
@@ -180,7 +196,7 @@ def _give_up(row: dict[str, Any], oid: str, now: datetime, error: str,
              exc: BaseException) -> str:
     """Dead-letters the row (once: only the lease holder can) and lets its kind say what must
     happen instead (a booking whose event cannot be made still gets its emails)."""
-    if not rows.fail(oid, str(row["lease"]), now, error):
+    if not rows.fail(oid, str(row["lease"]), now, error, written=row.get(rows.WRITTEN)):
         return "lost"
     log.error("outbox item failed for good", exc, outbox_id=oid, kind=row["kind"],
               owner=row["owner_id"], attempts=row["attempts"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -29,6 +30,7 @@ def _owner_origins(owner_id: str) -> set[str]:
 
 def book(request: Request) -> Response:
     from booking.services import booking as service
+    from booking.services import quotas
 
     parts = [p for p in request.path.split("/") if p]
     if len(parts) == 2:  # /book/<owner>/<event type>: the booking page and its form
@@ -61,8 +63,10 @@ def book(request: Request) -> Response:
     try:
         # Validation first: it is free, and a request it refuses costs nothing to count.
         req = service.parse(fields, request.headers.get("Idempotency-Key"))
-        _count(request, "book", req.owner_id, req.email)
-        view, created = service.book(req, datetime.now(UTC))
+        now = datetime.now(UTC)
+        view, created = service.book(req, now, gate=functools.partial(
+            quotas.check, "book", now, client=client_address(request), owner_id=req.owner_id,
+            email=req.email))
     except BookingError as exc:
         if exc.status >= 500:
             raise  # logged and answered by the entry wrapper
