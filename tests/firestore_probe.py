@@ -31,12 +31,14 @@ class _Recorder(grpc.UnaryUnaryClientInterceptor, grpc.UnaryStreamClientIntercep
 
     def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
         started, path = time.perf_counter(), _request_path()
+        self.probe.wait()
         outcome = continuation(details, request)  # a blocking channel: answered by now
         self.probe.record(details.method, path, started, time.perf_counter())
         return outcome
 
     def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
         started, path = time.perf_counter(), _request_path()
+        self.probe.wait()
         stream = continuation(details, request)
         # Ends when the server closes the stream, whether or not the caller read it all (a
         # single document's get reads one message of BatchGetDocuments).
@@ -59,6 +61,13 @@ class FirestoreProbe:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._calls: list[dict[str, Any]] = []
+        # Seconds added to every RPC (as Firestore's network would): calls made at once then
+        # visibly overlap even if a thread starts a little late on a busy machine.
+        self.latency = 0.0
+
+    def wait(self) -> None:
+        if self.latency:
+            time.sleep(self.latency)
 
     @classmethod
     def install(cls) -> FirestoreProbe:
