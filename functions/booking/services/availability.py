@@ -193,11 +193,21 @@ def public_event_type(owner_id: str, slug: str) -> PublicEventType:
                            event_type.location, tuple(owner.allowed_origins))
 
 
+@dataclass(frozen=True)
+class Month:
+    """The free starts of one month as the guest's local days ({"2026-12-04": [09:00, ...]})
+    and, for an event type with seats, the seats left at each start."""
+
+    days: dict[str, list[datetime]]
+    seats_left: dict[datetime, int]
+
+
 def month_slots(owner_id: str, slug: str, month: date, zone: ZoneInfo,
-                now: datetime) -> dict[str, list[datetime]]:
-    """The free starts of one month as the guest's local days: {"2026-12-04": [09:00, ...]}."""
+                now: datetime) -> Month:
     first = month.replace(day=1)
     last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     found = slots(Query(owner_id, slug, first, last, zone), now)
-    return {day: [datetime.fromisoformat(s) for s in starts]
-            for day, starts in found["days"].items()}
+    return Month({day: [datetime.fromisoformat(s) for s in starts]
+                  for day, starts in found["days"].items()},
+                 {datetime.fromisoformat(s): n
+                  for s, n in found.get("seats_left", {}).items()})

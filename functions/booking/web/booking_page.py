@@ -76,10 +76,12 @@ def handle(request: Request, owner_id: str, slug: str) -> Response:
             errors, status = _conflict_message(exc, locale), 409
     chosen = _chosen_start(values.get("start"))
     month, day = _month_and_day(request, zone, now, chosen)
-    slots = availability.month_slots(owner_id, slug, month, zone, now)
+    found = availability.month_slots(owner_id, slug, month, zone, now)
+    slots = found.days
     if day is None or day.isoformat() not in slots:
         day = next((date.fromisoformat(d) for d in slots), None)
-    page = _render(event, locale, zone, month, day, slots, errors, values, chosen, now)
+    page = _render(event, locale, zone, month, day, slots, errors, values, chosen, now,
+                   found.seats_left)
     frame = " ".join(event.embed_origins) if event.embed_origins else "*"
     return html_response(page, status, _csp(frame))
 
@@ -192,7 +194,8 @@ def _switch_links(event: Any, current: str, keep: dict[str, str]) -> list[dict[s
 
 def _render(event: Any, locale: str, zone: ZoneInfo, month: date, day: date | None,
             slots: dict[str, list[datetime]], errors: dict[str, str], values: dict[str, Any],
-            chosen: datetime | None, now: datetime) -> str:
+            chosen: datetime | None, now: datetime,
+            seats_left: dict[datetime, int] | None = None) -> str:
     from booking.domain.meeting import format_day, format_duration
     from booking.rendering import render
 
@@ -224,6 +227,8 @@ def _render(event: Any, locale: str, zone: ZoneInfo, month: date, day: date | No
         next_url=_page_url(event, **keep, month=f"{next_month:%Y-%m}"),
         day_title=format_day(datetime(day.year, day.month, day.day), locale) if day else None,
         times=[{"value": s.isoformat(), "label": f"{s:%H:%M}",
+                "seats": i18n.tn(locale, "%(num)s seat left", "%(num)s seats left",
+                                 seats_left[s]) if seats_left and s in seats_left else None,
                 "checked": chosen is not None and s == chosen} for s in times],
         any_free=bool(slots), duration=format_duration(event.duration_minutes, locale),
         errors=errors, values=values,

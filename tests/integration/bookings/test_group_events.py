@@ -88,6 +88,12 @@ def test_guests_book_cancel_and_move_their_own_seats_of_one_google_event(
     ana = _seat(stack, "10:00", "ana@example.org", locale="sl")
     assert ana.status_code == 201, ana.text
     assert _offered(stack) == {"10:00": 2}  # the day's one slot, with two seats left
+    day = next_tuesday()
+    for lang, words in (("en", "2 seats left"), ("sl", "še 2 prosti mesti")):
+        page = requests.get(f"{stack.base_url}/book/mia/yoga", timeout=30, params={
+            "tz": "Europe/Ljubljana", "month": f"{day:%Y-%m}", "day": day.isoformat(),
+            "lang": lang})
+        assert page.status_code == 200 and words in page.text, page.text
     assert "10:00" not in _offered(stack, "intro")  # it blocks the owner's other types
     bo = _seat(stack, "10:00", "bo@example.org")
     assert bo.status_code == 201, bo.text
