@@ -25,6 +25,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from booking.domain import ids
+from booking.domain.problems import Problem
+
+# What a guest is told for any link that is not ours (tampered, wrong purpose, unknown key).
+LINK_INVALID = Problem("link.invalid", "This link is not valid.")
 
 KEY_ID = re.compile(r"^[A-Za-z0-9-]{1,40}$")
 

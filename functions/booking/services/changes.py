@@ -40,7 +40,6 @@ MAX_REASON = 1000
 SAME_TIME = Problem("reschedule.same_time", "is the booking's current time already: pick "
                     "another time to reschedule to")
 CANCELLED = Problem("booking.cancelled", "This booking was already cancelled.")
-LINK_INVALID = Problem("link.invalid", "This link is not valid.")
 
 
 @dataclass(frozen=True)
@@ -58,12 +57,12 @@ def open_link(token: str, action: str, now: datetime) -> Opened:
         if exc.expired:
             raise Gone(Problem("link.expired", "This link has expired: the meeting has "
                                                "already started.")) from exc
-        raise NotFound(LINK_INVALID) from exc
+        raise NotFound(tokens.LINK_INVALID) from exc
     try:
         owner = owners_store.get_owner(str(claims["o"]))
         booking = bookings.get(owner.id, str(claims["b"]))
     except (DocumentMissing, KeyError):
-        raise NotFound(LINK_INVALID) from None
+        raise NotFound(tokens.LINK_INVALID) from None
     if booking["status"] != "confirmed":
         raise Gone(CANCELLED)
     if int(booking.get("version", 1)) != int(claims.get("v", -1)):

@@ -42,7 +42,6 @@ from booking.services.stored import translating
 EXPIRED = Problem("hold.expired",
                   "This hold has expired and the time was released. Please book again.")
 CANCELLED = Problem("hold.cancelled", "This booking was cancelled.")
-INVALID = Problem("link.invalid", "This link is not valid.")
 
 
 @dataclass(frozen=True)
@@ -87,11 +86,11 @@ def open_hold(token: str, now: datetime) -> Hold:
     except tokens.TokenError as exc:
         if exc.expired:
             raise Gone(EXPIRED) from exc
-        raise NotFound(INVALID) from exc
+        raise NotFound(tokens.LINK_INVALID) from exc
     try:
         owner = owners_store.get_owner(str(claims["o"]))
     except (DocumentMissing, KeyError):
-        raise NotFound(INVALID) from None
+        raise NotFound(tokens.LINK_INVALID) from None
     try:
         booking: dict[str, Any] | None = bookings.get(owner.id, str(claims.get("b", "")))
     except DocumentMissing:
