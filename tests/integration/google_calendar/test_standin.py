@@ -546,6 +546,36 @@ def test_latency_delays_only_the_chosen_method(ada: Any, control: GoogleControl)
     assert slow >= 0.3 > fast
 
 
+def test_a_slow_call_that_outlives_a_reset_changes_nothing_after_it(
+    ada: Any, standin: Any, control: GoogleControl
+) -> None:
+    """Isolation between tests, not realism: an insert held by latency past the end of its test
+    once landed in the next test's calendar and took that test's slot."""
+    import threading
+
+    control.set_calendar_latency("calendar.events.insert", 0.5)
+    answers: list[int] = []
+
+    def insert() -> None:
+        try:
+            ada.events().insert(calendarId="primary", body=timed(
+                "2030-01-07T10:00:00Z", "2030-01-07T11:00:00Z")).execute()
+            answers.append(200)
+        except HttpError as exc:
+            answers.append(exc.status_code)
+
+    slow = threading.Thread(target=insert)
+    slow.start()
+    time.sleep(0.2)
+    standin.reset()
+    control.create_account(ADA, time_zone="Europe/Berlin")
+    slow.join()
+
+    assert answers == [503]
+    assert control.list_events(ADA) == []
+    assert control.calendar_requests("events.insert") == []
+
+
 def test_requests_are_recorded_with_method_ids_bodies_and_statuses(
     ada: Any, control: GoogleControl
 ) -> None:

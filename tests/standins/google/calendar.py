@@ -165,7 +165,8 @@ class _Api:
 
     def serve(self, method_id: str, handler: Handler, kwargs: dict[str, Any]) -> Response:
         state = self.state
-        started = state.now()
+        with state.lock:
+            started, generation = state.now(), state.generation
         query: Query = {k: request.args.getlist(k) for k in request.args}
         raw = request.get_data()
         violations = self.schemas.check_query(method_id, set(query))
@@ -193,6 +194,8 @@ class _Api:
             delay = self._latency(method_id)
             if delay:
                 time.sleep(delay)
+                if _outlived_a_reset(state, generation):
+                    return _stale()
             call = Call(state, caller, token.client_id, body, query,
                         request.headers.get("If-Match"), request.host_url.rstrip("/") + API)
             status, out = handler(call, **kwargs)
@@ -279,6 +282,18 @@ class _Api:
         with self.state.lock:
             latency = store(self.state).latency
             return latency.get(method_id, latency.get("*", 0.0))
+
+
+def _outlived_a_reset(state: GoogleState, generation: int) -> bool:
+    with state.lock:
+        return state.generation != generation
+
+
+def _stale() -> Response:
+    """The answer to a request whose world was reset while it waited: nothing done, nothing
+    recorded in the new state (no caller is left to read it; the product gave up long ago)."""
+    body = ApiError(503, "backendError", "Backend Error").body()
+    return Response(json.dumps(body), status=503, mimetype="application/json")
 
 
 WRITES = frozenset({

@@ -1098,10 +1098,12 @@ def blueprint(state: GoogleState) -> Blueprint:
     def token() -> Response:
         values = request.values.to_dict(flat=True)
         with state.lock:
-            delay = state.token_latency
+            delay, generation = state.token_latency, state.generation
         if delay:
             time.sleep(delay)  # outside the lock: Google answers many refreshes at once
         with state.lock:
+            if state.generation != generation:  # reset while it waited: not this state's caller
+                return _json_error(503, "the stand-in was reset while this request waited")
             try:
                 client = _client_from_request(state, values)
                 grant_type = values.get("grant_type", "")

@@ -116,13 +116,17 @@ class GoogleState:
         self.requests: list[dict[str, Any]] = []
         # Seconds the token endpoint waits before answering (Google's is ~100 ms away).
         self.token_latency = 0.0
+        # Counts resets. A request still waiting out its latency when the state is reset belongs
+        # to the world before it: it must not act on the next test's state (a 20 s insert once
+        # landed a past test's event in a fresh test's calendar and took its slot).
+        self.generation = 0
 
     def reset(self) -> None:
-        """Forget everything (between tests) but keep the lock and the clock."""
+        """Forget everything (between tests) but keep the lock, the clock and the count."""
         with self.lock:
-            lock, clock = self.lock, self.clock
+            lock, clock, generation = self.lock, self.clock, self.generation
             self.__init__()  # type: ignore[misc]
-            self.lock, self.clock = lock, clock
+            self.lock, self.clock, self.generation = lock, clock, generation + 1
 
     def now(self) -> float:
         return self.clock() + self.clock_offset
