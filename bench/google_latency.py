@@ -42,6 +42,16 @@ GOOGLE_LATENCY = {
 }
 TOKEN_LATENCY = 0.100
 TARGET = 1.2  # latency within 1.2x of the round trips nobody can avoid
+# Firestore round trips this design cannot avoid (README, "Performance"), priced in each run
+# at its median Firestore RPC. Availability: the owner's rules and connections, read beside
+# the client's abuse count; then the owner's abuse count (it needs the owner's limits, and
+# only a request within the client's limits may spend the owner's allowance), beside
+# reading our bookings and the busy caches. Both before Google may be asked.
+AVAILABILITY_FIRESTORE_FLOOR = 2
+# A booking: those two rounds (the second reads our bookings and the claim's ledger), the
+# claim's commit once Google said the time is free (what prevents a double booking), and
+# the commit recording the event the insert made, before the guest is answered.
+BOOKING_FIRESTORE_FLOOR = 4
 
 
 @dataclass
@@ -227,43 +237,52 @@ def ms(seconds: float) -> str:
 
 
 def compare(label: str, results: dict[int, tuple[Sample, Sample]], limit: dict[int, float],
-            limit_text: str) -> tuple[bool, bool]:
-    """Prints old vs new per number of accounts. Returns whether every new p50 is within TARGET
-    of its limit: (the whole request, the time spent waiting for Google)."""
-    print(f"{label}\n  limit = {limit_text}")
+            limit_text: str, firestore_floor: int, floor_text: str) -> tuple[bool, bool, bool]:
+    """Prints old vs new per number of accounts, against two floors: `limit`, the Google round
+    trips alone, and the design's, those plus the `firestore_floor` Firestore round trips this
+    design cannot avoid, each priced at the median Firestore RPC of the same requests.
+    Returns whether every new p50 is within TARGET of (the Google floor, the design floor) and
+    whether the time spent waiting for Google is within TARGET of its limit."""
+    print(f"{label}\n  Google floor = {limit_text}\n  design floor = the Google floor + "
+          f"{firestore_floor} Firestore round trips ({floor_text}),\n    each at the median "
+          "Firestore RPC of the same requests")
     rows, firestore = [], []
-    whole_ok = google_ok = True
+    whole_ok = design_ok = google_ok = True
     for accounts, (old, new) in sorted(results.items()):
         ratio = new.p50 / limit[accounts]
+        rpc = statistics.median(new.fs_rpc) if new.fs_rpc else 0.0
+        floor = limit[accounts] + firestore_floor * rpc
         whole_ok = whole_ok and ratio <= TARGET
+        design_ok = design_ok and new.p50 / floor <= TARGET
         google_ok = google_ok and new.google_p50 / limit[accounts] <= TARGET
         rows.append([accounts, old.trips(), new.trips(), f"{statistics.mean(old.calls):.0f}",
                      f"{statistics.mean(new.calls):.0f}", ms(old.p50), ms(old.p95), ms(new.p50),
                      ms(new.p95), f"{old.p50 / new.p50:.2f}", ms(limit[accounts]),
-                     f"{ratio:.2f}", ms(new.google_p50),
-                     f"{new.google_p50 / limit[accounts]:.2f}", ms(new.ours_p50)])
-        rpc = statistics.median(new.fs_rpc) if new.fs_rpc else 0.0
-        floor = limit[accounts] + statistics.median(new.fs_trips) * rpc
+                     f"{ratio:.2f}", ms(floor), f"{new.p50 / floor:.2f}",
+                     f"{new.google_p50 / limit[accounts]:.2f}"])
+        sequential = limit[accounts] + statistics.median(new.fs_trips) * rpc
         firestore.append([accounts, old.firestore(), new.firestore(), ms(old.fs_p50),
                           ms(new.fs_p50), ms(old.ours_p50), ms(new.ours_p50), f"{rpc * 1000:.1f}",
-                          f"{floor / limit[accounts]:.2f}"])
+                          f"{sequential / limit[accounts]:.2f}"])
     table(["accounts", "trips old", "trips new", "calls old", "calls new", "old p50",
-           "old p95", "new p50", "new p95", "old/new", "limit ms", "new/limit",
-           "new Google ms", "Google/limit", "new ours ms"], rows, left=0)
-    print("  ours: Firestore RPCs per request (one after another), the time some was in "
-          "flight, all of ours;\n  the emulator's median RPC, and the floor those sequential "
-          "RPCs alone put under new/limit")
+           "old p95", "new p50", "new p95", "old/new", "Google floor ms", "new/Google floor",
+           "design floor ms", "new/design floor", "Google/limit"], rows, left=0)
+    print("  ours (all but waiting for Google): Firestore RPCs per request (one after another),"
+          " the time some\n  was in flight, all of ours; the median RPC, and the Google floor "
+          "plus the sequential RPCs\n  at that median, over the Google floor (what they alone "
+          "put under new/Google floor)")
     table(["accounts", "Firestore old", "Firestore new", "old in flight ms",
-           "new in flight ms", "old ours ms", "new ours ms", "RPC p50 ms", "Firestore floor"],
+           "new in flight ms", "old ours ms", "new ours ms", "RPC p50 ms", "with new RPCs"],
           firestore, left=0)
-    return whole_ok, google_ok
+    return whole_ok, design_ok, google_ok
 
 
-def verdict(trips_ok: bool, trips_text: str, whole_ok: bool, google_ok: bool) -> None:
+def verdict(trips_ok: bool, trips_text: str, whole_ok: bool, design_ok: bool,
+            google_ok: bool) -> None:
     def word(ok: bool) -> str:
         return "met" if ok else "NOT met"
 
     print(f"\n  round trips ({trips_text}): {word(trips_ok)}\n"
-          f"  waiting for Google within {TARGET}x of the limit: {word(google_ok)}\n"
-          f"  whole request within {TARGET}x of the limit: {word(whole_ok)} "
-          "(\"new ours ms\": Firestore, emails, CPU)")
+          f"  waiting for Google within {TARGET}x of the Google floor: {word(google_ok)}\n"
+          f"  whole request within {TARGET}x of the design floor: {word(design_ok)}\n"
+          f"  whole request within {TARGET}x of the Google floor: {word(whole_ok)}")

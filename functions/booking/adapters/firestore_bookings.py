@@ -361,6 +361,32 @@ def update(owner_id: str, booking_id: str, fields: dict[str, Any]) -> None:
     _col(owner_id).document(booking_id).update(fields)
 
 
+def record(owner_id: str, booking_id: str, fields: dict[str, Any], *, unchanged_since: Any,
+           outbox_changes: Sequence[tuple[str, dict[str, Any]]] = (),
+           outbox_rows: Sequence[tuple[str, dict[str, Any]]] = ()) -> Any | None:
+    """Updates the booking, changes outbox rows and adds others, in one commit, on the condition
+    that the booking and the changed rows were last written at `unchanged_since` (the commit
+    that made them all) and the added rows do not exist. Returns the commit's time, or None if
+    anything was written since: the caller then reads and decides again."""
+    from google.api_core import exceptions as gexc
+
+    db = clients.firestore()
+    unchanged = db.write_option(last_update_time=unchanged_since)
+    batch = db.batch()
+    batch.update(_col(owner_id).document(booking_id), fields, option=unchanged)
+    outbox = db.collection("outbox")
+    for row_id, change in outbox_changes:
+        batch.update(outbox.document(row_id), change, option=unchanged)
+    for row_id, row in outbox_rows:
+        batch.create(outbox.document(row_id), row)
+    try:
+        batch.commit()
+    except (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.Conflict, gexc.Aborted,
+            gexc.NotFound):
+        return None
+    return batch.commit_time
+
+
 def holding_starting_between(owner_id: str, start: datetime, end: datetime,
                              now: datetime) -> list[dict[str, Any]]:
     """Bookings that hold their time (confirmed, or a hold not yet lapsed) whose start lies in

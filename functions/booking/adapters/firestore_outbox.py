@@ -161,10 +161,15 @@ def _closed(status: str, now: datetime, **fields: Any) -> dict[str, Any]:
             "lease_until": None, "expire_at": now + keep, **fields}
 
 
+def finished(now: datetime, result: dict[str, Any]) -> dict[str, Any]:
+    """The change that records a row as sent, for a lease holder that writes it in a commit
+    of its own (conditional on its WRITTEN time, as _if_leased's first try is)."""
+    return _closed("sent", now, result=result, last_error=None)
+
+
 def finish(item_id: str, lease: str, now: datetime, result: dict[str, Any], *,
            written: Any = None) -> bool:
-    return _if_leased(item_id, lease, _closed("sent", now, result=result, last_error=None),
-                      written)
+    return _if_leased(item_id, lease, finished(now, result), written)
 
 
 def drop(item_id: str, lease: str, now: datetime, reason: str, *, written: Any = None) -> bool:

@@ -226,7 +226,7 @@ def _book(req: GuestRequest, now: datetime, budget: Deadline,
         # records any failure on the row); it holds the owner, the booking and the connections
         # already, and leaves the booking as it wrote it (its Meet link) for the answer.
         row_id, row = made[0]
-        first = calendar_writes.FirstWrite(owner, stored, connections)
+        first = calendar_writes.FirstWrite(owner, stored, connections, written)
         outbox.deliver(row_id, now, budget, handler=first,
                        claimed={**row, firestore_outbox.WRITTEN: written})
         return meetings.view(first.booking), True

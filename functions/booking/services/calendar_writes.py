@@ -96,21 +96,29 @@ class FirstWrite:
     """The create row's first delivery, by the request that has just made the booking: it
     holds what `deliver` would read (the owner, the booking as committed, the connections),
     and keeps the booking as the write left it (`booking`, with its Meet link) for the guest's
-    answer. A cancel that raced the commit is still seen: the booking is read again after the
-    insert, as always."""
+    answer.
+
+    `written`, the time of the commit that made the booking and the row (leased to this
+    request), lets the insert be recorded in one commit conditional on it: the event on the
+    booking, the row finished and the confirmation emails owed (leased, sent at once). If
+    that commit fails, something wrote the booking since (a cancel that raced the insert):
+    the booking is read again, as any delivery does."""
 
     def __init__(self, owner: Owner, booking: dict[str, Any],
-                 connections: list[Connection]) -> None:
+                 connections: list[Connection], written: Any = None) -> None:
         self.owner, self.booking, self.connections = owner, booking, connections
+        self.written = written
 
     def __call__(self, payload: dict[str, Any], oid: str, deadline: Deadline) -> dict[str, Any]:
         result, self.booking = _deliver(payload, deadline, self.owner, self.booking,
-                                        self.connections)
+                                        self.connections,
+                                        (oid, self.written) if self.written else None)
         return result
 
 
 def _deliver(payload: dict[str, Any], deadline: Deadline, owner: Owner, booking: dict[str, Any],
-             connections: list[Connection] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+             connections: list[Connection] | None,
+             committed: tuple[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """(the row's result, the booking afterwards)."""
     action = payload["action"]
     if action not in ("create", "update", "delete", "meet"):
@@ -122,7 +130,8 @@ def _deliver(payload: dict[str, Any], deadline: Deadline, owner: Owner, booking:
         return _delete(owner, booking, deadline), booking
     if action == "meet":
         return _poll_meet(owner, booking, deadline), booking
-    return _sync(owner, booking, deadline, move=action == "update", connections=connections)
+    return _sync(owner, booking, deadline, move=action == "update", connections=connections,
+                 committed=committed if action == "create" else None)
 
 
 @translating
@@ -200,7 +209,10 @@ def _body(owner: Owner, booking: dict[str, Any], connections: list[Connection]) 
 
 
 def _sync(owner: Owner, booking: dict[str, Any], deadline: Deadline, *, move: bool,
-          connections: list[Connection] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+          connections: list[Connection] | None,
+          committed: tuple[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`committed`: (this row's id, the time of the commit that wrote it and the booking), for
+    the first write of a new booking (FirstWrite)."""
     first = not booking.get("event_id")
     if not first and not move:
         return {"event_id": booking["event_id"]}, booking  # made already (a repeated create)
@@ -230,6 +242,10 @@ def _sync(owner: Owner, booking: dict[str, Any], deadline: Deadline, *, move: bo
     fields = {"event_id": event["id"], "html_link": event.get("htmlLink"), "meet_link": link,
               "google_status": "created" if first else "updated",
               "written_start": booking["start"], "written_end": booking["end"]}
+    if first and committed is not None and (link or not booking.get("meet")):
+        recorded = _record_first(owner, booking, fields, event, committed, deadline)
+        if recorded is not None:
+            return recorded
     # Recorded and read again at once: the read only has to come after the insert (a cancel
     # committed before it is seen here; one committed after it deletes the event itself).
     from booking import fanout
@@ -245,6 +261,36 @@ def _sync(owner: Owner, booking: dict[str, Any], deadline: Deadline, *, move: bo
         _owe_confirmation(owner, after, deadline, fresh=True)
     _meet_followup(owner, after, event, deadline)
     return {"event_id": event["id"], "moved": move}, after
+
+
+def _record_first(owner: Owner, booking: dict[str, Any], fields: dict[str, Any],
+                  event: dict[str, Any], committed: tuple[str, Any],
+                  deadline: Deadline) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """A new booking's insert recorded in one commit with what it owes next, if nothing wrote
+    the booking since it was made (None otherwise): the event on the booking, the create row
+    finished, the confirmation emails owed, leased to this request and then sent.
+
+    The condition does what reading the booking again after the insert does: a cancel
+    committed before this commit fails it (and the caller's re-read sees the cancel); one
+    committed after it deletes the event, which exists by then. A booking with a Meet room
+    Google is still making takes the caller's path (its emails owe a follow-up)."""
+    from booking.services import outbox
+    from booking.services.notifications import confirmation_emails
+
+    row_id, written = committed
+    now = datetime.now(UTC)
+    after = {**booking, **fields}
+    result = {"event_id": event["id"], "moved": False}
+    emails = meetings.email_rows(
+        owner, after, confirmation_emails(meetings.meeting_of(owner, after), stamp=now),
+        f"{booking['id']}:confirmation", now)
+    at = bookings.record(owner.id, booking["id"], fields, unchanged_since=written,
+                         outbox_changes=[(row_id, firestore_outbox.finished(now, result))],
+                         outbox_rows=emails)
+    if at is None:
+        return None
+    outbox.deliver_written(emails, at, now, deadline, booking=after)
+    return outbox.Recorded(result), after
 
 
 def _start_of(event: dict[str, Any]) -> datetime | None:

@@ -93,6 +93,19 @@ def owe_emails(owner: Owner, booking: dict[str, Any], emails: list[tuple[str, An
         for recipient, email in emails])
 
 
+def email_rows(owner: Owner, booking: dict[str, Any], emails: list[tuple[str, Any]], key: str,
+               now: datetime) -> list[tuple[str, dict[str, Any]]]:
+    """The rows owe_emails would write (rule "current", no email before them), for the caller
+    to write in a commit of its own, leased to itself, and deliver (outbox.deliver_written)."""
+    from booking.adapters import firestore_outbox
+    from booking.services import outbox
+
+    owed = outbox.OwedFor(owner.id, booking["id"], int(booking.get("sequence", 0)))
+    return [(oid, firestore_outbox.leased(row, now)) for oid, row in (
+        outbox.email_row(f"{key}:{recipient}", owner.id, email, now, owed_for=owed)
+        for recipient, email in emails)]
+
+
 def view(booking: dict[str, Any]) -> dict[str, Any]:
     """What a guest's booking request is answered with (no owner-internal fields)."""
     return {

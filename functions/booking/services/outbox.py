@@ -18,6 +18,7 @@ caller's deadline; the scheduled `resync` drains whatever is still due.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 from collections.abc import Callable, Sequence
@@ -52,6 +53,13 @@ class OwedFor:
     def to_dict(self) -> dict[str, Any]:
         return {"owner_id": self.owner_id, "booking_id": self.booking_id,
                 "sequence": self.sequence, "rule": self.rule}
+
+
+class Recorded(dict[str, Any]):
+    """A handler's result that the handler recorded itself: it finished its row (conditional
+    on the lease's WRITTEN time) in the commit that also wrote the work it owed next
+    (calendar_writes.FirstWrite: the event, its booking and the confirmation emails in one
+    request). The outbox writes nothing more for it."""
 
 
 def backoff(attempts: int) -> timedelta:
@@ -114,6 +122,18 @@ def owe_email(key: str, owner_id: str, email: Email, now: datetime, *,
     return oid
 
 
+def deliver_written(leased: Sequence[tuple[str, dict[str, Any]]], written: Any, now: datetime,
+                    deadline: Deadline | None, booking: dict[str, Any] | None = None) -> None:
+    """Delivers at once rows the caller wrote leased to itself in a commit at `written`
+    (their recipients differ: the caller waits for one send, not one each); `booking` as in
+    deliver."""
+    from booking import fanout
+
+    fanout.run_all([functools.partial(deliver, oid, now, deadline, booking=booking,
+                                      claimed={**row, rows.WRITTEN: written})
+                    for oid, row in leased])
+
+
 def deliver(oid: str, now: datetime, deadline: Deadline | None = None, *,
             claimed: dict[str, Any] | None = None, booking: dict[str, Any] | None = None,
             handler: Deliver | None = None) -> str:
@@ -159,6 +179,8 @@ def _run(oid: str, row: dict[str, Any], now: datetime, budget: Deadline,
                              attempts=int(row["attempts"]) - 1, written=written)
             return "pending"
         result = (handler or _handler(row["kind"]))(row["payload"], oid, budget)
+        if isinstance(result, Recorded):
+            return "sent"
     except PermanentError as exc:
         return _give_up(row, oid, now, str(exc), exc)
     except Exception as exc:  # noqa: BLE001 - every other failure is this row's, and transient
