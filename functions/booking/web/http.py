@@ -158,6 +158,11 @@ def entry(name: str, *, page: bool = False,
     def wrap(handler: Handler) -> Handler:
         @functools.wraps(handler)
         def run(request: Request) -> Response:
+            if request.method == "HEAD":
+                # Mail clients, link checkers and uptime probes send HEAD: it is answered as GET
+                # is (RFC 9110 9.3.2). Only our view of the method changes: the WSGI environ
+                # still says HEAD, so werkzeug sends the headers and leaves the body out.
+                request.method = "GET"
             if request.method == "GET" and request.path.rstrip("/").endswith("/_health"):
                 return json_response({"function": name, "status": "ok"})
             page = answers_pages(name, request.path)

@@ -1,0 +1,61 @@
+"""HEAD on what people and their tools open: mail clients, link checkers and uptime probes send
+HEAD before (or instead of) GET, and a 405 there reads as a broken link. Every GET route of the
+public functions (and the owner's pages) answers HEAD as it answers GET, without a body
+(RFC 9110 9.3.2), and a HEAD changes nothing, as a GET does not."""
+
+from __future__ import annotations
+
+import re
+
+import requests
+
+from tests.conftest import Stack
+from tests.drivers import owner_api
+from tests.integration.bookings.conftest import at, book, bookings, next_tuesday
+
+
+def _link(text: str, path: str) -> str:
+    found = re.search(rf"(http://\S+/{path}\?token=[^\s\"<>]+)", text)
+    assert found, text
+    return found.group(1)
+
+
+def test_head_answers_every_get_route_as_get_does_without_a_body(
+        stack: Stack, owner_key: str) -> None:
+    day = next_tuesday()
+    assert book(stack, at(day, "10:00")).status_code == 201
+    deep = owner_api(stack.base_url, owner_key, "GET", "/event-types/deep").json()
+    assert owner_api(stack.base_url, owner_key, "PUT", "/event-types/deep", json={
+        **deep, "confirm_by_email": True, "hold_minutes": 5}).status_code == 200
+    assert book(stack, at(day, "14:00"), event_type="deep",
+                email="held@example.org").status_code == 202
+    mails = "\n".join(m["text"] for m in stack.sendgrid.messages())
+    base = stack.base_url
+    urls = [
+        f"{base}/book/mia/intro?lang=sl&tz=America/New_York&day={day.isoformat()}",
+        f"{base}/book/_assets/booking.js",
+        f"{base}/availability?owner=mia&event_type=intro&start={day}&end={day}"
+        "&time_zone=Europe/Ljubljana",
+        _link(mails, "cancel"),
+        _link(mails, "reschedule"),
+        _link(mails, "book/confirm"),
+        f"{base}/owner/login",
+        f"{base}/owner/openapi.yaml",
+        *(f"{base}/{name}/_health" for name in (
+            "availability", "book", "cancel", "reschedule", "owner", "oauth_callback",
+            "google_notifications")),
+        # Refusals too: the same status as GET's, not a 405.
+        f"{base}/book/mia/nope",
+        f"{base}/cancel?token=forged",
+    ]
+    stored = bookings()
+    for url in urls:
+        head = requests.head(url, timeout=60, allow_redirects=False)
+        get = requests.get(url, timeout=60, allow_redirects=False)
+        assert head.status_code == get.status_code, (url, head.status_code, get.status_code)
+        assert head.content == b"", url
+        assert get.content, url
+        assert head.headers["Content-Type"] == get.headers["Content-Type"], url
+    # Opening links, by HEAD or GET, changed nothing: still one booking and one hold.
+    assert bookings() == stored
+    assert sorted(b["status"] for b in stored) == ["confirmed", "pending"]
