@@ -65,9 +65,13 @@ check_emulator() {
 }
 
 # The browser tests drive Debian's chromium (Playwright's own browser builds cannot be fetched
-# here, and the distribution's is the one CI machines can install).
+# here, and the distribution's is the one CI machines can install). CHROMIUM names another
+# binary (tests/browser/conftest.py reads it too).
+CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+export CHROMIUM
+
 ensure_chromium() {
-  if [ -x /usr/bin/chromium ]; then return 0; fi
+  if [ -x "$CHROMIUM" ]; then return 0; fi
   echo "installing chromium (apt) for the browser tests" >&2
   local sudo=""
   if [ "$(id -u)" != 0 ]; then
@@ -77,4 +81,13 @@ ensure_chromium() {
   $sudo apt-get update -qq >&2 \
     && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >&2 \
     || die "could not install chromium: apt-get install chromium"
+}
+
+# Whether pytest, given these arguments, would run any browser test: asked of pytest itself,
+# since `-k walks`, `-m ...`, a node id or no path at all (testpaths) can all select them.
+# The forced verbosity after the caller's -v / -q makes it list node ids, one a line.
+selects_browser_tests() {
+  local listed
+  listed="$("$VENV/bin/python" -m pytest --collect-only "$@" --verbosity=-1 2>/dev/null || true)"
+  grep -q '^tests/browser/' <<<"$listed"
 }

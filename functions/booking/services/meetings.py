@@ -11,6 +11,7 @@ import functools
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode, urlsplit
+from zoneinfo import ZoneInfo
 
 from booking.adapters import signing_keys
 from booking.config import get_settings
@@ -107,7 +108,10 @@ def email_rows(owner: Owner, booking: dict[str, Any], emails: list[tuple[str, An
 
 
 def view(booking: dict[str, Any]) -> dict[str, Any]:
-    """What a guest's booking request is answered with (no owner-internal fields)."""
+    """What a guest's booking request is answered with (no owner-internal fields): the
+    instants in UTC, and again in the zone the guest booked in (`local_*`), so a client shows
+    the guest's time without a zone database of its own."""
+    zone = ZoneInfo(booking["guest"]["time_zone"])
     return {
         "id": booking["id"],
         "status": booking["status"],
@@ -115,7 +119,9 @@ def view(booking: dict[str, Any]) -> dict[str, Any]:
         "title": booking["title"],
         "start": booking["start"].isoformat(),
         "end": booking["end"].isoformat(),
-        "time_zone": booking["guest"]["time_zone"],
+        "time_zone": zone.key,
+        "local_start": booking["start"].astimezone(zone).isoformat(),
+        "local_end": booking["end"].astimezone(zone).isoformat(),
         "meet_link": booking.get("meet_link"),
         # A hold waiting for the guest's confirmation by email: until when it holds.
         **({"hold_until": booking["hold_until"].isoformat()}

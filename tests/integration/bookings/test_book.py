@@ -53,6 +53,14 @@ def test_happy_path_event_meet_and_two_emails_with_local_times_and_ics(
     booking = resp.json()["booking"]
     assert booking["status"] == "confirmed"
     assert booking["meet_link"].startswith("https://meet.google.com/")
+    # The instants in UTC, and the same in the zone the guest booked in, for a client to show.
+    ny = ZoneInfo("America/New_York")
+    assert datetime.fromisoformat(booking["start"]).utcoffset() == timedelta(0)
+    assert booking["start"] == start.astimezone(UTC).isoformat()
+    assert booking["time_zone"] == "America/New_York"
+    assert booking["local_start"] == start.astimezone(ny).isoformat()
+    assert booking["local_end"] == (start + timedelta(minutes=30)).astimezone(ny).isoformat()
+    assert booking["local_start"].endswith("-05:00")  # 04:00 in New York in winter
 
     events = our_events(stack, B)
     assert len(events) == 1 and our_events(stack, A) == []
@@ -188,6 +196,7 @@ def test_same_idempotency_key_twice_gives_one_of_everything(stack: Stack, owner_
     second = book(stack, start, idempotency_key="form-submit-123")
     assert first.status_code == 201 and second.status_code == 200
     assert first.json()["booking"]["id"] == second.json()["booking"]["id"]
+    assert first.json()["booking"]["local_start"] == second.json()["booking"]["local_start"]
     assert len(bookings()) == 1
     assert len(our_events(stack, B)) == 1
     assert len(stack.sendgrid.messages()) == 2
