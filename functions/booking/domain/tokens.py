@@ -29,6 +29,8 @@ from booking.domain.problems import Problem
 
 # What a guest is told for any link that is not ours (tampered, wrong purpose, unknown key).
 LINK_INVALID = Problem("link.invalid", "This link is not valid.")
+# ... and for one that expired with its meeting's start.
+LINK_EXPIRED = Problem("link.expired", "This link has expired: the meeting has already started.")
 
 KEY_ID = re.compile(r"^[A-Za-z0-9-]{1,40}$")
 

@@ -55,8 +55,7 @@ def open_link(token: str, action: str, now: datetime) -> Opened:
         claims = signing_keys.verify(signing_keys.LINKS, action, token, now=now.timestamp())
     except tokens.TokenError as exc:
         if exc.expired:
-            raise Gone(Problem("link.expired", "This link has expired: the meeting has "
-                                               "already started.")) from exc
+            raise Gone(tokens.LINK_EXPIRED) from exc
         raise NotFound(tokens.LINK_INVALID) from exc
     try:
         owner = owners_store.get_owner(str(claims["o"]))

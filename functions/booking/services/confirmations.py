@@ -11,6 +11,10 @@ confirmed, written with the outbox rows every new booking owes (the Google event
 after-insert conflict check; the event's delivery then owes both confirmation emails). A double
 click or a retry finds the booking confirmed and is answered the same, with no second row. A
 hold that lapsed frees its slot by itself (booking.domain.holds) and cannot be confirmed.
+
+The booking page's answer (booked, or held) can be opened again, e.g. in the other language
+from its language switch: a signed link (purpose `booked`, expiring when the meeting starts)
+names the booking, and opening it only reads.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from booking.services.stored import translating
 EXPIRED = Problem("hold.expired",
                   "This hold has expired and the time was released. Please book again.")
 CANCELLED = Problem("hold.cancelled", "This booking was cancelled.")
+BOOKED_PURPOSE = "booked"
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,44 @@ def open_hold(token: str, now: datetime) -> Hold:
     if verdict == "expired":
         raise Gone(EXPIRED)
     if verdict == "cancelled" or booking is None:
+        raise Gone(CANCELLED)
+    return Hold(owner, booking, confirmed=verdict == "confirmed")
+
+
+def booked_token(owner_id: str, booking_id: str, start: datetime) -> str:
+    """The guest's way back to the page that answered their booking (booked or held)."""
+    return tokens.sign(signing_keys.links(), BOOKED_PURPOSE, {"o": owner_id, "b": booking_id},
+                       expires_at=int(start.timestamp()))
+
+
+@translating
+def open_booked(token: str, owner_id: str, slug: str, now: datetime) -> Hold:
+    """The booking a `booked_token` names, as its page shows it: `confirmed` True once booked,
+    False while held for confirmation by email. 404 for a link that is not ours or not of this
+    owner's event type; 410 once the meeting started, the hold lapsed or it was cancelled."""
+    try:
+        claims = signing_keys.verify(signing_keys.LINKS, BOOKED_PURPOSE, token,
+                                     now=now.timestamp())
+    except tokens.TokenError as exc:
+        if exc.expired:
+            raise Gone(tokens.LINK_EXPIRED) from exc
+        raise NotFound(tokens.LINK_INVALID) from exc
+    if claims.get("o") != owner_id:
+        raise NotFound(tokens.LINK_INVALID)
+    try:
+        owner = owners_store.get_owner(owner_id)
+    except DocumentMissing:
+        raise NotFound(tokens.LINK_INVALID) from None
+    try:
+        booking: dict[str, Any] | None = bookings.get(owner.id, str(claims.get("b", "")))
+    except DocumentMissing:
+        booking = None  # a lapsed hold may have been deleted
+    if booking is not None and booking.get("event_type") != slug:
+        raise NotFound(tokens.LINK_INVALID)
+    verdict = holds.confirm_verdict(booking, now)
+    if verdict == "expired" or booking is None:
+        raise Gone(EXPIRED)
+    if verdict == "cancelled":
         raise Gone(CANCELLED)
     return Hold(owner, booking, confirmed=verdict == "confirmed")
 

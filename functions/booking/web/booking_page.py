@@ -7,7 +7,8 @@ script (served from this function, no third-party assets) only moves the page to
 own time zone on first visit; the zone stays changeable with the select, with or without it.
 Any site may embed it (`<iframe>`) or post its own form to the same URL.
 
-Query: month=YYYY-MM, day=YYYY-MM-DD, tz=IANA zone, lang=en|sl.
+Query: month=YYYY-MM, day=YYYY-MM-DD, tz=IANA zone, lang=en|sl; booked=<token> shows the
+answer to a booking again (its language switch).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from booking.domain import ids, locales
 from booking.domain.problems import Problem
 from booking.errors import Conflict, InvalidInput, MethodNotAllowed, NotFound
 from booking.web.http import SECURITY_HEADERS, html_response, read_body
-from booking.web.pages import sentence
+from booking.web.pages import sentence, switch_links
 
 SCRIPT = """(function () {
   var params = new URLSearchParams(location.search);
@@ -63,6 +64,8 @@ def handle(request: Request, owner_id: str, slug: str) -> Response:
     event = availability.public_event_type(owner_id, slug)
     zone = _zone(request.values.get("tz"), event.owner_time_zone)
     now = datetime.now(UTC)
+    if request.method == "GET" and request.args.get("booked"):
+        return _booked(event, request.args["booked"], locale, now)
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
     status = 200
@@ -152,8 +155,6 @@ def _field_messages(fields: dict[str, str], locale: str) -> dict[str, str]:
 
 def _book(event: Any, values: dict[str, Any], zone: ZoneInfo, locale: str,
           now: datetime) -> Response:
-    from booking.domain.meeting import format_range
-    from booking.rendering import render
     from booking.services import booking
 
     fields = {**values, "owner": event.owner_id, "event_type": event.slug,
@@ -161,15 +162,35 @@ def _book(event: Any, values: dict[str, Any], zone: ZoneInfo, locale: str,
     fields.pop("redirect", None)
     req = booking.parse(fields, None)
     view, _created = booking.book(req, now)
+    held = view["status"] == "pending"  # waiting for the guest's confirmation by email
+    return _done(event, view, locale, 202 if held else 201)
+
+
+def _booked(event: Any, token: str, locale: str, now: datetime) -> Response:
+    """`?booked=<token>`: the answer to a booking again (its language switch links here)."""
+    from booking.services import confirmations, meetings
+
+    found = confirmations.open_booked(token, event.owner_id, event.slug, now)
+    return _done(event, meetings.view(found.booking), locale, 200)
+
+
+def _done(event: Any, view: dict[str, Any], locale: str, status: int) -> Response:
+    """Booked (or held): the time in the zone the guest booked in, the Meet link, and a
+    language switch that shows this same answer in the other language."""
+    from booking.domain.meeting import format_range
+    from booking.rendering import render
+    from booking.services import confirmations
+
     start = datetime.fromisoformat(view["start"])
     end = datetime.fromisoformat(view["end"])
-    held = view["status"] == "pending"  # waiting for the guest's confirmation by email
+    token = confirmations.booked_token(event.owner_id, view["id"], start)
     return html_response(render(
-        "booking_done.html", locale, event=event, booking=view, held=held,
-        when=format_range(start, end, zone.key, locale),
+        "booking_done.html", locale, event=event, booking=view,
+        held=view["status"] == "pending",
+        when=format_range(start, end, view["time_zone"], locale),
         google_link=_google_calendar_link(event, start, end, view.get("meet_link")),
-        switch=_switch_links(event, locale, {}),
-    ), 202 if held else 201, _csp("*"))
+        switch=_switch_links(event, locale, {"booked": token}),
+    ), status, _csp("*"))
 
 
 def _google_calendar_link(event: Any, start: datetime, end: datetime,
@@ -188,8 +209,8 @@ def _page_url(event: Any, **params: str) -> str:
 
 
 def _switch_links(event: Any, current: str, keep: dict[str, str]) -> list[dict[str, Any]]:
-    return [{"locale": loc, "name": locales.NAMES[loc], "current": loc == current,
-             "url": _page_url(event, **{**keep, "lang": loc})} for loc in locales.LOCALES]
+    base = get_settings().function_url("book")
+    return switch_links(f"{base}/{event.owner_id}/{event.slug}", keep, current)
 
 
 def _render(event: Any, locale: str, zone: ZoneInfo, month: date, day: date | None,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from booking.domain.locales import DEFAULT_LOCALE
+from typing import Any
+from urllib.parse import urlencode
+
+from booking.domain.locales import DEFAULT_LOCALE, LOCALES, NAMES
 from booking.errors import BookingError, InvalidInput
 from booking.i18n import say, t
 from booking.rendering import render
@@ -52,3 +55,10 @@ def crash_page(locale: str = DEFAULT_LOCALE) -> str:
         t(locale, "We could not finish this request. Nothing was changed; please try again."),
         locale=locale,
     )
+
+
+def switch_links(url: str, params: dict[str, str], current: str) -> list[dict[str, Any]]:
+    """A guest page's language switch (base.html): the same page, `params` kept (a link's
+    token too), in each language."""
+    return [{"locale": loc, "name": NAMES[loc], "current": loc == current,
+             "url": f"{url}?{urlencode({**params, 'lang': loc})}"} for loc in LOCALES]

@@ -94,6 +94,16 @@ def _locale(request: Request) -> str:
     return i18n.pick(request.values.get("lang"), request.accept_languages)
 
 
+def _switch(request: Request, function: str, locale: str,
+            path: str = "") -> list[dict[str, Any]]:
+    """The language switch of a link's page: the same link (its token) in each language."""
+    from booking.config import get_settings
+    from booking.web.pages import switch_links
+
+    params = {key: value for key, value in request.args.items() if key == "token"}
+    return switch_links(get_settings().function_url(function) + path, params, locale)
+
+
 def _count(request: Request, kind: str, owner_id: str | None, email: str | None = None) -> None:
     """The abuse limits (booking.services.quotas): 429 past one."""
     from booking.services import quotas
@@ -140,7 +150,8 @@ def cancel(request: Request) -> Response:
     when = format_range(booking["start"], booking["end"], zone, locale)
     if request.method == "GET":
         return html_response(render("cancel.html", locale, booking=booking, owner=owner,
-                                    when=when, token=token))
+                                    when=when, token=token,
+                                    switch=_switch(request, "cancel", locale)))
     changes.cancel(owner, booking["id"], version=int(booking.get("version", 1)),
                    reason=request.form.get("reason", ""), by="guest", now=now)
     return html_response(render(
@@ -189,7 +200,8 @@ def reschedule(request: Request) -> Response:
             for starts in group_by_local_day(slots, ZoneInfo(zone)).values()]
     return html_response(render(
         "reschedule.html", locale, booking=booking, owner=owner, token=token, days=days,
-        when=format_range(booking["start"], booking["end"], zone, locale), zone=zone))
+        when=format_range(booking["start"], booking["end"], zone, locale), zone=zone,
+        switch=_switch(request, "reschedule", locale)))
 
 
 def confirm(request: Request) -> Response:
@@ -214,7 +226,8 @@ def confirm(request: Request) -> Response:
     when = format_range(booking["start"], booking["end"], booking["guest"]["time_zone"], locale)
     if request.method == "GET" and not hold.confirmed:
         return html_response(render("confirm.html", locale, booking=booking, owner=owner,
-                                    when=when, token=token))
+                                    when=when, token=token,
+                                    switch=_switch(request, "book", locale, "/confirm")))
     return html_response(render(
         "message.html", locale, title=t(locale, "You are booked"),
         message=t(locale, "%(title)s with %(owner)s, %(when)s, is confirmed. We emailed you "

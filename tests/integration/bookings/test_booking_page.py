@@ -61,6 +61,21 @@ def test_form_post_without_javascript_books_in_the_guests_language(
     assert owner["subject"].startswith("Confirmed: Intro call with Ana Novak")  # owner: English
     assert "Tuesday," in owner["text"]
 
+    # The answer's language switch shows the same answer in English, and books nothing more.
+    english = unescape(re.search(r'href="([^"]+)"[^>]*hreflang="en"', done.text).group(1))
+    again = requests.get(english, timeout=60)
+    assert again.status_code == 200, again.text[:2000]
+    assert "You are booked" in again.text and "Tuesday," in again.text
+    meet = re.search(r'href="(https://meet\.google\.com/[^"]+)"', done.text).group(1)
+    assert meet in again.text and "calendar.google.com/calendar/render" in again.text
+    times = re.findall(r"\d\d:\d\d–\d\d:\d\d \(America/New_York", again.text)
+    assert times and times[0] in done.text  # the time in the zone she booked in
+    back = unescape(re.search(r'href="([^"]+)"[^>]*hreflang="sl"', again.text).group(1))
+    assert "Rezervacija je potrjena" in requests.get(back, timeout=60).text
+    assert len(bookings()) == 1 and len(stack.sendgrid.messages()) == 2
+    forged = requests.get(english.replace("booked=", "booked=x"), timeout=60)
+    assert forged.status_code == 404 and "This link is not valid." in forged.text
+
 
 def test_wrong_fields_come_back_with_messages_and_what_was_typed(
         stack: Stack, owner_key: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -191,6 +192,11 @@ def test_holds_count_toward_the_guest_cap_and_the_booking_page_says_check_your_e
         "start": at(next_tuesday(), "13:00").isoformat(), "name": "Guest",
         "email": "guest@example.org", "tz": "Europe/Ljubljana"})
     assert page.status_code == 202 and "Check your email" in page.text
+    # Its language switch says the same in Slovenian (the slot still held, nothing booked).
+    switch = re.search(r'href="([^"]+)"[^>]*hreflang="sl"', page.text)
+    assert switch, page.text
+    again = requests.get(unescape(switch.group(1)), timeout=30)
+    assert again.status_code == 200 and "Preverite e-pošto" in again.text
     second = book(stack, at(next_tuesday(), "14:00"))
     assert second.status_code == 409 and "1 upcoming booking" in second.json()["message"]
     bad = owner_api(stack.base_url, owner_key, "PUT", "/event-types/intro", json={
