@@ -56,6 +56,10 @@ class Meeting:
     # Minutes before the start at which the invitation's alarms ring: the event type's own
     # reminders, as Google's event has them.
     alarm_minutes: tuple[int, ...] = (10,)
+    # A seat of a group event: the slot's seats, and how many are taken with this change (the
+    # owner gets one email per seat, each saying how full the slot is). 1 for a meeting.
+    seats: int = 1
+    seats_taken: int = 0
 
     def __post_init__(self) -> None:
         for name in ("start", "end"):

@@ -390,7 +390,8 @@ def _sync_group(owner: Owner, booking: dict[str, Any], group_id: str,
         except TransientError:
             if booking["status"] == "confirmed" and not booking.get("event_id"):
                 # As for a one-guest booking: the guest learns now that the seat stands.
-                _owe_confirmation(owner, booking, deadline)
+                _owe_confirmation(owner, booking, deadline,
+                                  seats=_seats_of_slot(owner, booking, len(here)))
             raise
         if _seat_state(bookings.group(owner.id, group_id)) != _seat_state(seats):
             continue  # a seat came or went during our write: write again
@@ -404,11 +405,23 @@ def _sync_group(owner: Owner, booking: dict[str, Any], group_id: str,
             if any(seat.get(k) != v for k, v in fields.items() if k != "google_status"):
                 bookings.update(owner.id, seat["id"], fields)
             if not seat.get("event_id"):
-                _owe_confirmation(owner, {**seat, **fields}, deadline)
+                _owe_confirmation(owner, {**seat, **fields}, deadline,
+                                  seats=_seats_of_slot(owner, seat, len(here)))
             if seat.get("meet") and not seat.get("meet_link"):
                 _meet_followup(owner, {**seat, **fields}, event, deadline)
         return {"event_id": event["id"], "seats": len(here)}
     raise TransientError("google", "the group's seats kept changing during the write")
+
+
+def _seats_of_slot(owner: Owner, seat: dict[str, Any], taken: int) -> tuple[int, int]:
+    """(taken, seats) of a group slot, for the owner's email about one seat."""
+    from booking.errors import NotFound
+    from booking.services import event_types
+
+    try:
+        return taken, max(event_types.load(owner, seat["event_type"]).seats, taken)
+    except NotFound:  # the event type was deleted meanwhile
+        return taken, taken
 
 
 def _seat_state(seats: list[dict[str, Any]]) -> list[tuple[str, str, datetime]]:
@@ -481,9 +494,10 @@ def _owner_addresses(owner: Owner) -> set[str]:
 
 
 def _owe_confirmation(owner: Owner, booking: dict[str, Any], deadline: Deadline | None, *,
-                      fresh: bool = False) -> None:
+                      fresh: bool = False, seats: tuple[int, int] | None = None) -> None:
     """The confirmation of a new booking; once it has been moved, its reschedule emails told
-    everything instead. `fresh`: `booking` was read just now, after the event was written."""
+    everything instead. `fresh`: `booking` was read just now, after the event was written;
+    `seats`: a group seat's (taken, seats)."""
     from booking.services.notifications import confirmation_emails
 
     if int(booking.get("sequence", 0)) != 0:
@@ -492,7 +506,7 @@ def _owe_confirmation(owner: Owner, booking: dict[str, Any], deadline: Deadline 
     if booking.get("meet") and not booking.get("meet_link"):
         # Remembered before the email is owed, so the link, whenever it comes, follows it.
         bookings.update(owner.id, booking["id"], {"without_link_at": 0})
-    emails = confirmation_emails(meetings.meeting_of(owner, booking), stamp=now)
+    emails = confirmation_emails(meetings.meeting_of(owner, booking, seats=seats), stamp=now)
     meetings.owe_emails(owner, booking, emails, f"{booking['id']}:confirmation", now,
                         deadline=deadline, fresh=fresh)
 

@@ -119,7 +119,8 @@ def cancel(owner: Owner, booking_id: str, *, version: int | None, reason: str, b
     current = bookings.get(owner.id, booking_id)
     sequence = int(current.get("sequence", 0)) + 1
     staged = {**current, "status": "cancelled", "sequence": sequence}
-    emails = cancellation_emails(meetings.meeting_of(owner, staged, with_links=False),
+    emails = cancellation_emails(meetings.meeting_of(owner, staged, with_links=False,
+                                                     seats=_seats_left(owner, current)),
                                  reason=reason, cancelled_by=by, stamp=now)
     rows = [*([calendar_writes.row(owner.id, booking_id, "delete", sequence, now,
                                    group=current.get("group_id"))] if google else []),
@@ -140,6 +141,21 @@ def cancel(owner: Owner, booking_id: str, *, version: int | None, reason: str, b
                                 now=now)
     _deliver(rows, now, deadline or for_request())
     return after
+
+
+def _seats_left(owner: Owner, seat: dict[str, Any]) -> tuple[int, int] | None:
+    """A group seat's slot once it is cancelled: (seats still taken, seats); None for a
+    meeting of its own."""
+    group = seat.get("group_id")
+    if not group:
+        return None
+    taken = sum(1 for s in bookings.group(owner.id, str(group))
+                if s["status"] == "confirmed" and s["id"] != seat["id"])
+    try:
+        capacity = event_types.load(owner, seat["event_type"]).seats
+    except NotFound:  # the event type was deleted meanwhile
+        capacity = taken + 1
+    return taken, max(capacity, taken + 1)
 
 
 def _busy_without(owner: Owner, booking: dict[str, Any], window: Interval, now: datetime,

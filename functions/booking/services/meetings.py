@@ -40,7 +40,9 @@ def link(owner_id: str, booking: dict[str, Any], action: str) -> str:
     return f"{get_settings().function_url(action)}?{urlencode({'token': token, 'lang': lang})}"
 
 
-def meeting_of(owner: Owner, booking: dict[str, Any], *, with_links: bool = True) -> Meeting:
+def meeting_of(owner: Owner, booking: dict[str, Any], *, with_links: bool = True,
+               seats: tuple[int, int] | None = None) -> Meeting:
+    """`seats`: for a seat of a group event, (seats taken, seats) of its slot."""
     guest = booking["guest"]
     answers = tuple((q, a) for q, a in zip(booking.get("questions", []),
                                            booking.get("answers", []), strict=False))
@@ -72,6 +74,8 @@ def meeting_of(owner: Owner, booking: dict[str, Any], *, with_links: bool = True
         owner_locale=owner.language,
         alarm_minutes=tuple(sorted({int(r["minutes"]) for r in booking.get("reminders", [])},
                                    reverse=True)) or (10,),
+        seats_taken=seats[0] if seats else 0,
+        seats=seats[1] if seats else 1,
     )
 
 

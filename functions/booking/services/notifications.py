@@ -63,6 +63,7 @@ class Reader:
     cancel_url: str | None = None
     reschedule_url: str | None = None
     event_link: str | None = None
+    seats: str = ""  # the owner's "2 of 5 taken" for a seat of a group event
 
 
 def _web_url(url: str | None) -> str | None:
@@ -116,6 +117,8 @@ def reader(m: Meeting, role: Role) -> Reader:
         cancel_url=_web_url(m.cancel_url) if role == "guest" else None,
         reschedule_url=_web_url(m.reschedule_url) if role == "guest" else None,
         event_link=_web_url(m.event_link) if role == "owner" else None,
+        seats=t(locale, "%(taken)s of %(seats)s taken", taken=m.seats_taken, seats=m.seats)
+        if role == "owner" and m.seats > 1 else "",
     )
 
 

@@ -109,6 +109,15 @@ def test_guests_book_cancel_and_move_their_own_seats_of_one_google_event(
 
     assert _seat(stack, "10:00", "cy@example.org").status_code == 201
     assert _offered(stack) == {}  # full
+    # The owner gets one email per seat: each names its guest and how full the slot is.
+    to_owner = [m for m in _mails_to(stack, "mia@owner.test")
+                if m["subject"].startswith("Confirmed")]
+    assert [(m["subject"].split(" — ")[0], re.search(r"Seats: (.*)", m["text"]).group(1))
+            for m in to_owner] == [("Confirmed: Yoga class with Ana", "1 of 3 taken"),
+                                   ("Confirmed: Yoga class with Bo", "2 of 3 taken"),
+                                   ("Confirmed: Yoga class with Cy", "3 of 3 taken")]
+    assert all("Seats" in m["html"] for m in to_owner)
+    assert "Seats" not in to_bo["text"] and "Mesta" not in to_ana["text"]  # guests: their own
     full = _seat(stack, "10:00", "dan@example.org")
     assert full.status_code == 409 and "every seat is taken" in full.text
 
@@ -118,6 +127,9 @@ def test_guests_book_cancel_and_move_their_own_seats_of_one_google_event(
     assert _guests(event) == ["ana@example.org", "cy@example.org"]
     assert [m["subject"].split(":")[0] for m in _mails_to(stack, "bo@example.org")] == \
         ["Confirmed", "Cancelled"]
+    (told,) = [m for m in _mails_to(stack, "mia@owner.test") if m["subject"].startswith(
+        "Cancelled: Yoga class with Bo")]
+    assert "Seats: 2 of 3 taken" in told["text"]
     assert not [m for m in _mails_to(stack, "ana@example.org") if "Odpovedano" in m["subject"]]
     assert _offered(stack) == {"10:00": 1}
 

@@ -99,6 +99,10 @@ def test_the_integration_pages_forms_answer_in_the_owners_language_not_the_brows
                      json={"language": "sl"}).status_code == 200
     browser = owner_browser(stack.base_url, owner_key)
     english_browser = {**same_origin_json(stack.base_url), "Accept-Language": "en-US,en"}
+    # The page itself: each calendar's access reads in Slovenian, not as Google's word.
+    page = browser.get(f"{stack.base_url}/owner/integrations", timeout=30)
+    cells = re.findall(r"<td>([^<]*)</td>", page.text)
+    assert "lastnik" in cells and "owner" not in cells, cells
     zone = browser.post(f"{stack.base_url}/owner/integrations/settings",
                         json={"form": {"time_zone": ["Mars/Base"]}}, headers=english_browser,
                         allow_redirects=False, timeout=30)
