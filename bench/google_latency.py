@@ -120,9 +120,10 @@ def old_path() -> Iterator[None]:
     parallel, sync = fanout.MAX_PARALLEL, calendar_writes._sync
 
     def sync_then_check(owner: Any, booking: dict[str, Any], deadline: Any, *, move: bool,
-                        connections: Any) -> Any:
+                        connections: Any, committed: Any = None) -> Any:
         first = not booking.get("event_id")
-        result = sync(owner, booking, deadline, move=move, connections=connections)
+        result = sync(owner, booking, deadline, move=move, connections=connections,
+                      committed=committed)
         if first:
             conflict_check.deliver({"owner_id": owner.id, "booking_id": booking["id"]}, "",
                                    deadline)
