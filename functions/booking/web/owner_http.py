@@ -57,6 +57,7 @@ from booking.errors import (
     MethodNotAllowed,
     Unauthorized,
 )
+from booking.services.stored import MISSING
 from booking.web.http import (
     error_response,
     html_response,
@@ -64,7 +65,7 @@ from booking.web.http import (
     read_body,
     redirect,
 )
-from booking.web.routes import Table
+from booking.web.routes import NO_PAGE, Table
 
 if TYPE_CHECKING:
     from booking.services.owners import Authenticated
@@ -474,11 +475,11 @@ API: Table[Authenticated] = Table([
     ("POST", _BOOKING + "/cancel", _cancel),
     ("POST", _BOOKING + "/reschedule", _reschedule),
     ("GET", r"/outbox/failed", _failed),
-], id_kinds={"connection": ("connection", "no such connection"),
-             "booking": ("booking", "no such booking"),
-             "slug": ("event_type", "no such event type"),
-             "key": ("api_key", "no such key")},
-    missing="no such resource")
+], id_kinds={"connection": ("connection", MISSING["connection"]),
+             "booking": ("booking", MISSING["booking"]),
+             "slug": ("event_type", MISSING["event_type"]),
+             "key": ("api_key", MISSING["api_key"])},
+    missing=Problem("resource.not_found", "no such resource"))
 
 
 def _booking_row(b: dict[str, Any]) -> dict[str, Any]:
@@ -600,7 +601,12 @@ PUBLIC: Table[None] = Table([
     ("POST", r"/logout", _logout),
     ("GET", r"/openapi.yaml", _contract),
     ("GET", r"/_assets/owner.js", _script),
-], id_kinds={}, missing="no such page")
+], id_kinds={}, missing=NO_PAGE)
+
+
+def _home(request: Request, owner: Owner, args: dict[str, str]) -> Response:
+    """The function's own URL (what an owner types or bookmarks): their first page."""
+    return redirect(_owner_url() + "/integrations")
 
 
 @functools.cache
@@ -611,12 +617,13 @@ def _pages() -> Table[Owner]:
 
     connection = r"/integrations/(?P<connection>[^/]+)"
     return Table([
+        ("GET", r"/", _home),
         ("GET", r"/integrations", _integrations),
         ("POST", r"/integrations/settings", _save_settings),
         ("GET", connection + "/disconnect", _disconnect_page),
         ("POST", connection + "/disconnect", _disconnect_form),
         ("POST", connection + "/refresh", _refresh_form),
         *owner_pages.ROUTES,
-    ], id_kinds={**owner_pages.ID_KINDS, "connection": ("connection", "no such connection")},
-        missing="no such page")
+    ], id_kinds={**owner_pages.ID_KINDS, "connection": ("connection", MISSING["connection"])},
+        missing=NO_PAGE)
 

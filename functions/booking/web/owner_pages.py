@@ -19,6 +19,7 @@ from flask import Request, Response
 from booking.config import get_settings
 from booking.domain.model import Owner
 from booking.web.http import SECURITY_HEADERS, html_response
+from booking.web.routes import NO_PAGE
 
 Page = Callable[[Request, Owner, dict[str, str]], Response]
 
@@ -239,4 +240,4 @@ ROUTES: list[tuple[str, str, Page]] = [
     ("GET", _BOOKING + "/cancel", booking_cancel),
     ("GET", _BOOKING + "/reschedule", booking_reschedule),
 ]
-ID_KINDS = {"slug": ("event_type", "no such page"), "id": ("booking", "no such page")}
+ID_KINDS = {"slug": ("event_type", NO_PAGE), "id": ("booking", NO_PAGE)}

@@ -16,7 +16,11 @@ from typing import Generic, TypeVar
 from flask import Request, Response
 
 from booking.domain import ids
+from booking.domain.problems import Problem
 from booking.errors import MethodNotAllowed, NotFound
+
+# What a path no table row fits gets (a message id: it reads in the reader's language).
+NO_PAGE = Problem("page.not_found", "no such page")
 
 C = TypeVar("C")
 Handler = Callable[[Request, C, dict[str, str]], Response]

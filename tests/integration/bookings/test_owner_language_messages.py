@@ -103,6 +103,16 @@ def test_the_integration_pages_forms_answer_in_the_owners_language_not_the_brows
     page = browser.get(f"{stack.base_url}/owner/integrations", timeout=30)
     cells = re.findall(r"<td>([^<]*)</td>", page.text)
     assert "lastnik" in cells and "owner" not in cells, cells
+    # The function's own URL, as an owner types it, opens their pages; a wrong path says so
+    # in their language.
+    for root in ("/owner", "/owner/"):
+        home = browser.get(stack.base_url + root, allow_redirects=False, timeout=30)
+        assert home.status_code == 303, (root, home.status_code)
+        assert home.headers["Location"] == f"{stack.base_url}/owner/integrations"
+    lost = browser.get(f"{stack.base_url}/owner/nope", timeout=30)
+    assert lost.status_code == 404 and "Te strani ni." in lost.text
+    signed_out = requests.get(f"{stack.base_url}/owner", allow_redirects=False, timeout=30)
+    assert signed_out.headers["Location"] == f"{stack.base_url}/owner/login"
     zone = browser.post(f"{stack.base_url}/owner/integrations/settings",
                         json={"form": {"time_zone": ["Mars/Base"]}}, headers=english_browser,
                         allow_redirects=False, timeout=30)
@@ -117,6 +127,8 @@ def test_the_integration_pages_forms_answer_in_the_owners_language_not_the_brows
     refused = owner_api(stack.base_url, owner_key, "PATCH", "/settings",
                         json={"time_zone": "Mars/Base"})
     assert refused.json()["codes"] == {"time_zone": "settings.time_zone"}
+    unknown = owner_api(stack.base_url, owner_key, "GET", "/nope")
+    assert unknown.status_code == 404 and unknown.json()["message"] == "tega vira ni"
     assert owner_api(stack.base_url, owner_key, "GET", "/settings").status_code == 405
     shown = owner_api(stack.base_url, owner_key, "GET", "/connections").json()
     assert shown["owner"]["time_zone"] == "Europe/Ljubljana"  # nothing was changed
