@@ -13,8 +13,11 @@ finds the row that is already there instead of adding a second.
 A claim is a transaction that takes a lease: a fresh token, and `due_at` moved to the lease's
 end, so a row whose worker died is claimed again once the lease ran out, and a row that keeps
 failing sinks behind the others instead of being the first every drain meets. Every later write
-of the row (sent, retry, dead letter, dropped) is a transaction that checks the lease is still
-ours: a worker that overran its lease learns it lost the row and records nothing.
+of the row (sent, retry, dead letter, dropped) is made only while the lease is still ours: one
+write conditional on the lease holder's own last write time (WRITTEN; a booking's first
+delivery makes it in the commit that records its event, firestore_bookings.record), else a
+transaction that looks at the lease. A worker that overran its lease learns it lost the row and
+records nothing.
 """
 
 from __future__ import annotations
