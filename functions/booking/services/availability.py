@@ -179,9 +179,10 @@ class PublicEventType:
     questions: tuple[str, ...]
     location: str
     embed_origins: tuple[str, ...]
+    last_day: date  # the last owner-local day a meeting may start on (the booking window)
 
 
-def public_event_type(owner_id: str, slug: str) -> PublicEventType:
+def public_event_type(owner_id: str, slug: str, now: datetime) -> PublicEventType:
     try:
         owner = owners_store.get_owner(owner_id)
         event_type = event_types.load_active(owner, slug)
@@ -190,7 +191,8 @@ def public_event_type(owner_id: str, slug: str) -> PublicEventType:
     return PublicEventType(owner.id, owner.name, owner.time_zone, event_type.slug,
                            event_type.title, event_type.description,
                            event_type.rules.duration_minutes, event_type.questions,
-                           event_type.location, tuple(owner.allowed_origins))
+                           event_type.location, tuple(owner.allowed_origins),
+                           bookable_dates(event_type.rules, now)[1])
 
 
 @dataclass(frozen=True)

@@ -61,9 +61,9 @@ def handle(request: Request, owner_id: str, slug: str) -> Response:
     if request.method not in ("GET", "POST"):
         raise MethodNotAllowed("use GET or POST")
     locale = i18n.pick(request.values.get("lang"), request.accept_languages)
-    event = availability.public_event_type(owner_id, slug)
-    zone = _zone(request.values.get("tz"), event.owner_time_zone)
     now = datetime.now(UTC)
+    event = availability.public_event_type(owner_id, slug, now)
+    zone = _zone(request.values.get("tz"), event.owner_time_zone)
     if request.method == "GET" and request.args.get("booked"):
         return _booked(event, request.args["booked"], locale, now)
     errors: dict[str, str] = {}
@@ -78,7 +78,7 @@ def handle(request: Request, owner_id: str, slug: str) -> Response:
         except Conflict as exc:
             errors, status = _conflict_message(exc, locale), 409
     chosen = _chosen_start(values.get("start"))
-    month, day = _month_and_day(request, zone, now, chosen)
+    month, day = _month_and_day(request, zone, now, chosen, _last_month(event))
     found = availability.month_slots(owner_id, slug, month, zone, now)
     slots = found.days
     if day is None or day.isoformat() not in slots:
@@ -103,8 +103,15 @@ def _chosen_start(value: Any) -> datetime | None:
         return None
 
 
+def _last_month(event: Any) -> date:
+    """The last month with a day in the booking window, in any guest's zone: the owner's last
+    day can already be the next day for a guest east of them."""
+    last: date = event.last_day
+    return (last + timedelta(days=1)).replace(day=1)
+
+
 def _month_and_day(request: Request, zone: ZoneInfo, now: datetime,
-                   chosen: datetime | None) -> tuple[date, date | None]:
+                   chosen: datetime | None, last: date) -> tuple[date, date | None]:
     today = now.astimezone(zone).date()
     day: date | None = None
     try:
@@ -116,8 +123,8 @@ def _month_and_day(request: Request, zone: ZoneInfo, now: datetime,
         month = date(year, mon, 1)
     except ValueError:
         month = (day or today).replace(day=1)
-    # Past months offer nothing; a year ahead is past any booking window.
-    month = min(max(month, today.replace(day=1)), (today + timedelta(days=366)).replace(day=1))
+    # Past months offer nothing, and months past the booking window nothing either.
+    month = max(min(month, last), today.replace(day=1))
     if day is not None and day.replace(day=1) != month:
         day = None
     return month, day
@@ -245,7 +252,9 @@ def _render(event: Any, locale: str, zone: ZoneInfo, month: date, day: date | No
         month_title=locales.month_title(month, locale),
         prev_url=_page_url(event, **keep, month=f"{prev_month:%Y-%m}")
         if prev_month >= today.replace(day=1) else None,
-        next_url=_page_url(event, **keep, month=f"{next_month:%Y-%m}"),
+        next_url=_page_url(event, **keep, month=f"{next_month:%Y-%m}")
+        if next_month <= _last_month(event) else None,
+        last_day=format_day(datetime.combine(event.last_day, datetime.min.time()), locale),
         day_title=format_day(datetime(day.year, day.month, day.day), locale) if day else None,
         times=[{"value": s.isoformat(), "label": f"{s:%H:%M}",
                 "seats": i18n.tn(locale, "%(num)s seat left", "%(num)s seats left",

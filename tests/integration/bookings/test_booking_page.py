@@ -5,12 +5,14 @@ owner still written to in theirs."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from html import unescape
 
 import requests
 
 from tests.conftest import Stack
-from tests.integration.bookings.conftest import bookings, next_tuesday
+from tests.drivers import owner_api
+from tests.integration.bookings.conftest import ZONE, bookings, next_tuesday
 
 NY = "America/New_York"
 
@@ -123,3 +125,28 @@ def test_unknown_pages_answer_in_html_and_the_page_may_be_embedded(
     assert "X-Frame-Options" not in page.headers
     script = requests.get(f"{stack.base_url}/book/_assets/booking.js", timeout=30)
     assert script.status_code == 200 and "Intl.DateTimeFormat" in script.text
+
+
+def test_the_month_view_stops_at_the_booking_window(stack: Stack, owner_key: str) -> None:
+    # 60 days ahead by default: a month far past it shows the window's last month, with no
+    # "next month" to click through empty months for ever.
+    last = datetime.now(ZONE).date() + timedelta(days=59)
+    shown = (last + timedelta(days=1)).replace(day=1)
+    far = _page(stack, "en", tz=NY, month="2199-12")
+    assert far.status_code == 200
+    assert f"{shown:%B} {shown.year}</h2>" in far.text
+    assert 'aria-label="Next month"' not in far.text
+    assert "Please try the next month" not in far.text
+
+    # A window of one Saturday, when the owner does not work: its month says until when
+    # bookings are open, in the guest's language.
+    saturday = next_tuesday() + timedelta(days=4)
+    deep = owner_api(stack.base_url, owner_key, "GET", "/event-types/deep").json()
+    deep["rules"].update(bookable_from=saturday.isoformat(), bookable_until=saturday.isoformat())
+    assert owner_api(stack.base_url, owner_key, "PUT", "/event-types/deep",
+                     json=deep).status_code == 200
+    page = requests.get(f"{stack.base_url}/book/mia/deep", timeout=60, params={
+        "lang": "sl", "tz": "Europe/Ljubljana", "month": f"{saturday:%Y-%m}"})
+    assert page.status_code == 200
+    assert 'aria-label="Naslednji mesec"' not in page.text
+    assert "Rezervacije so mogoče do vključno sobota, " in page.text
