@@ -233,7 +233,8 @@ def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: i
         # Meet link follows in one more email once it is written.
         staged["meet_link"] = None
     emails = reschedule_emails(meetings.meeting_of(owner, staged), previous_start=current["start"],
-                               previous_end=current["end"], stamp=now)
+                               previous_end=current["end"], stamp=now,
+                               moved_by="guest" if by == "guest" else "owner")
     mails = email_rows(owner, emails, f"{booking_id}:reschedule:{sequence}", now,
                        owed_for=outbox.OwedFor(owner.id, booking_id, sequence))
     rows = [calendar_writes.row(owner.id, booking_id, "update", sequence, now), *mails]

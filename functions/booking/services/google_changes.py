@@ -64,7 +64,9 @@ def _moved(owner: Owner, booking_id: str, span: Interval, now: datetime) -> bool
               "version": int(current.get("version", 1)) + 1}
     meeting = meetings.meeting_of(owner, staged)
     rows = changes.email_rows(owner, reschedule_emails(
-        meeting, previous_start=current["start"], previous_end=current["end"], stamp=now),
+        # Moved in the owner's Google Calendar: by the owner (or someone they let edit it).
+        meeting, previous_start=current["start"], previous_end=current["end"], stamp=now,
+        moved_by="owner"),
         f"{booking_id}:reschedule:{sequence}", now,
         owed_for=outbox.OwedFor(owner.id, booking_id, sequence))
     moved_to = Booked(span, _minutes(current, "buffer_before_minutes"),

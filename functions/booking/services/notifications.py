@@ -215,15 +215,19 @@ def confirm_request_email(m: Meeting, *, confirm_url: str, hold_until: datetime)
 
 
 def reschedule_emails(
-    m: Meeting, *, previous_start: datetime, previous_end: datetime, stamp: datetime
+    m: Meeting, *, previous_start: datetime, previous_end: datetime, stamp: datetime,
+    moved_by: Role | None = None,
 ) -> list[tuple[str, Email]]:
-    """Both parties: the old time struck through, the new one, and the updated .ics.
+    """Both parties: the old time struck through, the new one, and the updated .ics; who moved
+    it (`moved_by`, "guest" or "owner") when known, so neither wonders whether they did.
 
     `m` is the booking after the move, its `sequence` already raised by the caller; the UID is
     unchanged, so calendars move the existing entry instead of adding a second one.
     """
     if previous_end <= previous_start:
         raise ValueError("previous_end must be after previous_start")
+    if moved_by not in (None, "guest", "owner"):
+        raise ValueError(f"moved_by must be 'guest' or 'owner', got {moved_by!r}")
     return [
         (
             r.role,
@@ -234,6 +238,7 @@ def reschedule_emails(
                 category="reschedule",
                 attachment=_invite(m, r, method="REQUEST", stamp=stamp),
                 previous_when=format_range(previous_start, previous_end, r.zone, r.locale),
+                by_reader=moved_by == r.role, by_other=moved_by not in (None, r.role),
             ),
         )
         for r in _readers(m)

@@ -158,6 +158,12 @@ def test_guest_reschedules_same_event_and_meet_link_new_emails_old_links_refused
         datetime.fromisoformat(events[0]["start"]["dateTime"]) == new_start
     updates = _mails(stack, "Rescheduled")
     assert sorted(m["to"][0] for m in updates) == ["guest@example.org", "mia@owner.test"]
+    # Each says who moved it: the guest did.
+    to_guest, to_owner = (next(m for m in updates if m["to"] == [who])
+                          for who in ("guest@example.org", "mia@owner.test"))
+    assert "You moved your meeting with Coach <Owner> to a new time." in to_guest["text"]
+    assert "Guest Person moved your meeting to a new time." in to_owner["text"]
+    assert "Guest Person moved your meeting" in to_owner["html"]
     cal = _ics(next(m for m in updates if m["to"] == ["guest@example.org"]))
     first_cal = _ics(confirmed)
     vevent, first_vevent = cal.walk("VEVENT")[0], first_cal.walk("VEVENT")[0]
@@ -188,6 +194,8 @@ def test_owner_cancels_and_reschedules_through_the_api(stack: Stack, owner_key: 
                       json={"start": at(next_tuesday(), "15:00").isoformat()})
     assert moved.status_code == 200, moved.text
     assert len(_mails(stack, "Rescheduled")) == 2
+    (to_guest,) = [m for m in _mails(stack, "Rescheduled") if m["to"] == ["guest@example.org"]]
+    assert "Coach <Owner> moved your meeting to a new time." in to_guest["text"]
     cancelled = owner_api(stack.base_url, owner_key, "POST", f"/bookings/{first['id']}/cancel",
                           json={"reason": "Ill today"})
     assert cancelled.status_code == 200

@@ -94,6 +94,8 @@ def test_moving_a_booked_event_in_google_moves_the_booking_and_tells_both(
     moved = _mails(stack, "Rescheduled")
     assert sorted(m["to"][0] for m in moved) == ["guest@example.org", "mia@owner.test"]
     assert len(stack.sendgrid.messages()) == before + 2
+    to_guest = next(m for m in moved if m["to"] == ["guest@example.org"])
+    assert "Coach <Owner> moved your meeting to a new time." in to_guest["text"]
     invite = _ics(moved[0])
     assert int(invite["SEQUENCE"]) == 1 and str(invite["UID"]).startswith(booking["id"])
     # The old time is offered again; the new one is not.
