@@ -232,7 +232,13 @@ def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: i
         # A seat leaves its group slot's event for another's (or a new one): that event's
         # Meet link follows in one more email once it is written.
         staged["meet_link"] = None
-    emails = reschedule_emails(meetings.meeting_of(owner, staged), previous_start=current["start"],
+    # A seat: how full the slot it moves to will be (as read now; the claim may still see
+    # another seat come or go), for the owner's email.
+    place = seat_rules.place(Interval(new_start, new_end), seats, booked) if old_group else None
+    taken = (place.group.taken if place and place.group else 0) + 1
+    emails = reschedule_emails(meetings.meeting_of(owner, staged, seats=(taken, seats)
+                                                   if old_group else None),
+                               previous_start=current["start"],
                                previous_end=current["end"], stamp=now,
                                moved_by="guest" if by == "guest" else "owner")
     mails = email_rows(owner, emails, f"{booking_id}:reschedule:{sequence}", now,

@@ -143,6 +143,9 @@ def test_guests_book_cancel_and_move_their_own_seats_of_one_google_event(
                    if m["subject"].startswith("Prestavljeno")]
     assert len(rescheduled) == 1
     assert _ics(rescheduled[0]).decoded("DTSTART") == wednesday.astimezone(UTC)
+    (told,) = [m for m in _mails_to(stack, "mia@owner.test")
+               if m["subject"].startswith("Rescheduled: Yoga class with Ana")]
+    assert "Seats: 1 of 3 taken" in told["text"]  # a slot of her own now
     # Her new event's Meet link follows in one more email of her own.
     (own,) = [e for e in _group_events(stack) if _guests(e) == ["ana@example.org"]]
     assert own["hangoutLink"] != event["hangoutLink"]
