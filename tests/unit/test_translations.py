@@ -163,3 +163,16 @@ def test_service_refusals_a_guest_or_owner_sees_read_in_slovenian() -> None:
                                       "try again in %(seconds)s seconds.", limit="book_per_ip",
                                       seconds=60), 60)
     assert why(limited, "sl") == "Preveč zahtev (book_per_ip); poskusite znova čez 60 s."
+
+
+def test_a_persons_name_is_never_declined_in_slovenian() -> None:
+    """A name cannot take Slovenian's instrumental ending ("z Ana Novak" is wrong, and a
+    name may be anything), so "with <name>" reads "z osebo <name>" everywhere, as the emails'
+    subjects do."""
+    from babel.messages.pofile import read_po
+
+    with (catalogs.LOCALE_DIR / "sl" / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        catalog = read_po(po)
+    bare = [m.string for m in catalog if isinstance(m.string, str)
+            and re.search(r"(?<!\w)[zs] %\((owner|other|name)\)s", m.string)]
+    assert bare == []
