@@ -185,9 +185,11 @@ class PublicEventType:
 def public_event_type(owner_id: str, slug: str, now: datetime) -> PublicEventType:
     try:
         owner = owners_store.get_owner(owner_id)
-        event_type = event_types.load_active(owner, slug)
+        event_type = event_types.load(owner, slug)
     except (NotFound, DocumentMissing, InvalidInput):
         raise NotFound(event_types.NO_OWNER_OR_EVENT_TYPE) from None
+    if not event_type.active:
+        raise NotFound(event_types.PAUSED)
     return PublicEventType(owner.id, owner.name, owner.time_zone, event_type.slug,
                            event_type.title, event_type.description,
                            event_type.rules.duration_minutes, event_type.questions,

@@ -19,6 +19,9 @@ from booking.services.stored import translating
 NO_EVENT_TYPE = Problem("event_type.not_found", "no such event type")
 # A guest's page cannot tell (and must not be told) which of the two is missing.
 NO_OWNER_OR_EVENT_TYPE = Problem("event_type.not_found_for_guest", "no such owner or event type")
+# ... and a paused one's page says so: its guests have a link the owner gave them.
+PAUSED = Problem("event_type.paused", "This page is not taking bookings at the moment. "
+                 "Please try again later, or contact the host.")
 JSON_OBJECT = Problem("body.object", "must be a JSON object")
 
 

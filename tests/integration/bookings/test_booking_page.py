@@ -118,6 +118,13 @@ def test_unknown_pages_answer_in_html_and_the_page_may_be_embedded(
     missing = requests.get(f"{stack.base_url}/book/mia/nope?lang=sl", timeout=30)
     assert missing.status_code == 404 and "Ni najdeno" in missing.text
     assert missing.headers["Content-Type"].startswith("text/html")
+    # A paused event type's guests have its link from the owner: the page says it is paused.
+    deep = owner_api(stack.base_url, owner_key, "GET", "/event-types/deep").json()
+    assert owner_api(stack.base_url, owner_key, "PUT", "/event-types/deep",
+                     json={**deep, "active": False}).status_code == 200
+    paused = requests.get(f"{stack.base_url}/book/mia/deep?lang=sl", timeout=30)
+    assert paused.status_code == 404
+    assert "Ta stran trenutno ne sprejema rezervacij." in paused.text
     page = _page(stack, "en")
     csp = page.headers["Content-Security-Policy"]
     # mia lists https://mia.example as her site: only it may frame the page.
