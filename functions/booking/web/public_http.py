@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -163,7 +163,6 @@ def cancel(request: Request) -> Response:
 
 def reschedule(request: Request) -> Response:
     """GET shows the booking and the times it can move to; POST moves it."""
-    from datetime import timedelta
     from zoneinfo import ZoneInfo
 
     from booking.domain.availability import group_by_local_day
@@ -193,15 +192,46 @@ def reschedule(request: Request) -> Response:
             message=t(locale, "%(title)s with %(owner)s is now %(when)s. We emailed you and "
                               "the host the new time.", title=after["title"], owner=owner.name,
                       when=format_range(after["start"], after["end"], zone, locale))))
-    first = max(now, booking["start"] - timedelta(days=7))
-    slots = changes.free_slots(opened, first, first + timedelta(days=14), now)
+    first = _shown_from(request.args.get("from"), ZoneInfo(zone), now) \
+        or max(now, booking["start"] - timedelta(days=7))
+    slots = changes.free_slots(opened, first, first + SHOWN, now)
     # Each day is titled like every other date we show (the reader's language, long form).
     days = [{"title": format_day(starts[0], locale), "starts": starts}
             for starts in group_by_local_day(slots, ZoneInfo(zone)).values()]
+    local = first.astimezone(ZoneInfo(zone)).date()
     return html_response(render(
         "reschedule.html", locale, booking=booking, owner=owner, token=token, days=days,
         when=format_range(booking["start"], booking["end"], zone, locale), zone=zone,
-        switch=_switch(request, "reschedule", locale)))
+        switch=_switch(request, "reschedule", locale),
+        earlier=_moved_to(token, locale, local - SHOWN) if first > now else None,
+        later=_moved_to(token, locale, local + SHOWN)
+        if first + SHOWN < now + MAX_AHEAD else None))
+
+
+# The reschedule page shows two weeks of free times at a time, with earlier and later pages.
+SHOWN = timedelta(days=14)
+MAX_AHEAD = timedelta(days=731)  # past any booking window (730 days at most)
+
+
+def _shown_from(value: str | None, zone: Any, now: datetime) -> datetime | None:
+    """`from=YYYY-MM-DD` of the reschedule page: that day's start in the guest's zone, never
+    before now; None when absent or not a date."""
+    try:
+        day = date.fromisoformat(value or "")
+    except ValueError:
+        return None
+    # Bounded as a date first: year 1 or 9999 in a zone far from UTC would overflow.
+    day = min(max(day, now.date() - timedelta(days=1)), (now + MAX_AHEAD).date())
+    start = datetime(day.year, day.month, day.day, tzinfo=zone)
+    shown: datetime = min(max(start, now), now + MAX_AHEAD)
+    return shown.astimezone(UTC)
+
+
+def _moved_to(token: str, locale: str, day: date) -> str:
+    from booking.config import get_settings
+
+    return f"{get_settings().function_url('reschedule')}?" \
+        f"{urlencode({'token': token, 'lang': locale, 'from': day.isoformat()})}"
 
 
 def confirm(request: Request) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from datetime import UTC, datetime, timedelta
+from html import unescape
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -309,3 +310,32 @@ def test_pages_escape_what_guests_wrote(stack: Stack, owner_key: str, action: st
     assert page.status_code == 200
     # The owner's name is "Coach <Owner>": shown, escaped.
     assert "Coach &lt;Owner&gt;" in page.text and "Coach <Owner>" not in page.text
+
+
+def test_the_reschedule_page_pages_through_later_and_earlier_weeks(
+        stack: Stack, owner_key: str) -> None:
+    _booking(stack, "10:00")
+    url = _link(_guest_mail(stack, "Confirmed"), "reschedule")
+
+    def starts(html: str) -> list[datetime]:
+        return [datetime.fromisoformat(unescape(v))
+                for v in re.findall(r'name="start" value="([^"]+)"', html)]
+
+    first = requests.get(url, timeout=30)  # the week before the booking and the one after
+    assert first.status_code == 200
+    later_link = re.search(r'href="([^"]+)">Later times', first.text)
+    assert later_link, first.text
+    later = requests.get(unescape(later_link.group(1)), timeout=30)
+    assert later.status_code == 200
+    assert starts(later.text) and min(starts(later.text)) > min(starts(first.text))
+    assert max(starts(later.text)) - max(starts(first.text)) >= timedelta(days=13)
+    back = re.search(r'href="([^"]+)">‹ Earlier times', later.text)
+    assert back and "lang=en" in back.group(1)
+    # Earlier pages stop at now: the first one offers no earlier page than that.
+    earliest = requests.get(url + "&from=0001-01-01", timeout=30)
+    assert earliest.status_code == 200 and "Earlier times" not in earliest.text
+    assert min(starts(earliest.text)) <= min(starts(first.text))
+    # A page far past the booking window offers nothing, and says so.
+    far = requests.get(url + "&from=9999-12-31", timeout=30)
+    assert far.status_code == 200 and starts(far.text) == []
+    assert "There are no free times in these two weeks." in far.text
