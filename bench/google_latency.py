@@ -149,7 +149,7 @@ def forget_access_tokens() -> None:
 
 def google_calls(st: LocalStack, since: int, until: int) -> list[dict[str, Any]]:
     """Calendar calls and token refreshes the stand-in logged between two marks."""
-    return [e for e in st.google.state.requests[since:until]
+    return [e for e in st.google.requests(since, until)
             if e["service"] == "calendar" or e.get("path") == "/token"]
 
 

@@ -14,18 +14,28 @@ accounts a@gmail.test and b@gmail.test, b's shared Team calendar, `busy_events` 
 over the three calendars, all three as conflict calendars, a@gmail.test as the default
 calendar bookings are written to, and the given event types. On exit everything is stopped,
 the owner's Firestore project is wiped and the environment is restored.
+
+The Google stand-in runs in a process of its own (`GoogleProcess`): it checks every request and
+answer against Calendar's discovery document and builds the answers, CPU that is Google's in
+production. In the functions' process it held the GIL while our code waited for it, so the
+benches counted it as ours, and it grew with every account an owner connects.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import socket
+import subprocess
 import sys
+import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +82,7 @@ class LocalStack:
     google_url: str
     sendgrid_url: str
     secret_manager_url: str
-    google: Any  # GoogleStandin: google.state.requests records every call
+    google: GoogleProcess  # google.requests(since, until): every call it recorded
     sendgrid: Any  # SendGridStandin: sendgrid.messages() is the mailbox
     secret_manager: Any  # SecretManagerStandin
     control: Any  # GoogleControl: the stand-in's control API, as a test would drive it
@@ -88,22 +98,121 @@ class LocalStack:
 
     def calendar_calls(self, since: int = 0, until: int | None = None) -> list[dict[str, Any]]:
         """Calendar API requests the Google stand-in recorded, log entries since:until."""
-        return [r for r in self.google.state.requests[since:until]
+        return [r for r in self.google.requests(since, until)
                 if r.get("service") == "calendar"]
 
     def google_mark(self) -> int:
         """Where the Google stand-in's request log ends now (pass to calendar_calls)."""
-        return len(self.google.state.requests)
+        return self.google.mark()
 
     def emails_sent(self) -> int:
         return len(self.sendgrid.messages())
 
     def flush_push(self, timeout: float = 30.0) -> None:
         """Waits until Google's queued push notifications reached our webhook and were handled."""
-        from tests.standins.google.calendar_push import flush_push
-
-        if not flush_push(self.google.state, timeout):
+        if not self.google.flush_push(timeout):
             raise RuntimeError(f"push notifications still queued after {timeout:.0f} s")
+
+
+class GoogleProcess:
+    """The Google stand-in (tests/standins/google) served by a child process; its request log,
+    schema violations and push queue are asked for through a pipe, its control API over HTTP
+    (`GoogleControl(url)`). The log's times are the stand-in's own clock (`time.time`)."""
+
+    def __init__(self) -> None:
+        # A fresh interpreter (not multiprocessing, which would run the caller's __main__
+        # again) talking over a socket pair.
+        mine, theirs = socket.socketpair()
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", "import sys; from bench.stack import _serve_google; "
+             "_serve_google(int(sys.argv[1]))", str(theirs.fileno())],
+            cwd=ROOT, pass_fds=(theirs.fileno(),))
+        theirs.close()
+        self._pipe = Connection(mine.detach())
+        self._lock = threading.Lock()  # one question at a time on the pipe
+        if not self._pipe.poll(60):
+            self._process.kill()
+            raise RuntimeError("the Google stand-in's process did not start in 60 s")
+        self.url: str = self._pipe.recv()
+
+    def _ask(self, *question: Any) -> Any:
+        with self._lock:
+            self._pipe.send(question)
+            ok, answer = self._pipe.recv()
+        if not ok:
+            raise RuntimeError(f"Google stand-in: {answer}")
+        return answer
+
+    def register_client(self, client_id: str, client_secret: str,
+                        redirect_uris: list[str]) -> None:
+        self._ask("register_client", client_id, client_secret, redirect_uris)
+
+    def requests(self, since: int = 0, until: int | None = None) -> list[dict[str, Any]]:
+        """The log entries since:until (GoogleState.requests: every call, with when it started
+        and ended)."""
+        result: list[dict[str, Any]] = self._ask("requests", since, until)
+        return result
+
+    def mark(self) -> int:
+        return int(self._ask("mark"))
+
+    def schema_violations(self) -> list[str]:
+        return list(self._ask("schema_violations"))
+
+    def flush_push(self, timeout: float) -> bool:
+        return bool(self._ask("flush_push", timeout))
+
+    def stop(self) -> None:
+        with contextlib.suppress(OSError, EOFError):  # already gone
+            self._ask("stop")
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._pipe.close()
+
+
+def _serve_google(fd: int) -> None:
+    """The child: serves the stand-in on a free port, answers the parent's questions (on the
+    socket `fd`) until it says stop or goes away."""
+    from tests.standins.google import GoogleStandin
+    from tests.standins.google.calendar_push import flush_push
+    from tests.standins.server import StandinServer
+
+    pipe = Connection(fd)
+    app = GoogleStandin()
+    server = StandinServer(app).start()
+    state = app.state
+
+    def requests(since: int, until: int | None) -> list[dict[str, Any]]:
+        with state.lock:
+            return list(state.requests[since:until])
+
+    def mark() -> int:
+        with state.lock:
+            return len(state.requests)
+
+    answers: dict[str, Any] = {
+        "register_client": app.register_client, "requests": requests, "mark": mark,
+        "schema_violations": app.schema_violations,
+        "flush_push": lambda timeout: flush_push(state, timeout)}
+    pipe.send(server.url)
+    try:
+        while True:
+            try:
+                name, *args = pipe.recv()
+            except EOFError:  # the parent is gone
+                return
+            if name == "stop":
+                pipe.send((True, None))
+                return
+            try:
+                pipe.send((True, answers[name](*args)))
+            except Exception as exc:  # noqa: BLE001 - the parent raises it
+                pipe.send((False, f"{name}: {type(exc).__name__}: {exc}"))
+    finally:
+        server.stop()
 
 
 @contextmanager
@@ -139,7 +248,6 @@ def _servers(firestore_host: str, quiet: bool) -> Iterator[LocalStack]:
         stack_env,
     )
     from tests.standins.firestore_emulator import reset
-    from tests.standins.google import GoogleStandin
     from tests.standins.google.control import GoogleControl
     from tests.standins.secret_manager import SecretManagerStandin
     from tests.standins.sendgrid import SendGridStandin
@@ -149,7 +257,8 @@ def _servers(firestore_host: str, quiet: bool) -> Iterator[LocalStack]:
     saved_env = dict(os.environ)
     project = f"bench-{uuid.uuid4().hex[:8]}"
     try:
-        google = _start(started, StandinServer(GoogleStandin()))
+        google = GoogleProcess()
+        started.append(google)
         secret_manager = _start(started, StandinServer(SecretManagerStandin()))
         sendgrid = _start(started, StandinServer(
             SendGridStandin(api_key=SENDGRID_KEY, verified_senders=[MAIL_FROM])))
@@ -157,16 +266,16 @@ def _servers(firestore_host: str, quiet: bool) -> Iterator[LocalStack]:
         os.environ.update(stack_env(Stack(
             project=project, firestore_host=firestore_host, secret_manager=secret_manager.app,
             secret_manager_url=secret_manager.url, sendgrid=sendgrid.app,
-            sendgrid_url=sendgrid.url, google=google.app, google_url=google.url,
+            sendgrid_url=sendgrid.url, google=None, google_url=google.url,
             base_url=functions.url)))
         _reset_app_caches()
-        google.app.register_client(CLIENT_ID, CLIENT_SECRET, [f"{functions.url}/oauth_callback"])
+        google.register_client(CLIENT_ID, CLIENT_SECRET, [f"{functions.url}/oauth_callback"])
         restore_log = _quiet_info_logs() if quiet else None
         try:
             yield LocalStack(
                 project=project, firestore_host=firestore_host, base_url=functions.url,
                 google_url=google.url, sendgrid_url=sendgrid.url,
-                secret_manager_url=secret_manager.url, google=google.app, sendgrid=sendgrid.app,
+                secret_manager_url=secret_manager.url, google=google, sendgrid=sendgrid.app,
                 secret_manager=secret_manager.app, control=GoogleControl(google.url))
         finally:
             if restore_log:
