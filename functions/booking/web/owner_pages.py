@@ -105,14 +105,23 @@ def booking_reschedule(request: Request, owner: Owner, args: dict[str, str]) -> 
     from booking.domain.availability import group_by_local_day
     from booking.domain.meeting import format_day
     from booking.services import changes
+    from booking.web.pages import MAX_AHEAD, SHOWN, times_from
 
     now = _now()
     opened = changes.owner_view(owner, args["id"])
-    slots = changes.free_slots(opened, now, now + timedelta(days=14), now)
+    zone = ZoneInfo(owner.time_zone)
+    first = times_from(request.args.get("from"), zone, now) \
+        or max(now, opened.booking["start"] - timedelta(days=7))
+    slots = changes.free_slots(opened, first, first + SHOWN, now)
     days = [{"title": format_day(starts[0], owner.language), "starts": starts}
-            for starts in group_by_local_day(slots, ZoneInfo(owner.time_zone)).values()]
+            for starts in group_by_local_day(slots, zone).values()]
+    local = first.astimezone(zone).date()
+    page = f"{_base()}/bookings/{args['id']}/reschedule?from="
     return _page("owner_reschedule.html", owner, booking=_row(owner, opened.booking),
-                 days=days, zone=owner.time_zone)
+                 days=days, zone=owner.time_zone,
+                 earlier=page + (local - SHOWN).isoformat() if first > now else None,
+                 later=page + (local + SHOWN).isoformat()
+                 if first + SHOWN < now + MAX_AHEAD else None)
 
 
 def _row(owner: Owner, b: dict[str, Any]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -55,6 +56,25 @@ def crash_page(locale: str = DEFAULT_LOCALE) -> str:
         t(locale, "We could not finish this request. Nothing was changed; please try again."),
         locale=locale,
     )
+
+
+# Reschedule pages show two weeks of free times at a time, with earlier and later pages.
+SHOWN = timedelta(days=14)
+MAX_AHEAD = timedelta(days=731)  # past any booking window (730 days at most)
+
+
+def times_from(value: str | None, zone: Any, now: datetime) -> datetime | None:
+    """`from=YYYY-MM-DD` of a reschedule page (the guest's or the owner's): that day's start
+    in the reader's zone, never before now; None when absent or not a date."""
+    try:
+        day = date.fromisoformat(value or "")
+    except ValueError:
+        return None
+    # Bounded as a date first: year 1 or 9999 in a zone far from UTC would overflow.
+    day = min(max(day, now.date() - timedelta(days=1)), (now + MAX_AHEAD).date())
+    start = datetime(day.year, day.month, day.day, tzinfo=zone)
+    shown: datetime = min(max(start, now), now + MAX_AHEAD)
+    return shown.astimezone(UTC)
 
 
 def switch_links(url: str, params: dict[str, str], current: str) -> list[dict[str, Any]]:

@@ -171,6 +171,7 @@ def reschedule(request: Request) -> Response:
     from booking.rendering import render
     from booking.services import changes
     from booking.web.http import html_response
+    from booking.web.pages import MAX_AHEAD, SHOWN, times_from
 
     now, token, opened = _open(request, "reschedule")
     booking, owner = opened.booking, opened.owner
@@ -192,7 +193,7 @@ def reschedule(request: Request) -> Response:
             message=t(locale, "%(title)s with %(owner)s is now %(when)s. We emailed you and "
                               "the host the new time.", title=after["title"], owner=owner.name,
                       when=format_range(after["start"], after["end"], zone, locale))))
-    first = _shown_from(request.args.get("from"), ZoneInfo(zone), now) \
+    first = times_from(request.args.get("from"), ZoneInfo(zone), now) \
         or max(now, booking["start"] - timedelta(days=7))
     slots = changes.free_slots(opened, first, first + SHOWN, now)
     # Each day is titled like every other date we show (the reader's language, long form).
@@ -206,25 +207,6 @@ def reschedule(request: Request) -> Response:
         earlier=_moved_to(token, locale, local - SHOWN) if first > now else None,
         later=_moved_to(token, locale, local + SHOWN)
         if first + SHOWN < now + MAX_AHEAD else None))
-
-
-# The reschedule page shows two weeks of free times at a time, with earlier and later pages.
-SHOWN = timedelta(days=14)
-MAX_AHEAD = timedelta(days=731)  # past any booking window (730 days at most)
-
-
-def _shown_from(value: str | None, zone: Any, now: datetime) -> datetime | None:
-    """`from=YYYY-MM-DD` of the reschedule page: that day's start in the guest's zone, never
-    before now; None when absent or not a date."""
-    try:
-        day = date.fromisoformat(value or "")
-    except ValueError:
-        return None
-    # Bounded as a date first: year 1 or 9999 in a zone far from UTC would overflow.
-    day = min(max(day, now.date() - timedelta(days=1)), (now + MAX_AHEAD).date())
-    start = datetime(day.year, day.month, day.day, tzinfo=zone)
-    shown: datetime = min(max(start, now), now + MAX_AHEAD)
-    return shown.astimezone(UTC)
 
 
 def _moved_to(token: str, locale: str, day: date) -> str:
