@@ -310,9 +310,10 @@ def _meet_status(event: dict[str, Any]) -> str:
 
 
 def _meet_followup(owner: Owner, after: dict[str, Any], event: dict[str, Any],
-                   deadline: Deadline) -> None:
+                   deadline: Deadline, *, seats: tuple[int, int] | None = None) -> None:
     """If the emails of the booking's current version went without the Meet link and the link
-    is known now, both get one follow-up with it; a room Google is still making is polled."""
+    is known now, both get one follow-up with it; a room Google is still making is polled.
+    `seats`: a group seat's (taken, seats), for the owner's copy."""
     if not after.get("meet"):
         return
     if not after.get("meet_link"):
@@ -336,7 +337,8 @@ def _meet_followup(owner: Owner, after: dict[str, Any], event: dict[str, Any],
     told = {**after, "ics_revision": revision}
     previous = f"{after['id']}:confirmation" if sequence == 0 else \
         f"{after['id']}:reschedule:{sequence}"
-    meetings.owe_emails(owner, told, meet_link_emails(meetings.meeting_of(owner, told),
+    meetings.owe_emails(owner, told, meet_link_emails(meetings.meeting_of(owner, told,
+                                                                          seats=seats),
                                                       stamp=now),
                         f"{after['id']}:meet:{sequence}", now, after=previous,
                         deadline=deadline)
@@ -397,6 +399,8 @@ def _sync_group(owner: Owner, booking: dict[str, Any], group_id: str,
             continue  # a seat came or went during our write: write again
         link = meet_link(event) or next((s["meet_link"] for s in here if s.get("meet_link")),
                                         None)
+        # How full the slot is, for the owner's emails: read once, and only if one is owed.
+        slot = functools.cache(functools.partial(_seats_of_slot, owner, here[0], len(here)))
         for seat in here:
             fields = {"event_id": event["id"], "html_link": event.get("htmlLink"),
                       "meet_link": link, "written_start": seat["start"],
@@ -405,10 +409,9 @@ def _sync_group(owner: Owner, booking: dict[str, Any], group_id: str,
             if any(seat.get(k) != v for k, v in fields.items() if k != "google_status"):
                 bookings.update(owner.id, seat["id"], fields)
             if not seat.get("event_id"):
-                _owe_confirmation(owner, {**seat, **fields}, deadline,
-                                  seats=_seats_of_slot(owner, seat, len(here)))
+                _owe_confirmation(owner, {**seat, **fields}, deadline, seats=slot())
             if seat.get("meet") and not seat.get("meet_link"):
-                _meet_followup(owner, {**seat, **fields}, event, deadline)
+                _meet_followup(owner, {**seat, **fields}, event, deadline, seats=slot())
         return {"event_id": event["id"], "seats": len(here)}
     raise TransientError("google", "the group's seats kept changing during the write")
 

@@ -248,6 +248,11 @@ def test_a_seat_booked_while_google_fails_reaches_the_event_once_google_is_back(
     to_bo = _mails_to(stack, "bo@example.org")
     assert len(to_bo) == 2 and event["hangoutLink"] in to_bo[1]["text"]
     assert len(_mails_to(stack, "ana@example.org")) == 1
+    # The owner's copies of Bo's confirmation and of the link that followed it each say how
+    # full the slot is.
+    owners = [m for m in _mails_to(stack, "mia@owner.test") if "with Bo" in m["subject"]]
+    assert [m["subject"].split(":")[0] for m in owners] == ["Confirmed", "Video link"]
+    assert all("Seats: 2 of 4 taken" in m["text"] for m in owners), [m["text"] for m in owners]
 
 
 def test_seats_held_until_confirmed_by_email_count_and_join_the_event_when_confirmed(
