@@ -156,4 +156,4 @@ def test_the_month_view_stops_at_the_booking_window(stack: Stack, owner_key: str
         "lang": "sl", "tz": "Europe/Ljubljana", "month": f"{saturday:%Y-%m}"})
     assert page.status_code == 200
     assert 'aria-label="Naslednji mesec"' not in page.text
-    assert "Rezervacije so mogoče do vključno sobota, " in page.text
+    assert "Zadnji dan za rezervacije je sobota, " in page.text
