@@ -86,7 +86,7 @@ def availability(request: Request) -> Response:
     if request.method == "OPTIONS":
         return json_response({}, 204, cors)
     if request.method != "GET":
-        raise MethodNotAllowed("use GET")
+        raise MethodNotAllowed("GET")
     query = service.parse_query({k: request.args.get(k, "") for k in request.args})
     now = datetime.now(UTC)
     gate = functools.partial(quotas.check, "availability", now, client=client_address(request),

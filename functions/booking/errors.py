@@ -83,8 +83,16 @@ class NotFound(BookingError):
 
 
 class MethodNotAllowed(BookingError):
+    """405 naming the methods the resource takes ("use GET or POST"); `allow` is the Allow
+    header RFC 9110 asks for (HEAD wherever GET is: it is answered as GET)."""
+
     status = 405
     code = "method_not_allowed"
+
+    def __init__(self, *methods: str) -> None:
+        super().__init__("use " + " or ".join(methods) if methods else "method not allowed")
+        shown = [*methods, *(["HEAD"] if "GET" in methods and "HEAD" not in methods else [])]
+        self.allow = ", ".join(shown)
 
 
 class Conflict(BookingError):

@@ -59,7 +59,7 @@ def handle(request: Request, owner_id: str, slug: str) -> Response:
     if not ids.valid("owner", owner_id) or not ids.valid("event_type", slug):
         raise NotFound(Problem("event_type.not_found_for_guest", "no such owner or event type"))
     if request.method not in ("GET", "POST"):
-        raise MethodNotAllowed("use GET or POST")
+        raise MethodNotAllowed("GET", "POST")
     locale = i18n.pick(request.values.get("lang"), request.accept_languages)
     now = datetime.now(UTC)
     event = availability.public_event_type(owner_id, slug, now)

@@ -116,9 +116,11 @@ def error_response(exc: BookingError, *, page: bool, locale: str = "en",
 
 
 def error_headers(exc: BookingError) -> dict[str, str]:
-    """Retry-After on a 429: how long until the client's window ends."""
+    """Retry-After on a 429: how long until the client's window ends; Allow on a 405."""
     if isinstance(exc, TooManyRequests):
         return {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, MethodNotAllowed) and exc.allow:
+        return {"Allow": exc.allow}
     return {}
 
 
@@ -211,7 +213,8 @@ def answer_routing_errors(app: Any) -> None:
 
         status = exc.code or 400
         err: BookingError = NotFound("no such resource") if status == 404 else \
-            MethodNotAllowed("method not allowed") if status == 405 else \
+            MethodNotAllowed(*sorted(getattr(exc, "valid_methods", None) or ())) \
+            if status == 405 else \
             InvalidInput("request", MALFORMED)
         page = answers_pages(app.name, request.path)
         return error_response(err, page=page, locale=_locale(request) if page else "en")

@@ -206,7 +206,7 @@ def _oauth_callback(request: Request) -> Response:
             ), headers=_script_csp())
         result = outcome
     else:
-        raise MethodNotAllowed("use GET or POST")
+        raise MethodNotAllowed("GET", "POST")
     word = "reconnected" if result.reconnected else "connected"
     resp = redirect(get_settings().function_url("owner") + f"/integrations?{word}=1")
     resp.delete_cookie(cookie_name("oauth_attempt"), path="/", secure=_https(), httponly=True)

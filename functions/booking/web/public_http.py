@@ -55,7 +55,7 @@ def book(request: Request) -> Response:
         # headers decide (they are only sent for the owner's own origins).
         return json_response({}, 204, cors_headers(request.headers.get("Origin"), None))
     if request.method != "POST":
-        raise MethodNotAllowed("use POST")
+        raise MethodNotAllowed("POST")
     fields = read_body(request)
     origin = request.headers.get("Origin")
     owner_id = fields.get("owner") if isinstance(fields.get("owner"), str) else ""
@@ -117,7 +117,7 @@ def _open(request: Request, action: str) -> tuple[datetime, str, Any]:
     from booking.services import changes
 
     if request.method not in ("GET", "POST"):
-        raise MethodNotAllowed("use GET or POST")
+        raise MethodNotAllowed("GET", "POST")
     _count(request, "change", None)
     now = datetime.now(UTC)
     token = _token(request)
@@ -227,7 +227,7 @@ def confirm(request: Request) -> Response:
     from booking.web.http import html_response
 
     if request.method not in ("GET", "POST"):
-        raise MethodNotAllowed("use GET or POST")
+        raise MethodNotAllowed("GET", "POST")
     _count(request, "change", None)
     now = datetime.now(UTC)
     token = _token(request)

@@ -61,5 +61,5 @@ class Table(Generic[C]):
             raise NotFound(self.missing)
         handler = found.get(request.method)
         if handler is None:
-            raise MethodNotAllowed("use " + " or ".join(sorted(found)))
+            raise MethodNotAllowed(*sorted(found))
         return handler(request, context, args)

@@ -70,6 +70,11 @@ def test_head_answers_every_get_route_as_get_does_without_a_body(
         assert head.content == b"", url
         assert get.content, url
         assert head.headers["Content-Type"] == get.headers["Content-Type"], url
+    # A method a link does not take is a 405 that says which it does (RFC 9110: Allow).
+    for url, allowed in ((_link(mails, "cancel"), "GET, POST, HEAD"),
+                         (f"{base}/book", "POST"), (f"{base}/owner/login", "GET, POST, HEAD")):
+        refused = requests.put(url, timeout=60)
+        assert refused.status_code == 405 and refused.headers["Allow"] == allowed, url
     # Opening links, by HEAD or GET, changed nothing: still one booking and one hold.
     assert bookings() == stored
     assert sorted(b["status"] for b in stored) == ["confirmed", "pending"]
