@@ -9,9 +9,10 @@ all of them share one budget; tasks also run in a copy of the caller's context.
 from __future__ import annotations
 
 import contextvars
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -40,3 +41,25 @@ def gated(gate: Callable[[], None] | None, reads: Callable[[], T]) -> T:
         return reads()
     _, result = run_all([gate, reads])
     return result  # type: ignore[return-value]
+
+
+def once(read: Callable[[], T]) -> Callable[[], T]:
+    """`read` made at most once however many tasks of a request ask: the first to ask makes it,
+    the others wait for its result, or its error. For a read two tasks at once both need (a
+    guest's request: the owner, for the abuse count and for the answer)."""
+    lock = threading.Lock()
+    done: list[tuple[bool, Any]] = []
+
+    def get() -> T:
+        with lock:
+            if not done:
+                try:
+                    done.append((True, read()))
+                except Exception as exc:  # noqa: BLE001 - every asker gets it
+                    done.append((False, exc))
+        ok, value = done[0]
+        if not ok:
+            raise value
+        return value  # type: ignore[no-any-return]
+
+    return get

@@ -69,3 +69,36 @@ def test_gated_reads_run_beside_the_gate_and_a_refusing_gate_wins() -> None:
 
     with pytest.raises(PermissionError):  # the count refuses before a 404 is told
         fanout.gated(refuse, missing)
+
+
+def test_once_reads_once_for_every_task_that_asks_at_once() -> None:
+    reads: list[int] = []
+    barrier = threading.Barrier(3, timeout=5)
+
+    def read() -> str:
+        reads.append(1)
+        time.sleep(0.05)  # the other tasks ask while it is being read
+        return "owner"
+
+    shared = fanout.once(read)
+
+    def task() -> str:
+        barrier.wait()
+        return shared()
+
+    assert fanout.run_all([task, task, task]) == ["owner"] * 3
+    assert len(reads) == 1
+
+
+def test_once_gives_every_asker_the_reads_error() -> None:
+    reads: list[int] = []
+
+    def read() -> str:
+        reads.append(1)
+        raise LookupError("store down")
+
+    shared = fanout.once(read)
+    for _ in range(2):
+        with pytest.raises(LookupError, match="store down"):
+            shared()
+    assert len(reads) == 1

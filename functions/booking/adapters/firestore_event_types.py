@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from booking import clients
+from booking.domain.model import Owner
 from booking.errors import AlreadyExists, DocumentMissing
 
 
@@ -42,6 +43,21 @@ def replace(owner_id: str, data: dict[str, Any], now: datetime) -> None:
     if not snap.exists:
         raise DocumentMissing("event_type")
     ref.set({**_to_doc(data), "created_at": snap.get("created_at"), "updated_at": now})
+
+
+def get_with_owner(owner_id: str, slug: str) -> tuple[Owner | None, dict[str, Any] | None]:
+    """The owner and its event type `slug` in one batched read (what a guest's request reads
+    first); None for either that does not exist."""
+    from booking.adapters import firestore_owners
+
+    db = clients.firestore()
+    owner_ref = db.collection("owners").document(owner_id)
+    type_ref = _col(owner_id).document(slug)
+    found = {snap.reference.path: snap for snap in db.get_all([owner_ref, type_ref])
+             if snap.exists}
+    owner, stored = found.get(owner_ref.path), found.get(type_ref.path)
+    return (firestore_owners.owner_from(owner.id, owner.to_dict() or {}) if owner else None,
+            _from_doc(stored.to_dict() or {}) if stored else None)
 
 
 def get(owner_id: str, slug: str) -> dict[str, Any]:

@@ -26,7 +26,7 @@ def _connections(owner_id: str) -> Any:
     return _owners().document(owner_id).collection("connections")
 
 
-def _owner_from(doc_id: str, data: dict[str, Any]) -> Owner:
+def owner_from(doc_id: str, data: dict[str, Any]) -> Owner:
     default = data.get("default_calendar")
     return Owner(
         id=doc_id,
@@ -73,7 +73,7 @@ def get_owner(owner_id: str) -> Owner:
     snap = _owners().document(owner_id).get()
     if not snap.exists:
         raise DocumentMissing("owner", owner_id)
-    return _owner_from(snap.id, snap.to_dict())
+    return owner_from(snap.id, snap.to_dict())
 
 
 def owner_ids(*, after: str | None, limit: int) -> list[str]:

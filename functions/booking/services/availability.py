@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from booking import fanout
+from booking.adapters import firestore_event_types as event_types_store
 from booking.adapters import firestore_owners as owners_store
 from booking.domain import ids
 from booking.domain import seats as seat_rules
@@ -97,11 +98,16 @@ def span_of(query: Query) -> Interval:
 
 
 def slots(query: Query, now: datetime, busy_source: busy_time.BusySource | None = None,
-          gate: Callable[[], None] | None = None) -> dict[str, Any]:
-    """`gate`, the abuse-limit count, runs beside every read (fanout.gated): Google is asked
-    only once it passed, at once for every account whose cache is not fresh."""
+          gate: Callable[..., None] | None = None) -> dict[str, Any]:
+    """`gate(owner=...)`, the abuse-limit count, runs beside every read (fanout.gated) and is
+    given the owner from the request's own first read (owner and event type in one batch,
+    made once for both): Google is asked only once it passed, at once for every account whose
+    cache is not fresh."""
+    first = fanout.once(functools.partial(event_types_store.get_with_owner, query.owner_id,
+                                          query.slug))
+    count = functools.partial(gate, owner=lambda: first()[0]) if gate else None
     guest, found, prepared = fanout.gated(
-        gate, functools.partial(_read, query, now, busy_source))
+        count, functools.partial(_read, query, now, busy_source, first))
     owner, event_type = guest.owner, guest.event_type
     left: dict[datetime, int] = {}
     if prepared is not None:
@@ -129,13 +135,14 @@ def slots(query: Query, now: datetime, busy_source: busy_time.BusySource | None 
     }
 
 
-def _read(query: Query, now: datetime, busy_source: busy_time.BusySource | None) -> tuple[
+def _read(query: Query, now: datetime, busy_source: busy_time.BusySource | None,
+          first: Callable[[], event_types.OwnerAndType] | None = None) -> tuple[
         event_types.ForGuest, list[Interval],
         tuple[busy_time.BusySource, Interval, Interval, list[Booked]] | None]:
     """(owner, event type and connections; the slots the rules alone leave; what the final
     answer still needs, or None when the rules alone leave nothing): Firestore only."""
     try:
-        guest = event_types.for_guest(query.owner_id, query.slug)
+        guest = event_types.for_guest(query.owner_id, query.slug, first)
     except NotFound:
         raise NotFound(event_types.NO_OWNER_OR_EVENT_TYPE) from None
     owner, event_type = guest.owner, guest.event_type

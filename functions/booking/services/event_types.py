@@ -13,7 +13,7 @@ from booking.domain.event_types import EventType, EventTypeError, parse_event_ty
 from booking.domain.model import Connection, Owner
 from booking.domain.problems import Problem
 from booking.domain.rules import NEW_START_TIMES
-from booking.errors import InvalidInput, NotFound
+from booking.errors import DocumentMissing, InvalidInput, NotFound
 from booking.services.stored import translating
 
 NO_EVENT_TYPE = Problem("event_type.not_found", "no such event type")
@@ -78,18 +78,27 @@ class ForGuest:
     connections: list[Connection]
 
 
+OwnerAndType = tuple[Owner | None, dict[str, Any] | None]
+
+
 @translating
-def for_guest(owner_id: str, slug: str) -> ForGuest:
-    """What a guest's request reads first, read at once (three Firestore reads, one wait): the
-    owner, the active event type (NotFound for either) and the owner's Google connections."""
+def for_guest(owner_id: str, slug: str,
+              first: Callable[[], OwnerAndType] | None = None) -> ForGuest:
+    """What a guest's request reads first, read at once (two Firestore requests, one wait): the
+    owner with the event type in one batch, and the owner's Google connections; NotFound for a
+    missing owner or event type, or one that is not active. `first` is that batch when the
+    request's abuse count shares it (`fanout.once`)."""
     from booking import fanout
     from booking.adapters import firestore_owners as owners_store
 
     reads: list[Callable[[], Any]] = [
-        functools.partial(owners_store.get_owner, owner_id),
-        functools.partial(store.get, owner_id, slug),
+        first or functools.partial(store.get_with_owner, owner_id, slug),
         functools.partial(owners_store.list_connections, owner_id)]
-    owner, data, connections = fanout.run_all(reads)
+    (owner, data), connections = fanout.run_all(reads)
+    if owner is None:
+        raise DocumentMissing("owner", owner_id)
+    if data is None:
+        raise DocumentMissing("event_type")
     event_type = _evaluate(owner, data)
     if not event_type.active:
         raise NotFound(NO_EVENT_TYPE)

@@ -25,9 +25,10 @@ from booking.errors import DocumentMissing, TooManyRequests
 
 
 def check(kind: str, now: datetime, *, client: str, owner_id: str | None = None,
-          email: str | None = None) -> None:
+          email: str | None = None, owner: Callable[[], Owner | None] | None = None) -> None:
     """Counts one request of `kind` (availability, book, change); TooManyRequests past a
-    limit. An unknown owner gets the default limits and no owner counter."""
+    limit. An unknown owner gets the default limits and no owner counter. `owner` gives the
+    owner as the request reads it anyway (None if unknown), instead of reading it again."""
     moment = now.timestamp()
     names = quotas.KINDS[kind]
 
@@ -39,16 +40,16 @@ def check(kind: str, now: datetime, *, client: str, owner_id: str | None = None,
         return found
 
     reads: list[Callable[[], Any]] = [
-        functools.partial(_owner, owner_id),
+        owner or functools.partial(_owner, owner_id),
         functools.partial(_hit, client_counters(quotas.effective(None)))]
-    owner, counts = fanout.run_all(reads)
-    limits = quotas.effective(owner.limits if owner else None)
+    found, counts = fanout.run_all(reads)
+    limits = quotas.effective(found.limits if found else None)
     first = client_counters(limits)  # the same documents, with what the owner allows
     over = quotas.over(first, counts)
     if over is not None:
         _refuse(over, kind)
-    if owner is not None and "owner" in names:
-        _count_owner(names["owner"], owner.id, limits, moment, kind)
+    if found is not None and "owner" in names:
+        _count_owner(names["owner"], found.id, limits, moment, kind)
 
 
 def open_bookings_allowed(owner: Owner) -> int:
