@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Request, Response
@@ -105,23 +105,20 @@ def booking_reschedule(request: Request, owner: Owner, args: dict[str, str]) -> 
     from booking.domain.availability import group_by_local_day
     from booking.domain.meeting import format_day
     from booking.services import changes
-    from booking.web.pages import MAX_AHEAD, SHOWN, times_from
+    from booking.web.pages import times_page
 
     now = _now()
     opened = changes.owner_view(owner, args["id"])
     zone = ZoneInfo(owner.time_zone)
-    first = times_from(request.args.get("from"), zone, now) \
-        or max(now, opened.booking["start"] - timedelta(days=7))
-    slots = changes.free_slots(opened, first, first + SHOWN, now)
+    shown = times_page(request.args.get("from"), zone, now, opened.booking["start"])
+    slots = changes.free_slots(opened, shown.start, shown.end, now)
     days = [{"title": format_day(starts[0], owner.language), "starts": starts}
             for starts in group_by_local_day(slots, zone).values()]
-    local = first.astimezone(zone).date()
     page = f"{_base()}/bookings/{args['id']}/reschedule?from="
     return _page("owner_reschedule.html", owner, booking=_row(owner, opened.booking),
                  days=days, zone=owner.time_zone,
-                 earlier=page + (local - SHOWN).isoformat() if first > now else None,
-                 later=page + (local + SHOWN).isoformat()
-                 if first + SHOWN < now + MAX_AHEAD else None)
+                 earlier=page + shown.earlier.isoformat() if shown.earlier else None,
+                 later=page + shown.later.isoformat() if shown.later else None)
 
 
 def _row(owner: Owner, b: dict[str, Any]) -> dict[str, Any]:

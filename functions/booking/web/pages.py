@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -63,9 +64,28 @@ SHOWN = timedelta(days=14)
 MAX_AHEAD = timedelta(days=731)  # past any booking window (730 days at most)
 
 
-def times_from(value: str | None, zone: Any, now: datetime) -> datetime | None:
-    """`from=YYYY-MM-DD` of a reschedule page (the guest's or the owner's): that day's start
-    in the reader's zone, never before now; None when absent or not a date."""
+@dataclass(frozen=True)
+class TimesPage:
+    """Two weeks of a reschedule page (the guest's or the owner's): the UTC span to offer, and
+    the reader's first day of the earlier and later pages (None where there is none)."""
+
+    start: datetime
+    end: datetime
+    earlier: date | None
+    later: date | None
+
+
+def times_page(value: str | None, zone: Any, now: datetime, booked: datetime) -> TimesPage:
+    """The page `from=YYYY-MM-DD` asks for (that day's start in the reader's zone, never before
+    now), or the one starting a week before the `booked` start when absent or not a date."""
+    start = _times_from(value, zone, now) or max(now, booked - timedelta(days=7))
+    local = start.astimezone(zone).date()
+    return TimesPage(start, start + SHOWN,
+                     earlier=local - SHOWN if start > now else None,
+                     later=local + SHOWN if start + SHOWN < now + MAX_AHEAD else None)
+
+
+def _times_from(value: str | None, zone: Any, now: datetime) -> datetime | None:
     try:
         day = date.fromisoformat(value or "")
     except ValueError:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -171,7 +171,7 @@ def reschedule(request: Request) -> Response:
     from booking.rendering import render
     from booking.services import changes
     from booking.web.http import html_response
-    from booking.web.pages import MAX_AHEAD, SHOWN, times_from
+    from booking.web.pages import times_page
 
     now, token, opened = _open(request, "reschedule")
     booking, owner = opened.booking, opened.owner
@@ -193,20 +193,17 @@ def reschedule(request: Request) -> Response:
             message=t(locale, "%(title)s with %(owner)s is now %(when)s. We emailed you and "
                               "the host the new time.", title=after["title"], owner=owner.name,
                       when=format_range(after["start"], after["end"], zone, locale))))
-    first = times_from(request.args.get("from"), ZoneInfo(zone), now) \
-        or max(now, booking["start"] - timedelta(days=7))
-    slots = changes.free_slots(opened, first, first + SHOWN, now)
+    shown = times_page(request.args.get("from"), ZoneInfo(zone), now, booking["start"])
+    slots = changes.free_slots(opened, shown.start, shown.end, now)
     # Each day is titled like every other date we show (the reader's language, long form).
     days = [{"title": format_day(starts[0], locale), "starts": starts}
             for starts in group_by_local_day(slots, ZoneInfo(zone)).values()]
-    local = first.astimezone(ZoneInfo(zone)).date()
     return html_response(render(
         "reschedule.html", locale, booking=booking, owner=owner, token=token, days=days,
         when=format_range(booking["start"], booking["end"], zone, locale), zone=zone,
         switch=_switch(request, "reschedule", locale),
-        earlier=_moved_to(token, locale, local - SHOWN) if first > now else None,
-        later=_moved_to(token, locale, local + SHOWN)
-        if first + SHOWN < now + MAX_AHEAD else None))
+        earlier=_moved_to(token, locale, shown.earlier) if shown.earlier else None,
+        later=_moved_to(token, locale, shown.later) if shown.later else None))
 
 
 def _moved_to(token: str, locale: str, day: date) -> str:
