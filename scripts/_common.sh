@@ -23,9 +23,11 @@ ensure_venv() {
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "installing requirements into .venv" >&2
     # requirements.txt pins every package with its hashes (scripts/lock), so pip checks each
-    # download against them.
+    # download against them. --no-deps: the lock already lists every dependency, and pip's own
+    # resolving fails in hash mode once a dependency asked for with an extra (pytest-cov's
+    # coverage[toml]) has a release newer than the pin.
     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes \
-      -r "$ROOT/requirements.txt"
+      --no-deps -r "$ROOT/requirements.txt"
     echo "$want" > "$stamp"
   fi
 }
@@ -46,7 +48,7 @@ ensure_infra_tools() {
   if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "installing checkov and terraform into .venv-infra" >&2
     "$INFRA_VENV/bin/python" -m pip install --quiet --disable-pip-version-check --require-hashes \
-      -r "$ROOT/scripts/infra-tools.txt"
+      --no-deps -r "$ROOT/scripts/infra-tools.txt"
     echo "$want" > "$stamp"
   fi
 }
