@@ -22,7 +22,7 @@ from booking.domain.intervals import Interval
 from booking.domain.model import CalendarRef, Owner
 from booking.domain.rules import AvailabilityRules
 from booking.errors import Conflict, Gone, NotFound
-from booking.services import changes, event_types, meetings, outbox
+from booking.services import changes, event_types, meetings, outbox, reminders
 
 ATTEMPTS = 3
 
@@ -98,7 +98,11 @@ def _moved(owner: Owner, booking_id: str, span: Interval, now: datetime) -> bool
                     "version": staged["version"], "ledger_day": days[1], "ledger_days": days,
                     "rescheduled_at": now, "rescheduled_by": "google", "updated_at": now,
                     "previous_start": booking["start"], "written_start": span.start,
-                    "written_end": span.end},
+                    "written_end": span.end,
+                    # The reminders follow the new time (resync finds them by this moment):
+                    # moved earlier, the old moment would come after the meeting.
+                    "next_reminder_at": reminders.next_at({**booking, "start": span.start,
+                                                           "rescheduled_at": now})},
             remove=tuple(booking["ledger_days"]), add=tuple(days),
             outbox_rows=(*rows, *extra))
 

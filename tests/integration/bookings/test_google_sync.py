@@ -13,6 +13,7 @@ import threading
 import warnings
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import icalendar
 import requests
@@ -419,3 +420,27 @@ def test_availability_from_a_fresh_cache_imports_no_google_api_client(
     for snap in clients.firestore().collection("calendar_sync").stream():
         snap.reference.update(old)
     assert _cold_availability(stack) == {"status": 200, "api_client": True}
+
+
+def test_a_meeting_moved_earlier_in_google_is_reminded_before_its_new_time(
+        stack: Stack, owner_key: str) -> None:
+    """The reminder follows a move made in Google: moved a day earlier, the guest is reminded
+    the day before the new time, not after the meeting (at the old time's reminder)."""
+    from booking.services import reminders
+
+    booking = _book(stack)
+    new_start = at(next_tuesday() - timedelta(days=1), "10:00")
+    google(stack).move_event(B, f"bk{booking['id']}", new_start.isoformat(),
+                             (new_start + timedelta(minutes=30)).isoformat())
+    google(stack).flush_push()
+    assert _stored(booking["id"])["start"] == new_start.astimezone(UTC)
+
+    reminders.send_due(new_start - timedelta(hours=23))
+    sent = _mails(stack, "Reminder")
+    assert [m["to"] for m in sent] == [["guest@example.org"]]
+    guest_time = new_start.astimezone(ZoneInfo("America/New_York"))
+    assert f"{guest_time:%a} {guest_time.day} {guest_time:%b %H:%M}" in sent[0]["subject"]
+    assert booking["meet_link"] in sent[0]["text"]
+    # The old time's reminder moment owes nothing more.
+    reminders.send_due(at(next_tuesday(), "10:00") - timedelta(hours=23))
+    assert len(_mails(stack, "Reminder")) == 1
