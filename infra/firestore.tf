@@ -57,6 +57,7 @@ resource "google_firebaserules_release" "firestore" {
 #   bookings: next_reminder_at <= now ORDER BY it         one field, across owners as a
 #             collection group: see the field config below
 #   outbox:   owner_id == X AND status == "failed"        equality only
+#   outbox:   owner_id == X AND kind == K AND status == "pending"   equality only (a reconnect)
 #   channels: owner_id == X AND connection_id == Y        equality only
 #   connections: sub == X, across owners (collection group): who else uses a Google account
 # Equality-only filters on several fields are answered by merging the single-field indexes

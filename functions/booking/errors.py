@@ -15,6 +15,7 @@
 
     ExternalError                raised by adapters only, translated from SDK errors
     ├── TransientError           worth retrying later (429, 5xx, timeouts)
+    │   └── AwaitingReconnect    the owner must reconnect the account first: the work waits
     ├── PermanentError           retrying will not help (4xx other than auth)
     └── ReauthRequired           Google said invalid_grant: the owner must reconnect
 
@@ -142,6 +143,11 @@ class ExternalError(Exception):
 
 class TransientError(ExternalError):
     pass
+
+
+class AwaitingReconnect(TransientError):
+    """Work for a Google account whose grant is dead: it waits for the owner to reconnect
+    (the outbox counts no attempt for it) instead of being given up after a day."""
 
 
 class PermanentError(ExternalError):

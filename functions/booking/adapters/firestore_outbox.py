@@ -200,6 +200,28 @@ def due(now: datetime, limit: int) -> list[str]:
     return [snap.id for snap in query.stream()]
 
 
+def make_due(owner_id: str, kind: str, now: datetime) -> list[str]:
+    """Makes the owner's pending rows of `kind` due now; returns their ids. Each write is
+    conditional on the row being as read, so a row claimed meanwhile keeps its lease."""
+    from google.api_core import exceptions as gexc
+    from google.cloud.firestore_v1.base_query import FieldFilter
+
+    db = clients.firestore()
+    query = (_col().where(filter=FieldFilter("owner_id", "==", owner_id))
+             .where(filter=FieldFilter("kind", "==", kind))
+             .where(filter=FieldFilter("status", "==", "pending")))
+    made: list[str] = []
+    for snap in query.stream():
+        if (snap.to_dict() or {}).get("due_at", now) > now:
+            try:
+                snap.reference.update({"due_at": now},
+                                      option=db.write_option(last_update_time=snap.update_time))
+            except (gexc.FailedPrecondition, gexc.NotFound):
+                continue  # claimed or finished meanwhile: its worker has it
+        made.append(snap.id)
+    return made
+
+
 def get(item_id: str) -> dict[str, Any] | None:
     snap = _col().document(item_id).get()
     return snap.to_dict() if snap.exists else None

@@ -44,7 +44,7 @@ from booking.domain import seats as seat_rules
 from booking.domain.booking_rules import event_id_for
 from booking.domain.event_body import event_body, meet_link
 from booking.domain.model import Connection, Owner
-from booking.errors import PermanentError, ReauthRequired, TransientError
+from booking.errors import AwaitingReconnect, PermanentError, ReauthRequired, TransientError
 from booking.services import google_access, meetings
 from booking.services.stored import translating
 
@@ -158,7 +158,7 @@ def _connection(owner: Owner, booking: dict[str, Any],
     if conn is None:
         raise PermanentError("google", "the default calendar's account was disconnected")
     if not conn.healthy:
-        raise TransientError("google", f"{conn.email} needs to be reconnected")
+        raise AwaitingReconnect("google", f"{conn.email} needs to be reconnected")
     return conn, str(ref["calendar_id"])
 
 
@@ -168,7 +168,7 @@ def _guarded(owner: Owner, conn: Connection, action: Any) -> Any:
     except ReauthRequired as exc:
         google_access.reconnect_needed(owner, conn, datetime.now(UTC))
         # Worth retrying: the owner was told and may reconnect before we give up.
-        raise TransientError("google", f"{conn.email} needs to be reconnected") from exc
+        raise AwaitingReconnect("google", f"{conn.email} needs to be reconnected") from exc
 
 
 def _details(owner: Owner, booking: dict[str, Any]) -> str:

@@ -294,9 +294,27 @@ def _store_connection(owner_id: str, claims: dict[str, Any], grant: google_oauth
     from booking.services import watch
 
     watch.reconcile(store.get_owner(owner_id), now)
+    if previous is not None:
+        _resume_google_writes(owner_id, now)
     log.info("google account connected", owner=owner_id, connection=conn_id,
              reconnected=previous is not None)
     return Connected(owner_id, conn.email, previous is not None)
+
+
+def _resume_google_writes(owner_id: str, now: datetime) -> None:
+    """A reconnect restores the writes that waited for it (a booking cancelled meanwhile
+    leaves Google's calendar now, not at its row's next look). Best effort: a failure here
+    leaves them to the resync, and the connection is stored already."""
+    from booking.services import outbox
+
+    try:
+        done = outbox.resume_google_writes(owner_id, now)
+    except Exception as exc:  # noqa: BLE001 - the rows stay owed; resync delivers them
+        log.warning("waiting google writes not resumed", owner=owner_id,
+                    error=f"{type(exc).__name__}: {exc}")
+        return
+    if done:
+        log.info("google writes resumed after reconnect", owner=owner_id, **done)
 
 
 def connection_view(owner: Owner, conn: Connection) -> dict[str, Any]:

@@ -31,13 +31,15 @@ from booking.adapters import firestore_outbox as rows
 from booking.deadline import Deadline
 from booking.domain.delivery import READS_BOOKING, stale_because, waiting_for
 from booking.domain.email import Email
-from booking.errors import ExternalError, PermanentError
+from booking.errors import AwaitingReconnect, ExternalError, PermanentError
 
 MAX_ATTEMPTS = 12
 # What one row may take: well inside its lease, so nobody else can be sending it meanwhile.
 ROW_BUDGET = rows.LEASE.total_seconds() * 2 / 3
 DRAIN_BUDGET = 240.0  # resync's function timeout is 300 s: stop taking rows well before it
 WAIT = timedelta(seconds=30)  # how soon a row waiting for another looks again
+RECONNECT_WAIT = timedelta(hours=1)  # a Google write waiting for a reconnect looks again
+RESUME_NOW = 20  # Google writes a reconnect delivers at once; the rest go with the next resync
 Deliver = Callable[[dict[str, Any], str, Deadline], dict[str, Any]]
 
 
@@ -183,6 +185,12 @@ def _run(oid: str, row: dict[str, Any], now: datetime, budget: Deadline,
             return "sent"
     except PermanentError as exc:
         return _give_up(row, oid, now, str(exc), exc)
+    except AwaitingReconnect as exc:
+        # Not a failed attempt either: nothing can succeed before the owner reconnects (they
+        # were told), and reconnecting makes the row due at once (`resume_google_writes`).
+        ok = rows.retry_later(oid, lease, now + RECONNECT_WAIT, str(exc),
+                              attempts=int(row["attempts"]) - 1, written=written)
+        return "pending" if ok else "lost"
     except Exception as exc:  # noqa: BLE001 - every other failure is this row's, and transient
         error = f"{type(exc).__name__}: {exc}"
         _tell_about_config(row, exc, now)
@@ -254,6 +262,21 @@ def drain(now: datetime, limit: int = 200, deadline: Deadline | None = None) -> 
     for oid in rows.due(now, limit):
         if budget.remaining() < ROW_BUDGET / 4:
             break  # the rest stays due for the next resync
+        status = deliver(oid, now, budget)
+        counts[status] = counts.get(status, 0) + 1
+    return counts
+
+
+def resume_google_writes(owner_id: str, now: datetime,
+                         deadline: Deadline | None = None) -> dict[str, int]:
+    """After a reconnect: the owner's Google writes that waited for it (a cancellation's
+    delete, a move) are due now, and the first few are delivered at once, so the owner's
+    calendar catches up while they look at it instead of at the row's next look."""
+    budget = deadline if deadline is not None else Deadline.within(ROW_BUDGET)
+    counts: dict[str, int] = {}
+    for i, oid in enumerate(rows.make_due(owner_id, "google_event", now)):
+        if i >= RESUME_NOW or budget.remaining() < ROW_BUDGET / 4:
+            break
         status = deliver(oid, now, budget)
         counts[status] = counts.get(status, 0) + 1
     return counts

@@ -19,8 +19,8 @@ import icalendar
 import requests
 
 from tests.conftest import Stack
-from tests.drivers import owner_api
-from tests.integration.bookings.conftest import A, B, at, book, next_tuesday
+from tests.drivers import connect_google_account, owner_api
+from tests.integration.bookings.conftest import A, B, at, book, next_tuesday, our_events
 from tests.integration.helpers import firestore_docs, google
 
 
@@ -444,3 +444,36 @@ def test_a_meeting_moved_earlier_in_google_is_reminded_before_its_new_time(
     # The old time's reminder moment owes nothing more.
     reminders.send_due(at(next_tuesday(), "10:00") - timedelta(hours=23))
     assert len(_mails(stack, "Reminder")) == 1
+
+
+def test_a_cancellation_while_google_access_is_revoked_reaches_google_after_reconnecting(
+        stack: Stack, owner_key: str) -> None:
+    """The owner cancels while their Google grant is dead (revoked in their Google account):
+    the guest is told at once, the owner is told once to reconnect, the delete waits however
+    long that takes (it is no failed attempt), and reconnecting takes the event out of Google."""
+    from booking.services import outbox
+
+    booking = _book(stack)
+    g = google(stack)
+    g.revoke_account(B)
+    g.expire_access_tokens()
+    gone = owner_api(stack.base_url, owner_key, "POST", f"/bookings/{booking['id']}/cancel",
+                     json={"reason": ""})
+    assert gone.status_code == 200, gone.text
+    assert len(_mails(stack, "Cancelled")) == 2
+    for _ in range(2):
+        _resync(stack)
+    assert len(_mails(stack, "Reconnect")) == 1
+    # Two days without the owner reconnecting: the delete is still owed, not given up.
+    later = datetime.now(UTC)
+    for _ in range(16):
+        later += timedelta(hours=3)
+        outbox.drain(later)
+    assert [e["id"] for e in our_events(stack, B)] == [f"bk{booking['id']}"]
+
+    assert connect_google_account(stack.base_url, owner_key, stack.google_url, B)\
+        .status_code == 303
+    g.flush_push()
+    assert our_events(stack, B) == []
+    assert _stored(booking["id"])["status"] == "cancelled"
+    assert len(_mails(stack, "Cancelled")) == 2 and len(_mails(stack, "Reconnect")) == 1
