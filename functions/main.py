@@ -95,7 +95,7 @@ def availability(request: Request) -> Response:
 
 
 @functions_framework.http
-@entry("book", pages_below=True)
+@entry("book", pages_below=True, guest=True)
 def book(request: Request) -> Response:
     """Public POST (JSON or form): books a slot; 201 with the booking, 409 if it was taken."""
     from booking.web import public_http
@@ -104,7 +104,7 @@ def book(request: Request) -> Response:
 
 
 @functions_framework.http
-@entry("cancel", page=True)
+@entry("cancel", page=True, guest=True)
 def cancel(request: Request) -> Response:
     """Public: the guest's Cancel link. GET shows a confirmation page; only POST cancels."""
     from booking.web import public_http
@@ -113,7 +113,7 @@ def cancel(request: Request) -> Response:
 
 
 @functions_framework.http
-@entry("reschedule", page=True)
+@entry("reschedule", page=True, guest=True)
 def reschedule(request: Request) -> Response:
     """Public: the guest's Reschedule link. GET lists free times; POST moves the booking."""
     from booking.web import public_http

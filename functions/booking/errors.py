@@ -38,6 +38,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from booking.domain.problems import Problem
+
 
 class BookingError(Exception):
     status = 500
@@ -84,16 +86,26 @@ class NotFound(BookingError):
 
 
 class MethodNotAllowed(BookingError):
-    """405 naming the methods the resource takes ("use GET or POST"); `allow` is the Allow
-    header RFC 9110 asks for (HEAD wherever GET is: it is answered as GET)."""
+    """405 naming the methods the resource takes ("use GET or POST", a message id: it reads in
+    the reader's language); `allow` is the Allow header RFC 9110 asks for (HEAD wherever GET
+    is: it is answered as GET)."""
 
     status = 405
     code = "method_not_allowed"
 
     def __init__(self, *methods: str) -> None:
-        super().__init__("use " + " or ".join(methods) if methods else "method not allowed")
+        super().__init__(_use(methods))
         shown = [*methods, *(["HEAD"] if "GET" in methods and "HEAD" not in methods else [])]
         self.allow = ", ".join(shown)
+
+
+def _use(methods: tuple[str, ...]) -> Problem:
+    if not methods:
+        return Problem("method.not_allowed", "method not allowed")
+    if len(methods) == 1:
+        return Problem("method.use_one", "use %(method)s", method=methods[0])
+    return Problem("method.use_either", "use %(methods)s or %(last)s",
+                   methods=", ".join(methods[:-1]), last=methods[-1])
 
 
 class Conflict(BookingError):

@@ -8,6 +8,7 @@ from flask import Request, Response
 from werkzeug.test import EnvironBuilder
 
 from booking.errors import MethodNotAllowed, NotFound
+from booking.i18n import say
 from booking.web.routes import Table
 
 
@@ -41,6 +42,11 @@ def test_a_method_the_resource_does_not_take_is_named_in_a_405() -> None:
     with pytest.raises(MethodNotAllowed) as refused:
         _call("DELETE", "/event-types/intro")
     assert refused.value.message == "use GET or PUT"
+    # A message id like every other refusal: the reader's language wherever one is known.
+    assert say("sl", refused.value.message) == "uporabite GET ali PUT"
+    assert say("sl", MethodNotAllowed("DELETE", "GET", "PUT").message) \
+        == "uporabite DELETE, GET ali PUT"
+    assert MethodNotAllowed("POST").message == "use POST"
 
 
 def test_a_malformed_id_is_a_404_before_any_method_check() -> None:

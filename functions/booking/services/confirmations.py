@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from booking import log
 from booking.adapters import firestore_bookings as bookings
 from booking.adapters import firestore_owners as owners_store
 from booking.adapters import signing_keys
@@ -188,4 +189,9 @@ def confirm(token: str, now: datetime, deadline: Deadline | None = None) -> Hold
         return Hold(owner, bookings.get(owner.id, booking_id), confirmed=True)
     # The first try, within the guest's request (event, Meet, both emails); resync has the rest.
     outbox.deliver(row_id, now, deadline or for_request())
+    try:
+        after = bookings.get(owner.id, booking_id)  # as the first try left it: its Meet link
+    except Exception as exc:  # noqa: BLE001 - it is confirmed all the same; the link is emailed
+        log.warning("confirmed booking not read again", booking_id=booking_id,
+                    error=f"{type(exc).__name__}: {exc}")
     return Hold(owner, after, confirmed=False)

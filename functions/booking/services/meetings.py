@@ -127,6 +127,11 @@ def view(booking: dict[str, Any]) -> dict[str, Any]:
         "local_start": booking["start"].astimezone(zone).isoformat(),
         "local_end": booking["end"].astimezone(zone).isoformat(),
         "meet_link": booking.get("meet_link"),
+        # Booked with Meet, and Google is still making the room (or the event): the link
+        # follows by email. False once there is a link, or Google gave none for good.
+        "meet_pending": booking["status"] == "confirmed" and bool(booking.get("meet"))
+        and not booking.get("meet_link") and not booking.get("meet_status")
+        and booking.get("google_status") != "failed",
         # A hold waiting for the guest's confirmation by email: until when it holds.
         **({"hold_until": booking["hold_until"].isoformat()}
            if booking["status"] == "pending" else {}),

@@ -182,31 +182,44 @@ def _booked(event: Any, token: str, locale: str, now: datetime) -> Response:
 
 
 def _done(event: Any, view: dict[str, Any], locale: str, status: int) -> Response:
-    """Booked (or held): the time in the zone the guest booked in, the Meet link, and a
-    language switch that shows this same answer in the other language."""
+    """Booked (or held), with a language switch that shows this same answer in the other
+    language."""
+    from booking.services import confirmations
+
+    token = confirmations.booked_token(event.owner_id, view["id"],
+                                       datetime.fromisoformat(view["start"]))
+    return html_response(done_html(view, event.title, event.owner_name, locale,
+                                   _switch_links(event, locale, {"booked": token})),
+                         status, _csp("*"))
+
+
+def done_html(view: dict[str, Any], title: str, owner_name: str, locale: str,
+              switch: list[dict[str, Any]], lead: str | None = None) -> str:
+    """The answer to a booking (`view`, meetings.view): the time in the zone the guest booked
+    in, the Meet link (or that it comes by email while Google is still making the room) and
+    "Add to Google Calendar"; or, for a hold, that the guest must confirm by email. The
+    booking page's answer and the confirm-by-email link's, alike (`lead`: what it says under
+    the booking instead of the usual sentence)."""
     from booking.domain.meeting import format_range
     from booking.rendering import render
-    from booking.services import confirmations
 
     start = datetime.fromisoformat(view["start"])
     end = datetime.fromisoformat(view["end"])
-    token = confirmations.booked_token(event.owner_id, view["id"], start)
-    return html_response(render(
-        "booking_done.html", locale, event=event, booking=view,
+    return render(
+        "booking_done.html", locale, title=title, owner_name=owner_name, booking=view,
         held=view["status"] == "pending",
         when=format_range(start, end, view["time_zone"], locale),
-        google_link=_google_calendar_link(event, start, end, view.get("meet_link")),
-        switch=_switch_links(event, locale, {"booked": token}),
-    ), status, _csp("*"))
+        google_link=_google_calendar_link(title, owner_name, start, end, view.get("meet_link")),
+        switch=switch, lead=lead)
 
 
-def _google_calendar_link(event: Any, start: datetime, end: datetime,
+def _google_calendar_link(title: str, owner_name: str, start: datetime, end: datetime,
                           meet: str | None) -> str:
     stamp = "%Y%m%dT%H%M%SZ"
     dates = f"{start.astimezone(UTC):{stamp}}/{end.astimezone(UTC):{stamp}}"
     details = meet or ""
     return "https://calendar.google.com/calendar/render?" + urlencode({
-        "action": "TEMPLATE", "text": f"{event.title} · {event.owner_name}", "dates": dates,
+        "action": "TEMPLATE", "text": f"{title} · {owner_name}", "dates": dates,
         "details": details})
 
 

@@ -103,13 +103,14 @@ def error_body(exc: BookingError, locale: str = "en") -> dict[str, Any]:
 
 
 def error_response(exc: BookingError, *, page: bool, locale: str = "en",
-                   headers: Mapping[str, str] | None = None) -> Response:
+                   headers: Mapping[str, str] | None = None,
+                   switch: list[dict[str, Any]] | None = None) -> Response:
     """The one mapping of our exceptions to answers: the status, Retry-After on a 429, and a
-    page or a JSON body, in `locale`."""
+    page (with a guest page's language `switch`) or a JSON body, in `locale`."""
     if page:
         from booking.web.pages import error_page
 
-        return html_response(error_page(exc, locale), status=exc.status,
+        return html_response(error_page(exc, locale, switch), status=exc.status,
                              headers={**(headers or {}), **error_headers(exc)})
     return json_response(error_body(exc, locale), status=exc.status,
                          headers={**(headers or {}), **error_headers(exc)})
@@ -142,6 +143,11 @@ def client_address(request: Request) -> str:
 # Functions whose errors are pages: every path of theirs ("all"), or every path below their
 # root ("below": `book` takes JSON at its root and serves the booking pages under it).
 _PAGES: dict[str, str] = {}
+# Of those, the guests' (their error pages carry the language switch, as their pages do).
+_GUEST_PAGES: set[str] = set()
+# What a guest page's address keeps when it switches language: the link's token, and the
+# month, day and zone it shows.
+SWITCH_KEEPS = ("token", "booked", "tz", "month", "day", "from")
 
 
 def answers_pages(function: str, path: str) -> bool:
@@ -150,12 +156,34 @@ def answers_pages(function: str, path: str) -> bool:
     return kind == "all" or (kind == "below" and bool(path.strip("/")))
 
 
-def entry(name: str, *, page: bool = False,
-          pages_below: bool = False) -> Callable[[Handler], Handler]:
+def language_switch(request: Request, function: str, locale: str) -> list[dict[str, Any]]:
+    """A guest page's language switch: this same address of `function`, with what it keeps
+    (SWITCH_KEEPS), in each language. A refused form post keeps its token too: the other
+    language shows the same answer to a GET of the link."""
+    from booking.config import get_settings
+    from booking.web.pages import switch_links
+
+    params = {key: value for key, value in request.args.items() if key in SWITCH_KEEPS}
+    if request.method == "POST" and "token" not in params:
+        try:
+            token = request.form.get("token")
+        except HTTPException:  # a malformed form: nothing to keep
+            token = None
+        if token:
+            params["token"] = token
+    path = request.path.rstrip("/")
+    return switch_links(get_settings().function_url(function) + path, params, locale)
+
+
+def entry(name: str, *, page: bool = False, pages_below: bool = False,
+          guest: bool = False) -> Callable[[Handler], Handler]:
     """Wraps an entry point: health, error mapping, and HTML error pages for `page` functions
-    (for `pages_below`, on every path below the function's root)."""
+    (for `pages_below`, on every path below the function's root); a `guest` function's error
+    pages carry the language switch."""
     if page or pages_below:
         _PAGES[name] = "all" if page else "below"
+    if guest:
+        _GUEST_PAGES.add(name)
 
     def wrap(handler: Handler) -> Handler:
         @functools.wraps(handler)
@@ -181,7 +209,11 @@ def entry(name: str, *, page: bool = False,
             except BookingError as exc:
                 if exc.status >= 500:
                     log.error("request failed", exc, function=name)
-                return error_response(exc, page=page, locale=_locale(request) if page else "en")
+                if not page:
+                    return error_response(exc, page=False)
+                locale = _locale(request)
+                return error_response(exc, page=True, locale=locale, switch=language_switch(
+                    request, name, locale) if name in _GUEST_PAGES else None)
             except Exception as exc:  # noqa: BLE001 - the last line of defence: log, answer 500
                 log.error("unhandled error", exc, function=name, path=request.path)
                 if page:

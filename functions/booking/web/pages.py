@@ -18,21 +18,27 @@ def _title(status: int, locale: str) -> str:
         400: t(locale, "Something in the request is not right"),
         401: t(locale, "Please sign in"),
         404: t(locale, "Not found"),
+        405: t(locale, "This address does not take that request"),
         409: t(locale, "That did not work out"),
         410: t(locale, "This link no longer works"),
+        429: t(locale, "Too many requests"),
         503: t(locale, "Please try again in a moment"),
     }
     return titles.get(status, t(locale, "Something went wrong"))
 
 
 def message_page(title: str, message: str, link: str | None = None,
-                 link_text: str | None = None, locale: str = DEFAULT_LOCALE) -> str:
+                 link_text: str | None = None, locale: str = DEFAULT_LOCALE,
+                 switch: list[dict[str, Any]] | None = None) -> str:
     return render("message.html", locale, title=title, message=message, link=link,
-                  link_text=link_text)
+                  link_text=link_text, switch=switch)
 
 
-def error_page(exc: BookingError, locale: str = DEFAULT_LOCALE) -> str:
-    return message_page(_title(exc.status, locale), why(exc, locale), locale=locale)
+def error_page(exc: BookingError, locale: str = DEFAULT_LOCALE,
+               switch: list[dict[str, Any]] | None = None) -> str:
+    """`switch`: a guest page's language switch (the same address in each language)."""
+    return message_page(_title(exc.status, locale), why(exc, locale), locale=locale,
+                        switch=switch)
 
 
 def why(exc: BookingError, locale: str) -> str:

@@ -17,6 +17,7 @@ from booking.web.http import (
     cors_headers,
     error_response,
     json_response,
+    language_switch,
     read_body,
     redirect,
 )
@@ -45,7 +46,9 @@ def book(request: Request) -> Response:
             # A guest's browser gets a page in their language, a 503 included.
             if exc.status >= 500:
                 log.error("request failed", exc, function="book")
-            return error_response(exc, page=True, locale=_locale(request))
+            locale = _locale(request)
+            return error_response(exc, page=True, locale=locale,
+                                  switch=language_switch(request, "book", locale))
     if parts == ["confirm"]:
         return confirm(request)
     if parts:
@@ -92,16 +95,6 @@ def _locale(request: Request) -> str:
     from booking import i18n
 
     return i18n.pick(request.values.get("lang"), request.accept_languages)
-
-
-def _switch(request: Request, function: str, locale: str,
-            path: str = "") -> list[dict[str, Any]]:
-    """The language switch of a link's page: the same link (its token) in each language."""
-    from booking.config import get_settings
-    from booking.web.pages import switch_links
-
-    params = {key: value for key, value in request.args.items() if key == "token"}
-    return switch_links(get_settings().function_url(function) + path, params, locale)
 
 
 def _count(request: Request, kind: str, owner_id: str | None, email: str | None = None) -> None:
@@ -151,7 +144,7 @@ def cancel(request: Request) -> Response:
     if request.method == "GET":
         return html_response(render("cancel.html", locale, booking=booking, owner=owner,
                                     when=when, token=token,
-                                    switch=_switch(request, "cancel", locale)))
+                                    switch=language_switch(request, "cancel", locale)))
     changes.cancel(owner, booking["id"], version=int(booking.get("version", 1)),
                    reason=request.form.get("reason", ""), by="guest", now=now)
     return html_response(render(
@@ -201,7 +194,7 @@ def reschedule(request: Request) -> Response:
     return html_response(render(
         "reschedule.html", locale, booking=booking, owner=owner, token=token, days=days,
         when=format_range(booking["start"], booking["end"], zone, locale), zone=zone,
-        switch=_switch(request, "reschedule", locale),
+        switch=language_switch(request, "reschedule", locale),
         earlier=_moved_to(token, locale, shown.earlier) if shown.earlier else None,
         later=_moved_to(token, locale, shown.later) if shown.later else None))
 
@@ -216,11 +209,13 @@ def _moved_to(token: str, locale: str, day: date) -> str:
 def confirm(request: Request) -> Response:
     """`/book/confirm?token=`: the link of an event type that asks guests to confirm by email.
     GET shows the held booking and a Confirm button (mail scanners open links: a GET never
-    confirms); POST confirms, once (again: the same page, nothing more happens)."""
+    confirms); POST confirms, once (again: the same page, nothing more happens). Confirmed, it
+    answers as the booking page does: the Meet link and "Add to Google Calendar"."""
     from booking.domain.meeting import format_range
     from booking.i18n import t
     from booking.rendering import render
-    from booking.services import confirmations
+    from booking.services import confirmations, meetings
+    from booking.web.booking_page import done_html
     from booking.web.http import html_response
 
     if request.method not in ("GET", "POST"):
@@ -232,13 +227,14 @@ def confirm(request: Request) -> Response:
     hold = confirmations.open_hold(token, now) if request.method == "GET" \
         else confirmations.confirm(token, now)
     booking, owner = hold.booking, hold.owner
+    # The other language is this same link: its GET shows the held or the confirmed booking.
+    switch = language_switch(request, "book", locale)
     when = format_range(booking["start"], booking["end"], booking["guest"]["time_zone"], locale)
     if request.method == "GET" and not hold.confirmed:
         return html_response(render("confirm.html", locale, booking=booking, owner=owner,
-                                    when=when, token=token,
-                                    switch=_switch(request, "book", locale, "/confirm")))
-    return html_response(render(
-        "message.html", locale, title=t(locale, "You are booked"),
-        message=t(locale, "%(title)s with %(owner)s, %(when)s, is confirmed. We emailed you "
+                                    when=when, token=token, switch=switch))
+    confirmed = t(locale, "%(title)s with %(owner)s, %(when)s, is confirmed. We emailed you "
                           "the details with a calendar invitation.", title=booking["title"],
-                  owner=owner.name, when=when)))
+                  owner=owner.name, when=when)
+    return html_response(done_html(meetings.view(booking), booking["title"], owner.name, locale,
+                                   switch, lead=confirmed))

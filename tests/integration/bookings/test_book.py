@@ -53,6 +53,7 @@ def test_happy_path_event_meet_and_two_emails_with_local_times_and_ics(
     booking = resp.json()["booking"]
     assert booking["status"] == "confirmed"
     assert booking["meet_link"].startswith("https://meet.google.com/")
+    assert booking["meet_pending"] is False
     # The instants in UTC, and the same in the zone the guest booked in, for a client to show.
     ny = ZoneInfo("America/New_York")
     assert datetime.fromisoformat(booking["start"]).utcoffset() == timedelta(0)

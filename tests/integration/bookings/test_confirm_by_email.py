@@ -204,3 +204,39 @@ def test_holds_count_toward_the_guest_cap_and_the_booking_page_says_check_your_e
         "hold_minutes": 0, "confirm_by_email": "yes"})
     assert bad.status_code == 400 and {"hold_minutes", "confirm_by_email"} <= set(
         bad.json()["fields"])
+
+
+def test_the_confirmed_page_shows_the_meet_link_and_add_to_calendar_as_the_booking_page_does(
+        stack: Stack, owner_key: str) -> None:
+    """Once confirmed, the link's page is the booking page's answer: the Meet link (or, while
+    Google is still making the room, that it comes by email; Create events guide,
+    conferencing: creation is asynchronous) and "Add to Google Calendar", in either language."""
+    _confirming(stack, owner_key)
+    google(stack).calendar_settings(conference_status="pending", conference_delay=3600)
+    book(stack, at(next_tuesday(), "10:00"), email="first@example.org")
+    waiting = _post(_confirm_link(stack))
+    assert waiting.status_code == 200, waiting.text[:2000]
+    assert "meet.google.com" not in waiting.text
+    assert "we will email you its link" in waiting.text
+    assert "calendar.google.com/calendar/render?action=TEMPLATE" in waiting.text
+    assert "is confirmed" in waiting.text
+
+    google(stack).resolve_conferences(outcome="success")
+    google(stack).calendar_settings(conference_status="success")
+    held = book(stack, at(next_tuesday(), "11:00"), locale="sl").json()["booking"]
+    url = next(link for link in (
+        re.search(r"(http://\S+/book/confirm\?token=[^\s\"<>]+)", m["text"])
+        for m in stack.sendgrid.messages() if m["to"] == ["guest@example.org"]) if link).group(1)
+    done = _post(url)
+    assert done.status_code == 200 and "Rezervacija je potrjena" in done.text
+    meet = re.search(r'href="(https://meet\.google\.com/[^"]+)"', done.text)
+    assert meet and meet.group(1) == _stored(held["id"])["meet_link"]
+    assert "calendar.google.com/calendar/render?action=TEMPLATE" in done.text
+    assert "je potrjena" in done.text and "torek" in done.text  # her language, her day
+    # Its language switch: the same link, in English, with the same link to the meeting.
+    switch = re.search(r'href="([^"]+)"[^>]*hreflang="en"', done.text)
+    assert switch, done.text[:3000]
+    english = requests.get(unescape(switch.group(1)), timeout=30)
+    assert english.status_code == 200 and "You are booked" in english.text
+    assert meet.group(1) in english.text and "Add to Google Calendar" in english.text
+    assert _inserts(stack) == 2

@@ -361,6 +361,7 @@ def test_a_meet_room_still_pending_is_polled_and_its_link_follows_to_both(
     google(stack).calendar_settings(conference_status="pending", conference_delay=3600)
     resp = book(stack, at(next_tuesday(), "10:00"))
     assert resp.status_code == 201 and resp.json()["booking"]["meet_link"] is None
+    assert resp.json()["booking"]["meet_pending"] is True  # a client can say it is coming
     assert _subjects(stack) == ["Confirmed"]
     later = datetime.now(UTC) + timedelta(minutes=1)
     outbox.drain(later)  # still pending: polled again later, nothing sent

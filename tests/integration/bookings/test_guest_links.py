@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from html import unescape
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import requests
 
@@ -97,3 +97,42 @@ def test_each_links_page_switches_language_and_keeps_its_booking(
         token = parse_qs(urlsplit(link).query)["token"][0]
         assert parse_qs(urlsplit(unescape(switch.group(1))).query)["token"] == [token]
     assert sorted(b["status"] for b in bookings()) == ["confirmed", "pending"]
+
+
+def _switch_to(page: requests.Response, lang: str) -> str:
+    found = re.search(rf'href="([^"]+)"[^>]*hreflang="{lang}"', page.text)
+    assert found, page.text[:3000]
+    return unescape(found.group(1))
+
+
+def test_refusals_on_guests_pages_have_the_language_switch_and_speak_it(
+        stack: Stack, owner_key: str) -> None:
+    assert book(stack, at(next_tuesday(), "10:00"), locale="sl").status_code == 201
+    link = _link("\n".join(m["text"] for m in stack.sendgrid.messages()), "cancel")
+    base, token = link.split("?")[0], parse_qs(urlsplit(link).query)["token"][0]
+    assert requests.post(base, data={"token": token, "lang": "sl"}, timeout=60).ok
+    slovenian = {"Accept-Language": "sl-SI,sl;q=0.9"}
+    pages = {  # (the URL, in Slovenian by its link or the browser) -> status, English words
+        f"{base}?{urlencode({'token': token, 'lang': 'sl'})}":
+            (410, "This booking was already cancelled."),
+        f"{base}?token=forged": (404, "This link is not valid."),
+        f"{stack.base_url}/book/mia/nope?tz=America/New_York&month=2030-01":
+            (404, "no such owner or event type"),
+        f"{stack.base_url}/book/confirm": (400, "is missing: please use the link"),
+    }
+    for url, (status, words) in pages.items():
+        page = requests.get(url, headers=slovenian, timeout=60)
+        assert page.status_code == status and '<html lang="sl"' in page.text, url
+        english = requests.get(_switch_to(page, "en"), headers=slovenian, timeout=60)
+        assert english.status_code == status and '<html lang="en"' in english.text, url
+        assert words in english.text, (url, english.text[:2000])
+        kept = parse_qs(urlsplit(_switch_to(page, "en")).query)
+        assert {k: v for k, v in kept.items() if k != "lang"} == {
+            k: v for k, v in parse_qs(urlsplit(url).query).items() if k != "lang"}, url
+    # A method a page does not take: 405 in the guest's words, still naming what it takes.
+    refused = requests.put(f"{base}?token={token}", headers=slovenian, timeout=60)
+    assert refused.status_code == 405 and refused.headers["Allow"] == "GET, POST, HEAD"
+    assert "Uporabite GET ali POST." in refused.text and _switch_to(refused, "en")
+    page = requests.delete(f"{stack.base_url}/book/mia/intro?lang=sl", timeout=60)
+    assert page.status_code == 405 and "Uporabite GET ali POST." in page.text
+    assert page.headers["Allow"] == "GET, POST, HEAD"

@@ -131,6 +131,13 @@ def test_the_integration_pages_forms_answer_in_the_owners_language_not_the_brows
     assert refused.json()["codes"] == {"time_zone": "settings.time_zone"}
     unknown = owner_api(stack.base_url, owner_key, "GET", "/nope")
     assert unknown.status_code == 404 and unknown.json()["message"] == "tega vira ni"
-    assert owner_api(stack.base_url, owner_key, "GET", "/settings").status_code == 405
+    # A method the resource does not take: the owner's words, the Allow header for clients.
+    method = owner_api(stack.base_url, owner_key, "GET", "/settings")
+    assert method.status_code == 405 and method.headers["Allow"] == "PATCH, POST"
+    assert method.json()["message"] == "uporabite PATCH ali POST"
+    on_page = browser.put(f"{stack.base_url}/owner/integrations", json={},
+                          headers=english_browser, timeout=30)
+    assert on_page.status_code == 405 and on_page.headers["Allow"] == "GET, HEAD"
+    assert "Uporabite GET." in on_page.text and "Use GET" not in on_page.text
     shown = owner_api(stack.base_url, owner_key, "GET", "/connections").json()
     assert shown["owner"]["time_zone"] == "Europe/Ljubljana"  # nothing was changed
