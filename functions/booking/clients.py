@@ -32,6 +32,11 @@ def reset() -> None:
 
 
 def firestore() -> FirestoreClient:
+    """The client. Adapters import the library's names from `google.cloud.firestore` alone,
+    never from a `firestore_v1` submodule: the first request's reads run in threads
+    (booking.fanout), and a submodule imported in one thread while another imports the package
+    deadlocks Python's import locks or finds the package half made (a cold instance's 500).
+    Importing the package is one lock, so concurrent first imports just wait for each other."""
     with _lock:
         if "firestore" not in _cache:
             from google.cloud import firestore as fs

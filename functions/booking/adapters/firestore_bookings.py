@@ -228,7 +228,7 @@ def _guest_entries(owner_id: str, email: str, snap: Any, now: datetime,
 
 
 def _guest_bookings(owner_id: str, email: str, now: datetime) -> dict[str, Any]:
-    from google.cloud.firestore_v1.base_query import FieldFilter
+    from google.cloud.firestore import FieldFilter
 
     query = _col(owner_id).where(filter=FieldFilter("guest.email", "==", email))
     found: dict[str, Any] = {}
@@ -391,7 +391,7 @@ def holding_starting_between(owner_id: str, start: datetime, end: datetime,
                              now: datetime) -> list[dict[str, Any]]:
     """Bookings that hold their time (confirmed, or a hold not yet lapsed) whose start lies in
     [start, end); one single-field range query."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
+    from google.cloud.firestore import FieldFilter
 
     query = (_col(owner_id).where(filter=FieldFilter("start", ">=", start))
              .where(filter=FieldFilter("start", "<", end)))
@@ -408,7 +408,7 @@ def list_recent(owner_id: str, limit: int = 100) -> list[dict[str, Any]]:
 def due_for_reminders(now: datetime, limit: int = 500) -> list[tuple[dict[str, Any], Any]]:
     """(booking, its update time) of every owner's bookings whose next reminder is due: one
     collection-group range query on `next_reminder_at` (only bookings owed one carry it)."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
+    from google.cloud.firestore import FieldFilter
 
     query = (clients.firestore().collection_group("bookings")
              .where(filter=FieldFilter("next_reminder_at", "<=", now))
@@ -436,7 +436,7 @@ def set_next_reminder(owner_id: str, booking_id: str, at: datetime | None,
 def group(owner_id: str, group_id: str) -> list[dict[str, Any]]:
     """Every seat of a group slot, cancelled ones too, oldest first (an equality query on one
     field: the automatic single-field index serves it)."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
+    from google.cloud.firestore import FieldFilter
 
     query = _col(owner_id).where(filter=FieldFilter("group_id", "==", group_id))
     return sorted(({"id": d.id, **d.to_dict()} for d in query.stream()),
@@ -445,7 +445,7 @@ def group(owner_id: str, group_id: str) -> list[dict[str, Any]]:
 
 def groups(owner_id: str, group_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
     """The seats of each of `group_ids` that has any (an `in` query per 30 ids)."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
+    from google.cloud.firestore import FieldFilter
 
     found: dict[str, list[dict[str, Any]]] = {}
     ids = sorted(set(group_ids))

@@ -48,7 +48,7 @@ def for_connection(owner_id: str, connection_id: str) -> list[tuple[str, dict[st
 
 def for_owner(owner_id: str) -> list[tuple[str, dict[str, Any]]]:
     """The owner's active channels (stopped ones are only kept to recognise late pushes)."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
+    from google.cloud.firestore import FieldFilter
 
     query = _col().where(filter=FieldFilter("owner_id", "==", owner_id))
     found = [(s.id, s.to_dict() or {}) for s in query.stream()]
@@ -61,7 +61,7 @@ def mark_stopped(channel_id: str, now: datetime) -> None:
 
 def expiring_before(moment: datetime, limit: int) -> list[tuple[str, dict[str, Any]]]:
     """Channels (active or stopped) that expire before `moment`, soonest first."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
+    from google.cloud.firestore import FieldFilter
 
     query = (_col().where(filter=FieldFilter("expires_at", "<", moment))
              .order_by("expires_at").limit(limit))

@@ -194,7 +194,7 @@ def retry_later(item_id: str, lease: str, due_at: datetime, error: str, *,
 
 def due(now: datetime, limit: int) -> list[str]:
     """Ids of rows whose time has come (pending ones, and sending ones whose lease ran out)."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
+    from google.cloud.firestore import FieldFilter
 
     query = _col().where(filter=FieldFilter("due_at", "<=", now)).order_by("due_at").limit(limit)
     return [snap.id for snap in query.stream()]
@@ -240,7 +240,7 @@ def statuses(item_ids: Sequence[str]) -> dict[str, str]:
 
 
 def failed_for_owner(owner_id: str, limit: int = 50) -> list[dict[str, Any]]:
-    from google.cloud.firestore_v1.base_query import FieldFilter
+    from google.cloud.firestore import FieldFilter
 
     query = (_col().where(filter=FieldFilter("owner_id", "==", owner_id))
              .where(filter=FieldFilter("status", "==", "failed")).limit(limit))
@@ -260,7 +260,7 @@ def alert_once(owner_id: str, name: str, fields: dict[str, Any]) -> bool:
 
 
 def alerts_for_owner(owner_id: str, limit: int = 20) -> list[dict[str, Any]]:
-    from google.cloud.firestore_v1.base_query import FieldFilter
+    from google.cloud.firestore import FieldFilter
 
     query = (clients.firestore().collection("outbox_alerts")
              .where(filter=FieldFilter("owner_id", "==", owner_id)).limit(limit))

@@ -78,11 +78,11 @@ def get_owner(owner_id: str) -> Owner:
 
 def owner_ids(*, after: str | None, limit: int) -> list[str]:
     """Owner ids in id order, the next `limit` after `after` (keys only)."""
-    from google.cloud.firestore_v1.field_path import FieldPath
-
-    query = _owners().order_by(FieldPath.document_id()).select([]).limit(limit)
+    # "__name__" is FieldPath.document_id(): written out, so no submodule of the library is
+    # imported on its own (see clients.firestore).
+    query = _owners().order_by("__name__").select([]).limit(limit)
     if after:
-        query = query.start_after({FieldPath.document_id(): after})
+        query = query.start_after({"__name__": after})
     return [s.id for s in query.stream()]
 
 
@@ -265,7 +265,7 @@ def delete_sessions_of_keys(owner_id: str, key_ids: list[str]) -> int:
 def connections_of_google_account(sub: str) -> list[tuple[str, str]]:
     """(owner id, connection id) of every connection, of any owner, to this Google account
     (a collection-group query on `sub`: infra/firestore.tf declares its index)."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
+    from google.cloud.firestore import FieldFilter
 
     query = clients.firestore().collection_group("connections").where(
         filter=FieldFilter("sub", "==", sub))

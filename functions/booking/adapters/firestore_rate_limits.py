@@ -17,7 +17,7 @@ from booking import clients
 def hit(counters: Sequence[tuple[str, datetime]]) -> list[int]:
     """Adds one to each counter (doc id, when it may be deleted); returns their values after
     this request, in order."""
-    from google.cloud.firestore_v1.transforms import Increment
+    from google.cloud.firestore import Increment
 
     db = clients.firestore()
     batch = db.batch()

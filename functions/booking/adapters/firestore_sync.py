@@ -121,7 +121,7 @@ def delete(doc_key: str) -> None:
 def stalest(limit: int) -> list[tuple[str, dict[str, Any]]]:
     """resync's next work: calendars with a push still unsynced, then never synced ones, then
     those whose last sync is oldest."""
-    from google.cloud.firestore_v1.base_query import FieldFilter
+    from google.cloud.firestore import FieldFilter
 
     dirty = _col().where(filter=FieldFilter("dirty_since", ">", datetime(2000, 1, 1, tzinfo=UTC)))
     found = [(s.id, s.to_dict()) for s in dirty.limit(limit).stream()]
