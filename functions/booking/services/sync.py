@@ -246,7 +246,9 @@ def _elsewhere(owner: Owner, ref: CalendarRef, changes: list[decisions.Change],
                views: dict[str, decisions.StoredBooking],
                now: datetime) -> dict[str, CalendarRef]:
     """For a booking event deleted from its own calendar: is it alive on another calendar of
-    the owner? (Google's events.move shows on the old calendar as a deletion.)"""
+    the owner? (Google's events.move shows on the old calendar as a deletion.) Every calendar
+    the owner can write to is asked, watched or not: "Change calendar" in Google Calendar
+    offers them all, and a meeting the owner filed under another calendar is not cancelled."""
     gone = [c for c in changes if c.cancelled and c.booking_id in views
             and views[c.booking_id].calendar == ref and views[c.booking_id].status == "confirmed"]
     if not gone:
@@ -255,7 +257,7 @@ def _elsewhere(owner: Owner, ref: CalendarRef, changes: list[decisions.Change],
     for conn in owners_store.list_connections(owner.id):
         if not conn.healthy:
             continue
-        for calendar_id in watched_calendars(owner, conn):
+        for calendar_id in _movable_to(owner, conn):
             other = CalendarRef(conn.id, calendar_id)
             if other == ref:
                 continue
@@ -269,6 +271,13 @@ def _elsewhere(owner: Owner, ref: CalendarRef, changes: list[decisions.Change],
                 if event.get("status") != "cancelled":
                     found[str(change.booking_id)] = other
     return found
+
+
+def _movable_to(owner: Owner, conn: Connection) -> list[str]:
+    """The watched calendars first (where a moved event is most likely), then the rest the
+    owner can write to."""
+    ids = watched_calendars(owner, conn)
+    return ids + [c.id for c in conn.calendars if c.writable and c.id not in ids]
 
 
 def watched_calendars(owner: Owner, conn: Connection) -> list[str]:

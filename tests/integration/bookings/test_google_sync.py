@@ -477,3 +477,36 @@ def test_a_cancellation_while_google_access_is_revoked_reaches_google_after_reco
     assert our_events(stack, B) == []
     assert _stored(booking["id"])["status"] == "cancelled"
     assert len(_mails(stack, "Cancelled")) == 2 and len(_mails(stack, "Reconnect")) == 1
+
+
+def test_event_moved_to_an_unwatched_calendar_is_followed_not_cancelled(
+        stack: Stack, owner_key: str) -> None:
+    """The owner files the meeting under another of their calendars ("Change calendar" in
+    Google Calendar: events.move, seen on the old calendar as a deletion) that is not checked
+    for conflicts: the meeting still happens, so nobody is told it was cancelled, and a later
+    cancellation here takes it out of the calendar it lives in now."""
+    g = google(stack)
+    g.create_calendar("clients@group.test", summary="Clients", time_zone="Europe/Ljubljana",
+                      owner=B)
+    conns = owner_api(stack.base_url, owner_key, "GET", "/connections").json()["connections"]
+    b_conn = next(c for c in conns if c["email"] == B)["id"]
+    assert owner_api(stack.base_url, owner_key, "POST", f"/connections/{b_conn}/refresh")\
+        .status_code == 200
+    booking = _book(stack)
+    event_id = f"bk{booking['id']}"
+    event = next(e for e in g.list_events(B) if e["id"] == event_id)
+    g.add_event("clients@group.test", {k: event[k] for k in (
+        "id", "summary", "start", "end", "attendees", "extendedProperties", "iCalUID")})
+    g.delete_event(B, event_id)
+    g.flush_push()
+
+    stored = _stored(booking["id"])
+    assert stored["status"] == "confirmed"
+    assert stored["calendar"] == {"connection_id": b_conn, "calendar_id": "clients@group.test"}
+    assert not _mails(stack, "Cancelled")
+
+    gone = owner_api(stack.base_url, owner_key, "POST", f"/bookings/{booking['id']}/cancel",
+                     json={"reason": ""})
+    assert gone.status_code == 200, gone.text
+    assert our_events(stack, "clients@group.test") == []
+    assert len(_mails(stack, "Cancelled")) == 2
