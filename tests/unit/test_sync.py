@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from booking.domain.intervals import Interval
 from booking.domain.model import CalendarRef
 from booking.domain.sync import (
+    Answered,
     Cancelled,
     Change,
     ClearBusy,
@@ -169,6 +170,16 @@ def test_guest_declining_in_google_is_noted_once() -> None:
                                       "responseStatus": "declined"}]), ZONE)
     assert decide(CAL, [declined], {BID: booking()}, {})[1:] == [Declined(BID)]
     assert decide(CAL, [declined], {BID: booking(guest_declined=True)}, {})[1:] == []
+
+
+def test_guest_answering_again_after_declining_lifts_the_mark() -> None:
+    """Accepted after all, or Google reset the answer when the time changed: the next decline
+    is a new one to tell."""
+    answered = parse(item(attendees=[{"email": "guest@example.org",
+                                      "responseStatus": "needsAction"}]), ZONE)
+    assert decide(CAL, [answered], {BID: booking(guest_declined=True)}, {})[1:] == \
+        [Answered(BID)]
+    assert decide(CAL, [answered], {BID: booking()}, {})[1:] == []
 
 
 def test_each_seat_of_a_group_event_declines_for_itself() -> None:

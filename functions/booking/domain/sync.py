@@ -14,6 +14,9 @@ carry only their id, so the id is what we can always read). For one of ours:
     times equal what we last wrote       confirmed, moved    nothing: our own write is on its way
                                            here meanwhile
     the guest declined                   not yet marked      Declined
+    the guest no longer declines         marked declined     Answered (they accepted after
+                                                             all, or Google reset the answer
+                                                             when the time changed)
     only title or description changed    any                 nothing
     anything                             cancelled / absent  nothing (the echo of our own cancel)
 
@@ -104,12 +107,20 @@ class Declined:
 
 
 @dataclass(frozen=True)
+class Answered:
+    """The guest who had declined answers otherwise now: the mark is lifted, so a later
+    decline (of the new time, say) is told again."""
+
+    booking_id: str
+
+
+@dataclass(frozen=True)
 class Followed:
     booking_id: str
     calendar: CalendarRef
 
 
-Action = SetBusy | ClearBusy | Expand | Moved | Cancelled | Declined | Followed
+Action = SetBusy | ClearBusy | Expand | Moved | Cancelled | Declined | Answered | Followed
 
 
 def booking_id_of(event_id: str) -> str | None:
@@ -186,8 +197,11 @@ def _for_booking(calendar: CalendarRef, change: Change, booking: StoredBooking,
         found.append(Followed(booking.id, calendar))
     if change.span != booking.span and change.span != booking.written:
         found.append(Moved(booking.id, change.span))
-    if booking.guest_email.lower() in change.declined_by and not booking.guest_declined:
+    declines = booking.guest_email.lower() in change.declined_by
+    if declines and not booking.guest_declined:
         found.append(Declined(booking.id))
+    elif booking.guest_declined and not declines:
+        found.append(Answered(booking.id))
     return found
 
 

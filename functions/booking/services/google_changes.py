@@ -130,17 +130,31 @@ def cancelled(owner: Owner, booking_id: str, now: datetime) -> bool:
 
 
 def declined(owner: Owner, booking_id: str, now: datetime) -> bool:
-    """The guest declined in their calendar: the booking is marked and the owner told, once."""
+    """The guest declined in their calendar: the booking is marked and the owner told, once
+    per decline (a repeated push or an overlapping sync owes the same email, under the same
+    key; a decline after the guest had answered otherwise is a new one)."""
     from booking.services.notifications import declined_email
 
     booking = bookings.get(owner.id, booking_id)
     if booking["status"] != "confirmed" or booking.get("guest_response") == "declined":
         return False
+    count = int(booking.get("guest_declines", 0)) + 1
     email = declined_email(meetings.meeting_of(owner, booking, with_links=False))
     meetings.owe_emails(owner, booking, [("owner", email)],
-                        f"{booking_id}:declined:{booking.get('sequence', 0)}", now)
+                        f"{booking_id}:declined:{booking.get('sequence', 0)}:{count}", now)
     bookings.update(owner.id, booking_id, {"guest_response": "declined",
-                                           "guest_declined_at": now})
+                                           "guest_declined_at": now, "guest_declines": count})
+    return True
+
+
+def answered(owner: Owner, booking_id: str) -> bool:
+    """The guest who had declined no longer does (accepted after all, or Google reset the
+    answer when the meeting moved: "start time/date/timezone" changes reset RSVPs): the mark
+    is lifted, so their next decline is told."""
+    booking = bookings.get(owner.id, booking_id)
+    if booking.get("guest_response") != "declined":
+        return False
+    bookings.update(owner.id, booking_id, {"guest_response": "answered"})
     return True
 
 

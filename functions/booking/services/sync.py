@@ -195,6 +195,8 @@ def _apply(owner: Owner, conn: Connection, ref: CalendarRef, zone: ZoneInfo,
                 google_changes.cancelled(owner, booking_id, now)
         elif isinstance(action, decisions.Declined):
             google_changes.declined(owner, action.booking_id, now)
+        elif isinstance(action, decisions.Answered):
+            google_changes.answered(owner, action.booking_id)
         else:
             # Every seat, cancelled ones too: the group's event is found where its seats say.
             for booking_id in _seats_of(action.booking_id, seats, every=True):

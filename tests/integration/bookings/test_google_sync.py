@@ -510,3 +510,25 @@ def test_event_moved_to_an_unwatched_calendar_is_followed_not_cancelled(
     assert gone.status_code == 200, gone.text
     assert our_events(stack, "clients@group.test") == []
     assert len(_mails(stack, "Cancelled")) == 2
+
+
+def test_a_guest_who_accepts_after_declining_and_declines_again_is_told_of_again(
+        stack: Stack, owner_key: str) -> None:
+    """Each decline is news to the owner; the same decline seen twice is not. (Google also
+    resets guests' answers when the start time changes, so a decline of a moved meeting comes
+    after such a reset: collabthinking.com/archive/calendar-updates, "Only two fields cause
+    RSVP resets: Start time/date/timezone, Recurrence".)"""
+    booking = _book(stack)
+    event_id = f"bk{booking['id']}"
+    g = google(stack)
+    answers = []
+    for answer in ("declined", "declined", "accepted", "declined"):
+        event = next(e for e in g.list_events(B) if e["id"] == event_id)
+        g.edit_event(B, event_id, {"attendees": [{**a, "responseStatus": answer}
+                                                 for a in event["attendees"]]})
+        g.flush_push()
+        answers.append(_stored(booking["id"]).get("guest_response"))
+    assert answers == ["declined", "declined", "answered", "declined"]
+    declined = _mails(stack, "Declined")
+    assert [m["to"][0] for m in declined] == ["mia@owner.test"] * 2
+    assert _stored(booking["id"])["status"] == "confirmed"
