@@ -110,7 +110,7 @@ def test_booking_id_only_from_our_own_event_ids() -> None:
 def test_other_events_only_update_the_busy_cache() -> None:
     busy = Change("e1", cancelled=False, span=SLOT, busy=True, booking_id=None)
     gone = Change("e2", cancelled=True, span=None, busy=False, booking_id=None)
-    assert decide(CAL, [busy, gone], {}, {}) == [SetBusy("e1", SLOT), ClearBusy("e2")]
+    assert decide(CAL, [busy, gone], {}, {}, now=NOW) == [SetBusy("e1", SLOT), ClearBusy("e2")]
 
 
 def test_recurring_series_is_expanded_and_its_occurrences_are_set_one_by_one() -> None:
@@ -120,7 +120,7 @@ def test_recurring_series_is_expanded_and_its_occurrences_are_set_one_by_one() -
     gone = parse({"id": "s1_20261209T090000Z", "status": "cancelled",
                   "recurringEventId": "s1"}, ZONE)
     deleted = parse({"id": "s1", "status": "cancelled"}, ZONE)
-    assert decide(CAL, [master, moved, gone, deleted], {}, {}) == [
+    assert decide(CAL, [master, moved, gone, deleted], {}, {}, now=NOW) == [
         Expand("s1", "s1@google.com"), SetBusy("s1_20261202T090000Z", SLOT),
         ClearBusy("s1_20261209T090000Z"), ClearBusy("s1")]
 
@@ -128,48 +128,48 @@ def test_recurring_series_is_expanded_and_its_occurrences_are_set_one_by_one() -
 def test_event_moved_in_google_moves_the_booking() -> None:
     moved = parse(item(start={"dateTime": "2026-12-02T11:00:00Z"},
                        end={"dateTime": "2026-12-02T11:30:00Z"}), ZONE)
-    assert decide(CAL, [moved], {BID: booking()}, {}) == [SetBusy(EID, LATER),
+    assert decide(CAL, [moved], {BID: booking()}, {}, now=NOW) == [SetBusy(EID, LATER),
                                                           Moved(BID, LATER)]
 
 
 def test_echo_of_our_own_write_changes_nothing() -> None:
     echo = parse(item(summary="renamed", description="new words"), ZONE)
-    assert decide(CAL, [echo], {BID: booking()}, {}) == [SetBusy(EID, SLOT)]
+    assert decide(CAL, [echo], {BID: booking()}, {}, now=NOW) == [SetBusy(EID, SLOT)]
 
 
 def test_echo_of_the_old_time_while_our_reschedule_is_on_its_way_changes_nothing() -> None:
     old = parse(item(), ZONE)
     stored = booking(span=LATER, written=SLOT)
-    assert decide(CAL, [old], {BID: stored}, {}) == [SetBusy(EID, SLOT)]
+    assert decide(CAL, [old], {BID: stored}, {}, now=NOW) == [SetBusy(EID, SLOT)]
 
 
 def test_deleted_in_google_cancels_the_booking() -> None:
     gone = parse({"id": EID, "status": "cancelled"}, ZONE)
-    assert decide(CAL, [gone], {BID: booking()}, {}) == [ClearBusy(EID), Cancelled(BID)]
+    assert decide(CAL, [gone], {BID: booking()}, {}, now=NOW) == [ClearBusy(EID), Cancelled(BID)]
 
 
 def test_cancelled_booking_ignores_its_events_echoes() -> None:
     gone = parse({"id": EID, "status": "cancelled"}, ZONE)
-    assert decide(CAL, [gone], {BID: booking(status="cancelled")}, {}) == [ClearBusy(EID)]
-    assert decide(CAL, [gone], {}, {}) == [ClearBusy(EID)]
+    assert decide(CAL, [gone], {BID: booking(status="cancelled")}, {}, now=NOW) == [ClearBusy(EID)]
+    assert decide(CAL, [gone], {}, {}, now=NOW) == [ClearBusy(EID)]
 
 
 def test_event_moved_to_another_calendar_is_followed_not_cancelled() -> None:
     gone = parse({"id": EID, "status": "cancelled"}, ZONE)
-    assert decide(CAL, [gone], {BID: booking()}, {BID: OTHER}) == [ClearBusy(EID),
+    assert decide(CAL, [gone], {BID: booking()}, {BID: OTHER}, now=NOW) == [ClearBusy(EID),
                                                                    Followed(BID, OTHER)]
     arrived = parse(item(), ZONE)
-    assert decide(OTHER, [arrived], {BID: booking()}, {}) == [SetBusy(EID, SLOT),
+    assert decide(OTHER, [arrived], {BID: booking()}, {}, now=NOW) == [SetBusy(EID, SLOT),
                                                               Followed(BID, OTHER)]
     # The old calendar's delete seen after the booking followed: nothing more.
-    assert decide(CAL, [gone], {BID: booking(calendar=OTHER)}, {}) == [ClearBusy(EID)]
+    assert decide(CAL, [gone], {BID: booking(calendar=OTHER)}, {}, now=NOW) == [ClearBusy(EID)]
 
 
 def test_guest_declining_in_google_is_noted_once() -> None:
     declined = parse(item(attendees=[{"email": "guest@example.org",
                                       "responseStatus": "declined"}]), ZONE)
-    assert decide(CAL, [declined], {BID: booking()}, {})[1:] == [Declined(BID)]
-    assert decide(CAL, [declined], {BID: booking(guest_declined=True)}, {})[1:] == []
+    assert decide(CAL, [declined], {BID: booking()}, {}, now=NOW)[1:] == [Declined(BID)]
+    assert decide(CAL, [declined], {BID: booking(guest_declined=True)}, {}, now=NOW)[1:] == []
 
 
 def test_guest_answering_again_after_declining_lifts_the_mark() -> None:
@@ -177,9 +177,9 @@ def test_guest_answering_again_after_declining_lifts_the_mark() -> None:
     is a new one to tell."""
     answered = parse(item(attendees=[{"email": "guest@example.org",
                                       "responseStatus": "needsAction"}]), ZONE)
-    assert decide(CAL, [answered], {BID: booking(guest_declined=True)}, {})[1:] == \
+    assert decide(CAL, [answered], {BID: booking(guest_declined=True)}, {}, now=NOW)[1:] == \
         [Answered(BID)]
-    assert decide(CAL, [answered], {BID: booking()}, {})[1:] == []
+    assert decide(CAL, [answered], {BID: booking()}, {}, now=NOW)[1:] == []
 
 
 def test_each_seat_of_a_group_event_declines_for_itself() -> None:
@@ -223,3 +223,24 @@ def test_renewal_due_within_a_day_of_expiry() -> None:
     assert renewal_due(None, NOW, day)
     assert renewal_due(NOW + timedelta(hours=3), NOW, day)
     assert not renewal_due(NOW + timedelta(days=3), NOW, day)
+
+
+def test_a_meeting_that_has_ended_is_history_unless_moved_to_a_time_to_come() -> None:
+    """Owners clear old events out of their calendars: that cancels nothing and mails nobody."""
+    after = SLOT.end + timedelta(days=1)
+    gone = parse({"id": EID, "status": "cancelled"}, ZONE)
+    assert decide(CAL, [gone], {BID: booking()}, {}, now=after) == [ClearBusy(EID)]
+    filed = parse(item(start={"dateTime": "2026-12-02T11:00:00+01:00"},
+                       end={"dateTime": "2026-12-02T11:30:00+01:00"}), ZONE)  # a past time
+    span = filed.span
+    assert span is not None and span != SLOT
+    declined = parse(item(attendees=[{"email": "guest@example.org",
+                                      "responseStatus": "declined"}]), ZONE)
+    assert decide(CAL, [filed, declined], {BID: booking()}, {}, now=after) == \
+        [SetBusy(EID, span), SetBusy(EID, SLOT)]
+    # A missed meeting dragged to next week is a meeting again.
+    ahead = parse(item(start={"dateTime": "2026-12-09T10:00:00+01:00"},
+                       end={"dateTime": "2026-12-09T10:30:00+01:00"}), ZONE)
+    assert ahead.span is not None
+    assert decide(CAL, [ahead], {BID: booking()}, {}, now=after) == \
+        [SetBusy(EID, ahead.span), Moved(BID, ahead.span)]

@@ -19,6 +19,8 @@ carry only their id, so the id is what we can always read). For one of ours:
                                                              when the time changed)
     only title or description changed    any                 nothing
     anything                             cancelled / absent  nothing (the echo of our own cancel)
+    cancelled, or moved to a time that   confirmed, ended    nothing: the meeting took place
+      has passed too                                         (owners clear old events out)
 
 Every event, ours or not, also updates the calendar's busy cache: busy unless cancelled,
 transparent, or declined by the calendar's own person (`self`), as free/busy would count it.
@@ -163,7 +165,7 @@ def parse(item: Mapping[str, Any], zone: ZoneInfo) -> Change:
 
 def decide(calendar: CalendarRef, changes: Sequence[Change],
            bookings: Mapping[str, StoredBooking],
-           elsewhere: Mapping[str, CalendarRef]) -> list[Action]:
+           elsewhere: Mapping[str, CalendarRef], *, now: datetime) -> list[Action]:
     """The actions for one page of changes to `calendar`.
 
     `bookings` holds the stored bookings named by the changes' event ids; `elsewhere` maps a
@@ -181,22 +183,29 @@ def decide(calendar: CalendarRef, changes: Sequence[Change],
         booking = bookings.get(change.booking_id or "")
         if booking is None or booking.status != "confirmed":
             continue
-        actions.extend(_for_booking(calendar, change, booking, elsewhere))
+        actions.extend(_for_booking(calendar, change, booking, elsewhere, now))
     return actions
 
 
 def _for_booking(calendar: CalendarRef, change: Change, booking: StoredBooking,
-                 elsewhere: Mapping[str, CalendarRef]) -> list[Action]:
+                 elsewhere: Mapping[str, CalendarRef], now: datetime) -> list[Action]:
+    # A meeting that has ended is history: deleting its event (clearing last month out of a
+    # calendar) or filing it at another past time cancels nothing and mails nobody. Moved to
+    # a time still to come, it is a meeting again (a missed one, rescheduled).
+    over = booking.span.end <= now
     if change.cancelled or change.span is None:
-        if booking.calendar != calendar:
-            return []  # gone from a calendar it had left: the other half of a move
+        if booking.calendar != calendar or over:
+            return []  # gone from a calendar it had left (the other half of a move), or past
         moved_to = elsewhere.get(booking.id)
         return [Followed(booking.id, moved_to)] if moved_to else [Cancelled(booking.id)]
     found: list[Action] = []
     if booking.calendar != calendar:
         found.append(Followed(booking.id, calendar))
-    if change.span != booking.span and change.span != booking.written:
+    if change.span != booking.span and change.span != booking.written and \
+            (not over or change.span.end > now):
         found.append(Moved(booking.id, change.span))
+    if over:
+        return found
     declines = booking.guest_email.lower() in change.declined_by
     if declines and not booking.guest_declined:
         found.append(Declined(booking.id))

@@ -169,7 +169,7 @@ def _apply(owner: Owner, conn: Connection, ref: CalendarRef, zone: ZoneInfo,
             for declined in decisions.declined_seats(
                     change, [_view(m) for m in seats[change.booking_id]]):
                 google_changes.declined(owner, declined.booking_id, now)
-    for action in decisions.decide(ref, changes, views, elsewhere):
+    for action in decisions.decide(ref, changes, views, elsewhere, now=now):
         if isinstance(action, decisions.SetBusy):
             clipped = decisions.clip(action.span, limits)
             if clipped is None:

@@ -532,3 +532,23 @@ def test_a_guest_who_accepts_after_declining_and_declines_again_is_told_of_again
     declined = _mails(stack, "Declined")
     assert [m["to"][0] for m in declined] == ["mia@owner.test"] * 2
     assert _stored(booking["id"])["status"] == "confirmed"
+
+
+def test_clearing_a_past_meeting_out_of_google_cancels_nothing_and_mails_nobody(
+        stack: Stack, owner_key: str) -> None:
+    """A week after the meeting the owner deletes its event (tidying the calendar): the
+    meeting took place, so the guest gets no 'Cancelled' email for it, nor the owner."""
+    from booking.services import resync
+
+    booking = _book(stack)
+    g = google(stack)
+    g.drop_pushes(5)
+    g.delete_event(B, f"bk{booking['id']}")
+    g.flush_push()
+    week_after = datetime.fromisoformat(booking["end"]) + timedelta(days=7)
+    lists = len(g.calendar_requests("events.list"))
+    resync.run(week_after)
+    assert len(g.calendar_requests("events.list")) > lists  # the deletion was read
+
+    assert _stored(booking["id"])["status"] == "confirmed"
+    assert [m["subject"].split(":")[0] for m in stack.sendgrid.messages()] == ["Confirmed"] * 2
