@@ -103,6 +103,7 @@ def _connection_from(doc_id: str, data: dict[str, Any]) -> Connection:
         calendars=[CalendarInfo.from_dict(c) for c in data.get("calendars", [])],
         conflict_calendar_ids=list(data.get("conflict_calendar_ids", [])),
         reconnect_notified=bool(data.get("reconnect_notified", False)),
+        booking_calendar_ids=list(data.get("booking_calendar_ids", [])),
     )
 
 
@@ -118,6 +119,7 @@ def _connection_doc(conn: Connection) -> dict[str, Any]:
         "calendars": [c.to_dict() for c in conn.calendars],
         "conflict_calendar_ids": conn.conflict_calendar_ids,
         "reconnect_notified": conn.reconnect_notified,
+        "booking_calendar_ids": conn.booking_calendar_ids,
     }
 
 
@@ -150,6 +152,14 @@ def update_connection(owner_id: str, connection_id: str, fields: dict[str, Any])
         _connections(owner_id).document(connection_id).update(fields)
     except FsNotFound as exc:
         raise DocumentMissing("connection", connection_id) from exc
+
+
+def add_booking_calendar(owner_id: str, connection_id: str, calendar_id: str) -> None:
+    """Adds a calendar to the connection's booking_calendar_ids (once, however often)."""
+    from google.cloud import firestore as fs
+
+    update_connection(owner_id, connection_id,
+                      {"booking_calendar_ids": fs.ArrayUnion([calendar_id])})
 
 
 def delete_connection(owner_id: str, connection_id: str) -> None:

@@ -74,6 +74,9 @@ class Connection:
     calendars: list[CalendarInfo] = field(default_factory=list)
     conflict_calendar_ids: list[str] = field(default_factory=list)
     reconnect_notified: bool = False
+    # Calendars the owner filed booked meetings under in Google (moved there): watched too, so
+    # later changes there come back, though they block no slot.
+    booking_calendar_ids: list[str] = field(default_factory=list)
 
     @property
     def healthy(self) -> bool:

@@ -271,6 +271,7 @@ def _store_connection(owner_id: str, claims: dict[str, Any], grant: google_oauth
         secret_id=secret_id,
         token_version=(previous.token_version + 1) if previous else 1,
         conflict_calendar_ids=previous.conflict_calendar_ids if previous else [],
+        booking_calendar_ids=previous.booking_calendar_ids if previous else [],
     )
     # Read with the new grant before anything is written: a failure here stores nothing.
     google_calendar.use_grant(conn, access_token=grant.access_token,
@@ -280,6 +281,7 @@ def _store_connection(owner_id: str, claims: dict[str, Any], grant: google_oauth
         conn.conflict_calendar_ids = [conn.primary.id]
     # Keep only choices that still exist in the account.
     conn.conflict_calendar_ids = [c for c in conn.conflict_calendar_ids if conn.calendar(c)]
+    conn.booking_calendar_ids = [c for c in conn.booking_calendar_ids if conn.calendar(c)]
     version = secret_store.add_version(secret_id, grant.refresh_token)
     try:
         store.save_connection(owner_id, conn)

@@ -158,13 +158,28 @@ def answered(owner: Owner, booking_id: str) -> bool:
     return True
 
 
-def followed(owner: Owner, booking_id: str, calendar: CalendarRef) -> bool:
-    """The owner moved the event to another of their calendars: later writes go there."""
+def followed(owner: Owner, booking_id: str, calendar: CalendarRef, now: datetime) -> bool:
+    """The owner moved the event to another of their calendars: later writes go there, and a
+    calendar we did not watch is watched from now on, so a later move or delete there comes
+    back too."""
     booking = bookings.get(owner.id, booking_id)
     if booking.get("calendar") == calendar.to_dict():
         return False
     bookings.update(owner.id, booking_id, {"calendar": calendar.to_dict()})
+    _watch(owner, calendar, now)
     return True
+
+
+def _watch(owner: Owner, calendar: CalendarRef, now: datetime) -> None:
+    from booking.adapters import firestore_owners
+    from booking.services import watch
+    from booking.services.sync import watched_calendars
+
+    conn = firestore_owners.find_connection(owner.id, calendar.connection_id)
+    if conn is None or calendar.calendar_id in watched_calendars(owner, conn):
+        return
+    firestore_owners.add_booking_calendar(owner.id, conn.id, calendar.calendar_id)
+    watch.reconcile(firestore_owners.get_owner(owner.id), now)
 
 
 def _in_working_hours(rules: AvailabilityRules, span: Interval) -> bool:

@@ -200,7 +200,7 @@ def _apply(owner: Owner, conn: Connection, ref: CalendarRef, zone: ZoneInfo,
         else:
             # Every seat, cancelled ones too: the group's event is found where its seats say.
             for booking_id in _seats_of(action.booking_id, seats, every=True):
-                google_changes.followed(owner, booking_id, action.calendar)
+                google_changes.followed(owner, booking_id, action.calendar, now)
 
 
 def _seats_of(booking_id: str, seats: dict[str, list[dict[str, Any]]], *,
@@ -289,7 +289,7 @@ def watched_calendars(owner: Owner, conn: Connection) -> list[str]:
     default = owner.default_calendar
     if default and default.connection_id == conn.id and default.calendar_id not in ids:
         ids.append(default.calendar_id)
-    return ids
+    return ids + [c for c in conn.booking_calendar_ids if c not in ids]
 
 
 def sync_stalest(now: datetime, *, limit: int, budget: float) -> dict[str, int]:

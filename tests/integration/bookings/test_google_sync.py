@@ -483,8 +483,8 @@ def test_event_moved_to_an_unwatched_calendar_is_followed_not_cancelled(
         stack: Stack, owner_key: str) -> None:
     """The owner files the meeting under another of their calendars ("Change calendar" in
     Google Calendar: events.move, seen on the old calendar as a deletion) that is not checked
-    for conflicts: the meeting still happens, so nobody is told it was cancelled, and a later
-    cancellation here takes it out of the calendar it lives in now."""
+    for conflicts: the meeting still happens, so nobody is told it was cancelled; that calendar
+    is watched from then on, and a later cancellation here takes the event out of it."""
     g = google(stack)
     g.create_calendar("clients@group.test", summary="Clients", time_zone="Europe/Ljubljana",
                       owner=B)
@@ -504,6 +504,14 @@ def test_event_moved_to_an_unwatched_calendar_is_followed_not_cancelled(
     assert stored["status"] == "confirmed"
     assert stored["calendar"] == {"connection_id": b_conn, "calendar_id": "clients@group.test"}
     assert not _mails(stack, "Cancelled")
+    # That calendar is watched from now on: a later move there comes back too.
+    assert "clients@group.test" in {c["calendarId"] for c in g.channels() if c["live"]}
+    new_start = at(next_tuesday(), "14:00")
+    g.move_event("clients@group.test", event_id, new_start.isoformat(),
+                 (new_start + timedelta(minutes=30)).isoformat())
+    g.flush_push()
+    assert _stored(booking["id"])["start"] == new_start.astimezone(UTC)
+    assert len(_mails(stack, "Rescheduled")) == 2
 
     gone = owner_api(stack.base_url, owner_key, "POST", f"/bookings/{booking['id']}/cancel",
                      json={"reason": ""})
