@@ -277,7 +277,9 @@ def _render(event: Any, locale: str, zone: ZoneInfo, month: date, day: date | No
         errors=errors, values=values,
         action=_page_url(event, **keep),
         script=get_settings().function_url("book") + "/_assets/booking.js",
-        switch=_switch_links(event, locale, {"tz": zone.key, "month": f"{month:%Y-%m}"}),
+        # The other language shows the same month and day (the guest may have picked one).
+        switch=_switch_links(event, locale, {"tz": zone.key, "month": f"{month:%Y-%m}",
+                                             **({"day": day.isoformat()} if day else {})}),
         month_param=f"{month:%Y-%m}",
     )
 

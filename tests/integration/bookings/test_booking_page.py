@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from html import unescape
+from urllib.parse import parse_qs, urlsplit
 
 import requests
 
@@ -41,6 +42,11 @@ def test_form_post_without_javascript_books_in_the_guests_language(
     assert times and all(t.endswith("-05:00") or t.endswith("-04:00") for t in times)
     # The owner works 09:00-17:00 in Ljubljana: 03:00 in New York in winter.
     assert times[0][11:16] in ("03:00", "02:00")
+    # The language switch keeps the day she picked (and the month and zone).
+    switched = unescape(re.search(r'href="([^"]+)"[^>]*hreflang="en"', page.text).group(1))
+    assert parse_qs(urlsplit(switched).query)["day"] == [day.isoformat()]
+    english_page = requests.get(switched, timeout=60)
+    assert _times(english_page.text) == times and "Tuesday," in english_page.text
 
     done = requests.post(f"{stack.base_url}/book/mia/intro?tz={NY}&lang=sl", data={
         "start": times[0], "name": "Ana Novak", "email": "ana@example.org",
