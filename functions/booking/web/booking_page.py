@@ -97,8 +97,12 @@ def _zone(name: str | None, fallback: str) -> ZoneInfo:
 
 
 def _chosen_start(value: Any) -> datetime | None:
+    """The time a refused form had picked, to show it picked again; None unless it is an
+    instant we take (year 9999 in a zone east of UTC would overflow the page's dates)."""
+    from booking.domain.booking_rules import parse_instant
+
     try:
-        return datetime.fromisoformat(str(value)) if value else None
+        return parse_instant(str(value)) if value else None
     except ValueError:
         return None
 

@@ -103,6 +103,15 @@ def test_wrong_fields_come_back_with_messages_and_what_was_typed(
     control = requests.post(f"{stack.base_url}/book/mia/intro?tz={NY}&lang=sl", data={
         "name": "Ana", "email": "ana@example.org", "answer_0": "a\x07b"}, timeout=60)
     assert control.status_code == 400 and "Ne sme vsebovati kontrolnih znakov." in control.text
+    # A time at the ends of the calendar is refused like any other wrong time (it was a 500:
+    # year 9999 in a zone east of UTC, or year 1 west of it, overflowed the page's dates).
+    for start, zone in (("9999-12-31T23:59:59+00:00", "Pacific/Kiritimati"),
+                        ("0001-01-01T00:00:00+14:00", NY)):
+        edge = requests.post(f"{stack.base_url}/book/mia/intro?tz={zone}&lang=en", data={
+            "start": start, "name": "Ana", "email": "ana@example.org"}, timeout=60)
+        assert edge.status_code == 400, (start, edge.status_code)
+        assert "Please pick one of the free times." in edge.text
+    assert bookings() == []
 
 
 def test_a_taken_time_says_so_next_to_the_times(stack: Stack, owner_key: str) -> None:
