@@ -21,7 +21,7 @@ def _title(status: int, locale: str) -> str:
         405: t(locale, "This address does not take that request"),
         409: t(locale, "That did not work out"),
         410: t(locale, "This link no longer works"),
-        429: t(locale, "Too many requests"),
+        429: t(locale, "Please wait a moment"),
         503: t(locale, "Please try again in a moment"),
     }
     return titles.get(status, t(locale, "Something went wrong"))

@@ -146,6 +146,11 @@ def test_limits_are_validated_and_link_pages_are_limited_per_address(
                           headers={"X-Forwarded-For": ATTACKER}).status_code
              for _ in range(22)]
     assert codes[:20] == [404] * 20 and codes[20:] == [429, 429], codes
+    # The refused guest reads what to do, in their language, with the page's language switch.
+    waited = requests.get(f"{stack.base_url}/cancel", params={"token": "x", "lang": "sl"},
+                          timeout=30, headers={"X-Forwarded-For": ATTACKER})
+    assert waited.status_code == 429 and int(waited.headers["Retry-After"]) > 0
+    assert "<h1>Počakajte trenutek</h1>" in waited.text and 'hreflang="en"' in waited.text
     assert requests.get(f"{stack.base_url}/cancel", params={"token": "x"}, timeout=30,
                         headers={"X-Forwarded-For": HONEST}).status_code == 404
 
