@@ -28,6 +28,7 @@ from booking.domain.booking_rules import (
     at_most_characters,
     has_control,
 )
+from booking.domain.event_types import EventType
 from booking.domain.intervals import Interval, normalise, subtract
 from booking.domain.model import Owner
 from booking.domain.problems import Problem
@@ -40,6 +41,10 @@ MAX_REASON = 1000
 SAME_TIME = Problem("reschedule.same_time", "is the booking's current time already: pick "
                     "another time to reschedule to")
 CANCELLED = Problem("booking.cancelled", "This booking was already cancelled.")
+# The owner deleted the booking's event type: its rules (hours, duration) are gone with it.
+KIND_GONE = Problem("reschedule.event_type_gone",
+                    "This kind of meeting is no longer offered, so it cannot be moved to another "
+                    "time here. The booking stands: keep it, or cancel it.")
 
 
 @dataclass(frozen=True)
@@ -166,11 +171,20 @@ def _busy_without(owner: Owner, booking: dict[str, Any], window: Interval, now: 
     return subtract(busy, [Interval(booking["start"], booking["end"])])
 
 
+def _event_type_of(owner: Owner, booking: dict[str, Any]) -> EventType:
+    """The rules a booking moves by; 410 once its event type was deleted (not the 404 of a
+    wrong link: the booking and its link are fine)."""
+    try:
+        return event_types.load(owner, booking["event_type"])
+    except NotFound:
+        raise Gone(KIND_GONE) from None
+
+
 def free_slots(opened: Opened, start: datetime, end: datetime,
                now: datetime) -> list[Interval]:
     """The slots a booking may move to: its own time does not block them, and is not one."""
     owner, booking = opened.owner, opened.booking
-    event_type = event_types.load(owner, booking["event_type"])
+    event_type = _event_type_of(owner, booking)
     rules = event_type.rules
     span = Interval(start, end)
     window = busy_time.query_span(span, duration=rules.duration, before=rules.buffer_before,
@@ -202,7 +216,7 @@ def reschedule(owner: Owner, booking_id: str, new_start: datetime, *, version: i
     current = bookings.get(owner.id, booking_id)
     if current["status"] != "confirmed":
         raise Gone(CANCELLED)
-    event_type = event_types.load(owner, current["event_type"])
+    event_type = _event_type_of(owner, current)
     rules = event_type.rules
     if new_start.tzinfo is None:
         raise InvalidInput("start", Problem("start.offset", "must carry an offset"))

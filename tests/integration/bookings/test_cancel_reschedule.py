@@ -339,3 +339,26 @@ def test_the_reschedule_page_pages_through_later_and_earlier_weeks(
     far = requests.get(url + "&from=9999-12-31", timeout=30)
     assert far.status_code == 200 and starts(far.text) == []
     assert "There are no free times in these two weeks." in far.text
+
+
+def test_a_booking_whose_event_type_was_deleted_says_it_cannot_move_and_can_still_cancel(
+        stack: Stack, owner_key: str) -> None:
+    from tests.drivers import owner_api
+
+    booking = _booking(stack, "10:00", locale="sl")
+    assert owner_api(stack.base_url, owner_key, "DELETE", "/event-types/intro").status_code == 200
+    mail = _guest_mail(stack, "Potrjeno")
+    # Not "not found" (the link and the booking are fine): why it cannot move, and what to do.
+    page = requests.get(_link(mail, "reschedule"), timeout=60)
+    assert page.status_code == 410, page.text[:2000]
+    assert "Ta vrsta srečanja ni več na voljo" in unescape(page.text)
+    english = requests.get(_link(mail, "reschedule").replace("lang=sl", "lang=en"), timeout=60)
+    assert "This kind of meeting is no longer offered" in english.text
+    moved = _form(_link(mail, "reschedule"), start=at(next_tuesday(), "11:00").isoformat())
+    assert moved.status_code == 410
+    owners = owner_api(stack.base_url, owner_key, "POST", f"/bookings/{booking['id']}/reschedule",
+                       json={"start": at(next_tuesday(), "11:00").isoformat()})
+    assert owners.status_code == 410 and owners.json()["error"] == "gone"
+    assert _stored(booking["id"])["start"] == at(next_tuesday(), "10:00").astimezone(UTC)
+    assert _form(_link(mail, "cancel")).status_code == 200
+    assert _stored(booking["id"])["status"] == "cancelled"
