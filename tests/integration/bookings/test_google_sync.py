@@ -450,13 +450,20 @@ def test_a_cancellation_while_google_access_is_revoked_reaches_google_after_reco
         stack: Stack, owner_key: str) -> None:
     """The owner cancels while their Google grant is dead (revoked in their Google account):
     the guest is told at once, the owner is told once to reconnect, the delete waits however
-    long that takes (it is no failed attempt), and reconnecting takes the event out of Google."""
+    long that takes (it is no failed attempt), and reconnecting takes the event out of Google
+    and brings back what the owner changed there meanwhile."""
     from booking.services import outbox
 
     booking = _book(stack)
+    other = _book(stack, "13:00")
     g = google(stack)
     g.revoke_account(B)
     g.expire_access_tokens()
+    # Meanwhile the owner moves the other meeting in Google: nothing can read it yet.
+    new_start = at(next_tuesday(), "15:00")
+    g.move_event(B, f"bk{other['id']}", new_start.isoformat(),
+                 (new_start + timedelta(minutes=30)).isoformat())
+    g.flush_push()
     gone = owner_api(stack.base_url, owner_key, "POST", f"/bookings/{booking['id']}/cancel",
                      json={"reason": ""})
     assert gone.status_code == 200, gone.text
@@ -469,14 +476,19 @@ def test_a_cancellation_while_google_access_is_revoked_reaches_google_after_reco
     for _ in range(16):
         later += timedelta(hours=3)
         outbox.drain(later)
-    assert [e["id"] for e in our_events(stack, B)] == [f"bk{booking['id']}"]
+    assert sorted(e["id"] for e in our_events(stack, B)) == \
+        sorted([f"bk{booking['id']}", f"bk{other['id']}"])
+    assert _stored(other["id"])["sequence"] == 0
 
     assert connect_google_account(stack.base_url, owner_key, stack.google_url, B)\
         .status_code == 303
     g.flush_push()
-    assert our_events(stack, B) == []
+    assert [e["id"] for e in our_events(stack, B)] == [f"bk{other['id']}"]
     assert _stored(booking["id"])["status"] == "cancelled"
     assert len(_mails(stack, "Cancelled")) == 2 and len(_mails(stack, "Reconnect")) == 1
+    # And what changed in Google meanwhile comes back: the other meeting moved, both told.
+    assert _stored(other["id"])["start"] == new_start.astimezone(UTC)
+    assert len(_mails(stack, "Rescheduled")) == 2
 
 
 def test_event_moved_to_an_unwatched_calendar_is_followed_not_cancelled(
