@@ -103,6 +103,8 @@ def test_the_integration_pages_forms_answer_in_the_owners_language_not_the_brows
     page = browser.get(f"{stack.base_url}/owner/integrations", timeout=30)
     cells = re.findall(r"<td>([^<]*)</td>", page.text)
     assert "lastnik" in cells and "owner" not in cells, cells
+    # Google's product by its Slovenian name, as in the emails ("Google Koledar").
+    assert "<h1>Google Koledar</h1>" in page.text and "Google Calendar" not in page.text
     # A date stands on its own after a colon: Slovenian would decline it after "od" (since).
     assert re.search(r"Povezano: \w+, \d+\. \w+ \d{4}\.", page.text), page.text
     # The function's own URL, as an owner types it, opens their pages; a wrong path says so
