@@ -29,7 +29,7 @@ WORDS = {
            "move": "Move the booking", "keep_booking": "Keep the booking",
            "cancelled_badge": "Cancelled", "subject": "Confirmed",
            "per_week": "At most per week", "unit": "Days ahead count",
-           "working": "working days"},
+           "working": "working days", "offline": "Could not reach the server."},
     "sl": {"browser": "sl-SI", "book": "Rezerviraj", "booked": "Rezervacija je potrjena",
            "cancel_link": "Odpovej rezervacijo", "reschedule_link": "Prestavi",
            "confirm": "Potrdi odpoved", "cancelled": "Vaša rezervacija je odpovedana",
@@ -44,7 +44,7 @@ WORDS = {
            "move": "Prestavi rezervacijo", "keep_booking": "Obdrži rezervacijo",
            "cancelled_badge": "Odpovedano", "subject": "Potrjeno",
            "per_week": "Največ na teden", "unit": "Dnevi vnaprej se štejejo kot",
-           "working": "delovni dnevi"},
+           "working": "delovni dnevi", "offline": "Strežnik ni dosegljiv."},
 }
 
 
@@ -196,6 +196,15 @@ def test_owner_connects_second_account_sets_default_creates_event_type_and_manag
     page.wait_for_url(f"{base}/bookings")
     page.get_by_role("link", name=re.compile(w["cancel_link"].split()[0])).click()
     pages.check("booking-cancel-confirmation")
+    # The network drops the first try: the owner is told so, next to the button, and nothing
+    # is cancelled (a click that silently did nothing made them wonder).
+    page.route("**/api/bookings/*/cancel", lambda route: route.abort())
+    page.get_by_role("button", name=w["confirm"]).click()
+    offline = page.locator('[data-error-for="_form"]')
+    offline.filter(has_text=w["offline"]).wait_for(state="visible")
+    assert owner_api(stack.base_url, demo, "GET", "/bookings").json()["bookings"][0][
+        "status"] == "confirmed"
+    page.unroute("**/api/bookings/*/cancel")
     page.get_by_role("button", name=w["confirm"]).click()
     page.wait_for_url(f"{base}/bookings")
     assert page.get_by_text(w["cancelled_badge"], exact=True).count() == 1

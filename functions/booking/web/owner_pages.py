@@ -189,7 +189,10 @@ SCRIPT = """(function () {
       }).then(function (resp) {
         if (resp.ok) { location.href = form.getAttribute("data-next"); return; }
         return resp.json().then(function (err) { show(form, err.fields, err.message); });
-      }).catch(function () { show(form, {}, form.getAttribute("data-offline")); });
+      }).catch(function () {
+        // No answer, or one that is not ours (a proxy's page): never a click that does nothing.
+        show(form, {}, document.body.getAttribute("data-offline"));
+      });
     });
   });
   // Forms posting to a page route of ours (integrations, sign out, the OAuth confirmation):
