@@ -209,9 +209,13 @@ def done_html(view: dict[str, Any], title: str, owner_name: str, locale: str,
 
     start = datetime.fromisoformat(view["start"])
     end = datetime.fromisoformat(view["end"])
+    held = view["status"] == "pending"
+    # A hold says until when it holds, as its email does (minutes: the clock is enough).
+    until = datetime.fromisoformat(view["hold_until"]).astimezone(ZoneInfo(view["time_zone"])) \
+        if held and view.get("hold_until") else None
     return render(
         "booking_done.html", locale, title=title, owner_name=owner_name, booking=view,
-        held=view["status"] == "pending",
+        held=held, until=f"{until:%H:%M} ({view['time_zone']})" if until else None,
         when=format_range(start, end, view["time_zone"], locale),
         google_link=_google_calendar_link(title, owner_name, start, end, view.get("meet_link")),
         switch=switch, lead=lead)

@@ -11,12 +11,14 @@ from datetime import UTC, datetime, timedelta
 from html import unescape
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import requests
 
 from tests.conftest import Stack
 from tests.drivers import owner_api
 from tests.integration.bookings.conftest import B, at, book, next_tuesday, our_events, race
+from tests.integration.bookings.conftest import bookings as bookings_stored
 from tests.integration.helpers import firestore_docs, google
 
 WORDS = "Call me at +386 1 234 5678 about cheap pills"
@@ -192,11 +194,16 @@ def test_holds_count_toward_the_guest_cap_and_the_booking_page_says_check_your_e
         "start": at(next_tuesday(), "13:00").isoformat(), "name": "Guest",
         "email": "guest@example.org", "tz": "Europe/Ljubljana"})
     assert page.status_code == 202 and "Check your email" in page.text
+    # Until when: the hold's end on the guest's clock, as the email says it.
+    [held] = [b for b in bookings_stored() if b["status"] == "pending"]
+    until = held["hold_until"].astimezone(ZoneInfo("Europe/Ljubljana"))
+    assert f"Please confirm by {until:%H:%M} (Europe/Ljubljana)." in page.text
     # Its language switch says the same in Slovenian (the slot still held, nothing booked).
     switch = re.search(r'href="([^"]+)"[^>]*hreflang="sl"', page.text)
     assert switch, page.text
     again = requests.get(unescape(switch.group(1)), timeout=30)
     assert again.status_code == 200 and "Preverite e-pošto" in again.text
+    assert f"Potrdite do {until:%H:%M} (Europe/Ljubljana)." in again.text
     second = book(stack, at(next_tuesday(), "14:00"))
     assert second.status_code == 409 and "1 upcoming booking" in second.json()["message"]
     bad = owner_api(stack.base_url, owner_key, "PUT", "/event-types/intro", json={
