@@ -153,6 +153,11 @@ def format_range(start: datetime, end: datetime, zone: str,
             f"({zone}, {gmt_offset(a)})")
 
 
+def format_clock(at: datetime, zone: str) -> str:
+    """``10:05 (Europe/Ljubljana)``: a moment within the hour, such as a hold's end."""
+    return f"{_clock(_local(at, zone))} ({zone})"
+
+
 def format_short(at: datetime, zone: str, locale: str = locales.DEFAULT_LOCALE) -> str:
     """``Tue 1 Dec 09:00``: the compact wall-clock start a subject line has room for."""
     return locales.short_start(_local(at, zone), locale)

@@ -25,6 +25,7 @@ from booking.domain.email import Attachment, Email
 from booking.domain.ics import Wording, invitation, one_line
 from booking.domain.meeting import (
     Meeting,
+    format_clock,
     format_duration,
     format_range,
     zone_info,
@@ -208,10 +209,9 @@ def confirm_request_email(m: Meeting, *, confirm_url: str, hold_until: datetime)
     wrote, not even the guest's name (only the owner's event type, the time and the owner), and
     no invitation: nothing is booked until the guest confirms."""
     r = replace(reader(m, "guest"), name="", join_url=None)
-    local = hold_until.astimezone(zone_info(r.zone))
     return _email(r, template="confirm_request", subject=_subject("confirm_request", r),
                   category="confirm_request", reply_to=False, confirm_url=_web_url(confirm_url),
-                  until=f"{local.hour:02d}:{local.minute:02d} ({r.zone})")
+                  until=format_clock(hold_until, r.zone))
 
 
 def reschedule_emails(

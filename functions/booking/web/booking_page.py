@@ -204,18 +204,18 @@ def done_html(view: dict[str, Any], title: str, owner_name: str, locale: str,
     "Add to Google Calendar"; or, for a hold, that the guest must confirm by email. The
     booking page's answer and the confirm-by-email link's, alike (`lead`: what it says under
     the booking instead of the usual sentence)."""
-    from booking.domain.meeting import format_range
+    from booking.domain.meeting import format_clock, format_range
     from booking.rendering import render
 
     start = datetime.fromisoformat(view["start"])
     end = datetime.fromisoformat(view["end"])
     held = view["status"] == "pending"
-    # A hold says until when it holds, as its email does (minutes: the clock is enough).
-    until = datetime.fromisoformat(view["hold_until"]).astimezone(ZoneInfo(view["time_zone"])) \
-        if held and view.get("hold_until") else None
     return render(
         "booking_done.html", locale, title=title, owner_name=owner_name, booking=view,
-        held=held, until=f"{until:%H:%M} ({view['time_zone']})" if until else None,
+        held=held,
+        # A hold says until when it holds, as its email does.
+        until=format_clock(datetime.fromisoformat(view["hold_until"]), view["time_zone"])
+        if held and view.get("hold_until") else None,
         when=format_range(start, end, view["time_zone"], locale),
         google_link=_google_calendar_link(title, owner_name, start, end, view.get("meet_link")),
         switch=switch, lead=lead)

@@ -211,7 +211,7 @@ def confirm(request: Request) -> Response:
     GET shows the held booking and a Confirm button (mail scanners open links: a GET never
     confirms); POST confirms, once (again: the same page, nothing more happens). Confirmed, it
     answers as the booking page does: the Meet link and "Add to Google Calendar"."""
-    from booking.domain.meeting import format_range
+    from booking.domain.meeting import format_clock, format_range
     from booking.i18n import t
     from booking.rendering import render
     from booking.services import confirmations, meetings
@@ -231,8 +231,9 @@ def confirm(request: Request) -> Response:
     switch = language_switch(request, "book", locale)
     when = format_range(booking["start"], booking["end"], booking["guest"]["time_zone"], locale)
     if request.method == "GET" and not hold.confirmed:
+        until = format_clock(booking["hold_until"], booking["guest"]["time_zone"])
         return html_response(render("confirm.html", locale, booking=booking, owner=owner,
-                                    when=when, token=token, switch=switch))
+                                    when=when, token=token, switch=switch, until=until))
     confirmed = t(locale, "%(title)s with %(owner)s, %(when)s, is confirmed. We emailed you "
                           "the details with a calendar invitation.", title=booking["title"],
                   owner=owner.name, when=when)

@@ -91,6 +91,8 @@ def test_a_hold_blocks_the_slot_and_only_a_posted_confirmation_books_it_once(
     url = _confirm_link(stack)
     page = requests.get(url, timeout=30)
     assert page.status_code == 200 and 'method="post"' in page.text
+    ny = until.astimezone(ZoneInfo("America/New_York"))
+    assert f"Please confirm by {ny:%H:%M} (America/New_York)." in page.text  # her clock
     assert "no-store" in page.headers["Cache-Control"]
     assert _stored(held["id"])["status"] == "pending"
     assert _inserts(stack) == 0 and len(stack.sendgrid.messages()) == 1
