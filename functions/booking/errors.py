@@ -114,8 +114,15 @@ class Conflict(BookingError):
 
 
 class Gone(BookingError):
+    """`again`: where the reader can start over, when there is such a place (the booking page
+    of a hold that lapsed); its page links there."""
+
     status = 410
     code = "gone"
+
+    def __init__(self, message: str, *, again: str | None = None) -> None:
+        super().__init__(message)
+        self.again = again
 
 
 class PayloadTooLarge(BookingError):

@@ -62,10 +62,13 @@ class _AlreadyConfirmed(Exception):
 
 
 def confirm_url(owner_id: str, booking: dict[str, Any]) -> str:
-    """The guest's link: signed for this one purpose and booking, expiring with the hold."""
+    """The guest's link: signed for this one purpose and booking. It outlives the hold by as
+    long as a lapsed hold is kept (holds.KEEP_LAPSED), so a guest who comes back late is told
+    the hold lapsed, with a way back to the booking page; it confirms only while the hold
+    holds (holds.confirm_verdict)."""
     token = tokens.sign(signing_keys.links(), holds.CONFIRM_PURPOSE,
                         {"o": owner_id, "b": booking["id"], "n": secrets.token_urlsafe(16)},
-                        expires_at=int(booking["hold_until"].timestamp()))
+                        expires_at=int((booking["hold_until"] + holds.KEEP_LAPSED).timestamp()))
     lang = booking["guest"].get("locale", DEFAULT_LOCALE)
     return f"{get_settings().function_url('book')}/confirm?" \
         f"{urlencode({'token': token, 'lang': lang})}"
@@ -103,10 +106,19 @@ def open_hold(token: str, now: datetime) -> Hold:
         booking = None  # a lapsed hold may have been deleted
     verdict = holds.confirm_verdict(booking, now)
     if verdict == "expired":
-        raise Gone(EXPIRED)
+        raise Gone(EXPIRED, again=_book_again(owner, booking))
     if verdict == "cancelled" or booking is None:
         raise Gone(CANCELLED)
     return Hold(owner, booking, confirmed=verdict == "confirmed")
+
+
+def _book_again(owner: Owner, booking: dict[str, Any] | None) -> str | None:
+    """The booking page of a lapsed hold's event type, in the guest's language and zone."""
+    if booking is None:
+        return None
+    guest = booking["guest"]
+    return f"{get_settings().function_url('book')}/{owner.id}/{booking['event_type']}?" \
+        f"{urlencode({'lang': guest.get('locale', DEFAULT_LOCALE), 'tz': guest['time_zone']})}"
 
 
 def booked_token(owner_id: str, booking_id: str, start: datetime) -> str:
@@ -141,7 +153,7 @@ def open_booked(token: str, owner_id: str, slug: str, now: datetime) -> Hold:
         raise NotFound(tokens.LINK_INVALID)
     verdict = holds.confirm_verdict(booking, now)
     if verdict == "expired" or booking is None:
-        raise Gone(EXPIRED)
+        raise Gone(EXPIRED, again=_book_again(owner, booking))
     if verdict == "cancelled":
         raise Gone(CANCELLED)
     return Hold(owner, booking, confirmed=verdict == "confirmed")

@@ -8,7 +8,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from booking.domain.locales import DEFAULT_LOCALE, LOCALES, NAMES
-from booking.errors import BookingError, InvalidInput
+from booking.errors import BookingError, Gone, InvalidInput
 from booking.i18n import say, t
 from booking.rendering import render
 
@@ -37,8 +37,10 @@ def message_page(title: str, message: str, link: str | None = None,
 def error_page(exc: BookingError, locale: str = DEFAULT_LOCALE,
                switch: list[dict[str, Any]] | None = None) -> str:
     """`switch`: a guest page's language switch (the same address in each language)."""
+    again = exc.again if isinstance(exc, Gone) else None
     return message_page(_title(exc.status, locale), why(exc, locale), locale=locale,
-                        switch=switch)
+                        switch=switch, link=again,
+                        link_text=t(locale, "Pick a time again") if again else None)
 
 
 def why(exc: BookingError, locale: str) -> str:

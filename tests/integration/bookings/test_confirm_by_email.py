@@ -6,6 +6,8 @@ lapsed hold frees the slot by itself and cannot be confirmed."""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from datetime import UTC, datetime, timedelta
 from html import unescape
@@ -140,12 +142,23 @@ def test_a_lapsed_hold_frees_the_slot_and_cannot_be_confirmed(stack: Stack,
     held = book(stack, at(next_tuesday(), "11:00"), locale="sl").json()["booking"]
     url = _confirm_link(stack)
     assert not _free(stack, "11:00")
+    # The link outlives the hold (by the day a lapsed hold is kept), so a guest who comes back
+    # late is told what happened rather than "this link expired".
+    body = parse_qs(urlsplit(url).query)["token"][0].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    hold_until = datetime.fromisoformat(held["hold_until"])
+    assert claims["exp"] >= int((hold_until + timedelta(days=1)).timestamp())
     _lapse("mia", held["id"])
     # No job ran: the slot is offered again, and another guest can take it.
     assert _free(stack, "11:00")
     refused = _post(url)
     assert refused.status_code == 410 and refused.headers["Content-Type"].startswith("text/html")
     assert "Zadržanje je poteklo" in refused.text  # in the guest's language (the link's lang)
+    # ... with the way back: the event type's booking page, in her language and zone.
+    again = re.search(r'<a class="button" href="([^"]+)">Znova izberite termin</a>', refused.text)
+    assert again, refused.text[:3000]
+    page = requests.get(unescape(again.group(1)), timeout=30)
+    assert page.status_code == 200 and '<html lang="sl" data-zone="America/New_York"' in page.text
     assert requests.get(url, timeout=30).status_code == 410
     assert _stored(held["id"])["status"] == "pending" and _inserts(stack) == 0
     # The hold no longer counts for anybody: the same slot, booked by someone else.
