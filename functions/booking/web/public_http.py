@@ -181,11 +181,20 @@ def reschedule(request: Request) -> Response:
                                                 "pick one of the offered times")) from None
         after = changes.reschedule(owner, booking["id"], start,
                                    version=int(booking.get("version", 1)), by="guest", now=now)
+        # The other language: the moved booking's own reschedule page (this link's token
+        # stopped working with the move).
+        from booking.config import get_settings
+        from booking.services.meetings import link_token
+        from booking.web.pages import switch_links
+
+        switch = switch_links(get_settings().function_url("reschedule"),
+                              {"token": link_token(owner.id, after, "reschedule")}, locale)
         return html_response(render(
             "message.html", locale, title=t(locale, "Your booking is moved"),
             message=t(locale, "%(title)s with %(owner)s is now %(when)s. We emailed you and "
                               "the host the new time.", title=after["title"], owner=owner.name,
-                      when=format_range(after["start"], after["end"], zone, locale))))
+                      when=format_range(after["start"], after["end"], zone, locale)),
+            switch=switch))
     shown = times_page(request.args.get("from"), ZoneInfo(zone), now, booking["start"])
     slots = changes.free_slots(opened, shown.start, shown.end, now)
     # Each day is titled like every other date we show (the reader's language, long form).

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from html import unescape
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
@@ -149,6 +150,13 @@ def test_guest_reschedules_same_event_and_meet_link_new_emails_old_links_refused
 
     moved = _form(url, start=new_start.isoformat())
     assert moved.status_code == 200, moved.text
+    # Its language switch opens the moved booking's page in Slovenian (the old link is spent).
+    switch = re.search(r'href="([^"]+)"[^>]*hreflang="sl"', moved.text)
+    assert switch, moved.text[:2000]
+    other = requests.get(unescape(switch.group(1)), timeout=30)
+    assert other.status_code == 200 and "Izberite nov termin" in other.text
+    ny = new_start.astimezone(ZoneInfo("America/New_York"))  # the zone the guest booked in
+    assert f"Zdaj: torek, {ny.day}. " in other.text and f"{ny:%H:%M}–" in other.text
     stored = _stored(booking["id"])
     assert stored["start"] == new_start.astimezone(UTC) and stored["sequence"] == 1
     events = our_events(stack, B)
